@@ -1,0 +1,206 @@
+"""`CompressedAgent`: a compressed SB3 policy with SB3's ``predict`` contract, and its file format.
+
+File format (a zip archive, nothing in it is unpickled):
+
+- ``agent.json``: format tag and version, algorithm, observation/action spaces, policy constructor
+  arguments (JSON; see :mod:`paradox_gym.compression.serialization`) and the recipe;
+- ``weights.pt``: the *float* inference-path weights (``torch.save`` of a dict of tensors, read with
+  ``torch.load(weights_only=True)``);
+- ``calibration.pt``: for ``ptsq``, the calibration observations, so the observers (hence actions)
+  are identical after loading.
+
+Quantized and masked modules cannot be loaded by ``PPO.load`` (strict state dicts), so the float
+weights are stored and the recipe is re-applied on load.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paradox_gym.compression.footprint import Footprint, measure
+from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_module
+from paradox_gym.compression.quantization import quantized_engine
+from paradox_gym.compression.serialization import build_policy, decode_space, encode_space
+from paradox_gym.errors import AgentNotFoundError, UserInputError
+
+FORMAT = "paradox_gym.compressed_agent"
+FORMAT_VERSION = 1
+
+
+def float_inference_state(policy: nn.Module, algo: str) -> dict[str, torch.Tensor]:
+    """Detached copies of the float inference-path weights (keys ``<part>.<param>``)."""
+    return {k: v.detach().clone() for k, v in inference_module(policy, algo).state_dict().items()}
+
+
+class CompressedAgent:
+    """A compressed inference path inside a copy of the SB3 policy.
+
+    Attributes:
+        method: compression method (one of ``METHODS``).
+        algo: SB3 algorithm name, e.g. ``"PPO"``.
+        recipe: the method and all its options, the quantized backend and library versions.
+        footprint: footprint of the compressed inference path.
+        baseline_footprint: footprint of the uncompressed (float) inference path.
+        policy_module: the compressed inference path as one ``nn.ModuleDict``.
+        observation_space, action_space: the policy's spaces.
+        policy: the full SB3 policy whose inference path is compressed (``predict`` runs it).
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: Any,
+        algo: str,
+        recipe: dict[str, Any],
+        policy_kwargs: dict[str, Any],
+        float_state: dict[str, torch.Tensor],
+        calibration: np.ndarray | None,
+        baseline_footprint: Footprint,
+    ) -> None:
+        from paradox_gym.compression.methods import SPARSE_METHODS
+
+        self.policy = policy
+        self.algo = algo
+        self.recipe = dict(recipe)
+        self.method: str = recipe["method"]
+        self.policy_module: nn.ModuleDict = inference_module(policy, algo)
+        self.observation_space = policy.observation_space
+        self.action_space = policy.action_space
+        self.baseline_footprint = baseline_footprint
+        self.footprint = measure(self.policy_module, sparse=self.method in SPARSE_METHODS)
+        self._backend: str | None = recipe.get("backend")
+        self._policy_kwargs = policy_kwargs
+        self._float_state = float_state
+        self._calibration = calibration
+
+    def predict(
+        self,
+        observation: Any,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """Actions for ``observation`` (single or batched), as ``BaseAlgorithm.predict``.
+
+        Uses SB3's ``policy.predict`` (observation preprocessing, action unscaling / clipping,
+        SAC squashing). For DQN, ``deterministic=False`` is greedy too (no epsilon exploration).
+        """
+        with quantized_engine(self._backend):
+            return self.policy.predict(observation, state, episode_start, deterministic)
+
+    def __repr__(self) -> str:
+        return f"CompressedAgent(algo={self.algo!r}, method={self.method!r}, footprint={self.footprint})"
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the float inference-path weights and the recipe to a zip file at ``path``."""
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "algo": self.algo,
+            "observation_space": encode_space(self.observation_space),
+            "action_space": encode_space(self.action_space),
+            "policy_kwargs": self._policy_kwargs,
+            "recipe": self.recipe,
+        }
+        weights = io.BytesIO()
+        torch.save(self._float_state, weights)
+        tmp = f"{os.fspath(path)}.tmp"
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("agent.json", json.dumps(meta, indent=2))
+            archive.writestr("weights.pt", weights.getvalue())
+            if self._calibration is not None:
+                calibration = io.BytesIO()
+                torch.save(torch.from_numpy(np.ascontiguousarray(self._calibration)), calibration)
+                archive.writestr("calibration.pt", calibration.getvalue())
+        os.replace(tmp, path)
+
+
+def _read_tensor_file(archive: zipfile.ZipFile, name: str) -> Any:
+    try:
+        return torch.load(io.BytesIO(archive.read(name)), weights_only=True, map_location="cpu")
+    except Exception as exc:
+        raise UserInputError(f"cannot read {name} from the saved agent: {exc}") from exc
+
+
+def load_compressed(path: str | os.PathLike[str], env: Any = None) -> CompressedAgent:
+    """Rebuild a :class:`CompressedAgent` saved by :meth:`CompressedAgent.save`.
+
+    Args:
+        path: the zip file.
+        env: optional Gymnasium env (or id); if given, its spaces must match the saved ones.
+
+    Raises:
+        AgentNotFoundError: no file at ``path``.
+        UserInputError: not a compressed-agent file, or ``env`` does not match.
+        UnsafeAgentError: the file names a class this package would not construct.
+    """
+    from paradox_gym.compression.methods import apply_recipe, canonical_method
+
+    if not os.path.isfile(path):
+        raise AgentNotFoundError(f"no compressed agent file at {os.fspath(path)!r}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise UserInputError(f"{os.fspath(path)!r} is not a compressed agent file (not a zip)") from exc
+    with archive:
+        names = set(archive.namelist())
+        if "agent.json" not in names or "weights.pt" not in names:
+            raise UserInputError(f"{os.fspath(path)!r} is not a compressed agent file")
+        meta = json.loads(archive.read("agent.json"))
+        if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+            raise UserInputError(
+                f"{os.fspath(path)!r} has format {meta.get('format')!r} version {meta.get('version')!r}; "
+                f"expected {FORMAT!r} version {FORMAT_VERSION}"
+            )
+        state = _read_tensor_file(archive, "weights.pt")
+        calibration = None
+        if "calibration.pt" in names:
+            calibration = _read_tensor_file(archive, "calibration.pt").numpy()
+    algo = meta["algo"]
+    if algo not in SUPPORTED_ALGOS:
+        raise UserInputError(f"unsupported algorithm {algo!r} in saved agent; supported: {SUPPORTED_ALGOS}")
+    recipe = dict(meta["recipe"])
+    canonical_method(recipe.get("method"))
+    observation_space = decode_space(meta["observation_space"])
+    action_space = decode_space(meta["action_space"])
+    if env is not None:
+        if isinstance(env, str):
+            import gymnasium as gym
+
+            probe = gym.make(env)
+            spaces = (probe.observation_space, probe.action_space)
+            probe.close()
+        else:
+            spaces = (env.observation_space, env.action_space)
+        if spaces != (observation_space, action_space):
+            raise UserInputError(
+                f"env spaces {spaces} do not match the saved agent's "
+                f"({observation_space}, {action_space})"
+            )
+    policy = build_policy(algo, observation_space, action_space, meta["policy_kwargs"])
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserInputError("weights.pt does not hold a dict of tensors")
+    try:
+        inference_module(policy, algo).load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise UserInputError(f"saved weights do not fit the saved architecture: {exc}") from exc
+    float_state = float_inference_state(policy, algo)
+    baseline = measure(inference_module(policy, algo))
+    apply_recipe(policy, algo, recipe, calibration)
+    return CompressedAgent(
+        policy=policy,
+        algo=algo,
+        recipe=recipe,
+        policy_kwargs=meta["policy_kwargs"],
+        float_state=float_state,
+        calibration=calibration,
+        baseline_footprint=baseline,
+    )

@@ -1,0 +1,224 @@
+"""Post-training quantization of an SB3 policy's inference path (eager-mode ``torch.ao``).
+
+- PTDQ (:func:`quantize_dynamic`): every inference-path ``nn.Linear`` becomes a dynamically quantized
+  Linear (int8 or float16 weights; int8 activations are quantized on the fly at every call).
+- PTSQ (:func:`quantize_static`): each compressible part is wrapped as
+  ``QuantStub -> part -> DeQuantStub`` (float in, float out), ``Linear + ReLU`` pairs are fused,
+  observers are calibrated on observations from rollouts of the float agent, then converted.
+
+``torch.ao.quantization`` is deprecated upstream; its warnings are silenced locally here
+(:func:`quiet_torch_ao`). See docs/compression.md for the migration path to ``torchao``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paradox_gym.compression.inference_path import (
+    compressible_parts,
+    get_attr_path,
+    set_attr_path,
+)
+from paradox_gym.errors import UserInputError, UserTypeError
+
+BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
+DTYPES: tuple[str, ...] = ("qint8", "float16")
+#: activations eager-mode static quantization runs on quantized tensors.
+STATIC_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh)
+
+
+@contextlib.contextmanager
+def quiet_torch_ao() -> Iterator[None]:
+    """Silence the deprecation / quantized-tensor warnings emitted by ``torch.ao`` calls inside."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao")
+        warnings.filterwarnings(
+            "ignore", category=UserWarning, message=r".*quantized tensor creation functions"
+        )
+        warnings.filterwarnings(
+            "ignore", category=UserWarning, message=r"Please use quant_min and quant_max"
+        )
+        yield
+
+
+def resolve_backend(backend: str | None) -> str:
+    """Return the quantized engine to use: ``backend`` if valid, else x86 > fbgemm > qnnpack."""
+    supported = list(torch.backends.quantized.supported_engines)
+    if backend is None:
+        for candidate in BACKENDS:
+            if candidate in supported:
+                return candidate
+        raise UserInputError(
+            f"no quantized backend available in this torch build (engines: {supported})"
+        )
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise UserInputError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if backend not in supported:
+        raise UserInputError(
+            f"backend {backend!r} is not supported by this torch build; available: "
+            f"{', '.join(b for b in BACKENDS if b in supported)}"
+        )
+    return backend
+
+
+@contextlib.contextmanager
+def quantized_engine(backend: str | None) -> Iterator[None]:
+    """Run the block with ``torch.backends.quantized.engine == backend`` (restored afterwards)."""
+    if backend is None:
+        yield
+        return
+    previous = torch.backends.quantized.engine
+    if previous == backend:
+        yield
+        return
+    torch.backends.quantized.engine = backend
+    try:
+        yield
+    finally:
+        torch.backends.quantized.engine = previous
+
+
+def quantize_dynamic(policy: nn.Module, algo: str, dtype: str, backend: str) -> None:
+    """Replace every inference-path ``nn.Linear`` of ``policy`` by a dynamic quantized one (in place)."""
+    torch_dtype = torch.qint8 if dtype == "qint8" else torch.float16
+    parts = compressible_parts(algo)
+    container = nn.ModuleDict({p.name: get_attr_path(policy, p.path) for p in parts})
+    with quiet_torch_ao(), quantized_engine(backend):
+        torch.ao.quantization.quantize_dynamic(
+            container, {nn.Linear}, dtype=torch_dtype, inplace=True
+        )
+    for part in parts:
+        set_attr_path(policy, part.path, container[part.name])
+
+
+class StaticQuantPart(nn.Module):
+    """``QuantStub -> body -> DeQuantStub``: a statically quantized part with float input and output."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.body = body
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dequant(self.body(self.quant(x)))
+
+
+def check_static_support(policy: nn.Module, algo: str) -> None:
+    """Raise :class:`UserInputError` if a part uses an activation static quantization cannot run."""
+    for part in compressible_parts(algo):
+        module = get_attr_path(policy, part.path)
+        children = [] if isinstance(module, nn.Linear) else list(module.children())
+        for child in children:
+            if not isinstance(child, (nn.Linear, *STATIC_ACTIVATIONS)):
+                raise UserInputError(
+                    f"method 'ptsq' does not support activation {type(child).__name__} "
+                    f"(in {part.name!r}); supported: ReLU, Tanh"
+                )
+
+
+def _fuse_pairs(body: nn.Module) -> list[list[str]]:
+    """Names of consecutive (Linear, ReLU) children to fuse."""
+    if not isinstance(body, nn.Sequential):
+        return []
+    names = list(body._modules)
+    return [
+        [a, b]
+        for a, b in zip(names, names[1:])
+        if type(body._modules[a]) is nn.Linear and type(body._modules[b]) is nn.ReLU
+    ]
+
+
+def quantize_static(
+    policy: Any, algo: str, calibration_obs: np.ndarray, backend: str
+) -> int:
+    """Statically quantize the inference path of ``policy`` in place; return the fused pair count.
+
+    Observers are calibrated by running ``policy.predict`` (deterministic) on ``calibration_obs``,
+    so exactly the float path ``predict`` uses is observed.
+    """
+    parts = compressible_parts(algo)
+    qconfig = torch.ao.quantization.get_default_qconfig(backend)
+    wrappers: dict[str, StaticQuantPart] = {}
+    fused = 0
+    with quiet_torch_ao(), quantized_engine(backend):
+        for part in parts:
+            body = get_attr_path(policy, part.path)
+            pairs = _fuse_pairs(body)
+            if pairs:
+                torch.ao.quantization.fuse_modules(body, pairs, inplace=True)
+                fused += len(pairs)
+            wrapper = StaticQuantPart(body)
+            wrapper.eval()
+            wrapper.qconfig = qconfig
+            torch.ao.quantization.prepare(wrapper, inplace=True)
+            set_attr_path(policy, part.path, wrapper)
+            wrappers[part.name] = wrapper
+        policy.set_training_mode(False)
+        policy.predict(calibration_obs, deterministic=True)
+        for part in parts:
+            torch.ao.quantization.convert(wrappers[part.name], inplace=True)
+    return fused
+
+
+def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.ndarray:
+    """Observations seen by the float ``policy`` acting deterministically for ``steps`` env steps.
+
+    Args:
+        policy: a float SB3 policy (not modified apart from being put in eval mode).
+        env: a Gymnasium env id, a ``gymnasium.Env`` or an SB3 ``VecEnv``; an id is made and closed here.
+        steps: number of observations to collect.
+        seed: seed of the first reset.
+    """
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import VecEnv
+
+    own_env = False
+    if isinstance(env, str):
+        try:
+            env = gym.make(env)
+        except Exception as exc:  # gymnasium raises several error types for unknown ids
+            raise UserInputError(f"cannot make calibration env {env!r}: {exc}") from exc
+        own_env = True
+    elif not isinstance(env, (gym.Env, VecEnv)):
+        raise UserTypeError(
+            f"env must be a Gymnasium env id, a gymnasium.Env or a VecEnv, got {type(env).__name__}"
+        )
+    try:
+        if env.observation_space != policy.observation_space:
+            raise UserInputError(
+                f"calibration env observation space {env.observation_space} does not match the "
+                f"policy's {policy.observation_space}"
+            )
+        collected: list[np.ndarray] = []
+        policy.set_training_mode(False)
+        if isinstance(env, VecEnv):
+            env.seed(seed)
+            obs = env.reset()
+            while sum(len(o) for o in collected) < steps:
+                collected.append(np.asarray(obs))
+                actions, _ = policy.predict(obs, deterministic=True)
+                obs, _, _, _ = env.step(actions)
+            return np.concatenate(collected)[:steps]
+        discrete = isinstance(policy.action_space, gym.spaces.Discrete)
+        obs, _ = env.reset(seed=seed)
+        for _ in range(steps):
+            collected.append(np.asarray(obs))
+            action, _ = policy.predict(obs, deterministic=True)
+            if discrete:
+                action = int(action)  # some envs (toy_text) index tables with the action
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                obs, _ = env.reset()
+        return np.stack(collected)
+    finally:
+        if own_env:
+            env.close()

@@ -1,0 +1,536 @@
+"""Load a Stable-Baselines3 agent zip without unpickling anything.
+
+An SB3 zip holds ``data`` (JSON; fields that JSON cannot express are stored as
+``{":type:": ..., ":serialized:": <base64 cloudpickle>}``), ``policy.pth`` (the policy's state dict),
+optimizer state, ``pytorch_variables.pth``, ``_stable_baselines3_version`` and ``system_info.txt``.
+``PPO.load`` unpickles the ``:serialized:`` blobs, so a crafted zip runs arbitrary code when loaded.
+
+:func:`load_zip` instead rebuilds the agent from what can be read without executing anything:
+
+* the algorithm: the ``algo`` argument, else inferred from the state dict's layout, with plain JSON fields
+  telling PPO from A2C (``n_epochs``) and TD3 from DDPG (number of critics);
+* the network: layer sizes from the tensor shapes in ``policy.pth``; the activation function from the
+  plain-text ``activation_fn`` entry SB3 writes beside a serialized ``policy_kwargs`` (matched against a
+  fixed list of ``torch.nn`` classes), else the algorithm's default (Tanh for PPO/A2C, ReLU otherwise);
+* the observation and action spaces: from the environment (the saved spaces are pickles), checked
+  against the state dict's input and output sizes;
+* the weights: ``torch.load(..., weights_only=True)`` from memory, then a strict ``load_state_dict``.
+
+Serialized blobs are never decoded. Optimizer state and ``pytorch_variables.pth`` are not loaded: the
+result is an agent for inference (off-policy agents get a one-transition replay buffer).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
+
+ALGOS: tuple[str, ...] = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG")
+
+#: Layout families (what the state dict can tell apart) -> algorithms sharing that layout.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "actor-critic": ("PPO", "A2C"),
+    "dqn": ("DQN",),
+    "sac": ("SAC",),
+    "td3": ("TD3", "DDPG"),
+}
+DEFAULT_ACTIVATION: dict[str, str] = {
+    "PPO": "Tanh",
+    "A2C": "Tanh",
+    "DQN": "ReLU",
+    "SAC": "ReLU",
+    "TD3": "ReLU",
+    "DDPG": "ReLU",
+}
+#: torch.nn activation classes accepted by name (SB3 writes "<class 'torch.nn.modules.activation.X'>").
+ACTIVATIONS: tuple[str, ...] = ("Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Sigmoid", "Softplus")
+#: Optimizers accepted by name (only matter if the loaded agent is trained further).
+OPTIMIZERS: tuple[str, ...] = ("Adam", "AdamW", "RMSprop", "SGD")
+#: Plain policy_kwargs passed through when they have the right type.
+_PLAIN_POLICY_KWARGS: dict[str, tuple[type, ...]] = {
+    "ortho_init": (bool,),
+    "log_std_init": (int, float),
+    "squash_output": (bool,),
+    "full_std": (bool,),
+    "use_expln": (bool,),
+    "clip_mean": (int, float),
+    "normalize_images": (bool,),
+    "share_features_extractor": (bool,),
+}
+#: policy_kwargs entries that need no action (derived elsewhere, or irrelevant for inference).
+_DERIVED_POLICY_KWARGS = ("net_arch", "n_critics", "use_sde", "activation_fn", "optimizer_class", "optimizer_kwargs")
+_SB3_POLICY_CLASSES = ("ActorCriticPolicy", "DQNPolicy", "SACPolicy", "TD3Policy")
+#: Refuse zip members larger than this (bytes): guards against decompression bombs.
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+
+
+def normalize_algo(algo: Any) -> str:
+    """Canonical upper-case algorithm name; UserInputError naming the valid ones otherwise."""
+    if isinstance(algo, str) and algo.upper() in ALGOS:
+        return algo.upper()
+    raise UserInputError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
+
+
+def algo_class(algo: str) -> Any:
+    """The stable_baselines3 class of ``algo`` (``"PPO"`` -> ``stable_baselines3.PPO``)."""
+    import stable_baselines3
+
+    return getattr(stable_baselines3, normalize_algo(algo))
+
+
+# --------------------------------------------------------------------------------------------------
+# reading the archive
+
+
+def _read_members(path: Path) -> dict[str, bytes]:
+    """The ``data``, ``policy.pth`` and version members of an SB3 zip (size-capped)."""
+    wanted = ("data", "policy.pth", "_stable_baselines3_version")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members: dict[str, bytes] = {}
+            for name in wanted:
+                try:
+                    info = archive.getinfo(name)
+                except KeyError:
+                    continue
+                if info.file_size > MAX_MEMBER_BYTES:
+                    raise UnsafeAgentError(f"{path}: member {name!r} is {info.file_size} bytes, over the limit")
+                members[name] = archive.read(info)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, UnsafeAgentError):
+            raise
+        raise UserInputError(f"{path} is not an SB3 agent zip ({type(exc).__name__}: {exc})") from None
+    missing = [n for n in ("data", "policy.pth") if n not in members]
+    if missing:
+        raise UserInputError(f"{path} is not an SB3 agent zip (missing {', '.join(missing)})")
+    return members
+
+
+def _read_data(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserInputError(f"{path} is not an SB3 agent zip (its 'data' is not JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"{path} is not an SB3 agent zip (its 'data' is not a JSON object)")
+    return data
+
+
+def _read_state_dict(path: Path, raw: bytes) -> dict[str, Any]:
+    import torch
+
+    try:
+        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsafeAgentError(
+            f"{path}: policy.pth holds objects other than tensors; refusing to unpickle them ({first})"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
+        raise UserInputError(f"{path} is not an SB3 agent zip (policy.pth unreadable: {exc})") from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise UnsafeAgentError(f"{path}: policy.pth is not a state dict of tensors")
+    for key, tensor in state.items():
+        if not tensor.is_floating_point():
+            raise UnsafeAgentError(f"{path}: tensor {key!r} has dtype {tensor.dtype}; expected floating point")
+    return state
+
+
+def _plain(data: dict[str, Any], key: str) -> Any:
+    """A data field if it is plain JSON (not a serialized blob), else None."""
+    value = data.get(key)
+    if isinstance(value, dict) and ":serialized:" in value:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# the network layout from the state dict
+
+
+def _linear_chain(state: dict[str, Any], prefix: str, path: Path) -> list[tuple[int, int]]:
+    """(in, out) sizes of the Linear layers ``<prefix><i>.weight`` of an SB3 MLP Sequential, in order."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.(weight|bias)$")
+    indices: dict[int, dict[str, Any]] = {}
+    for key, tensor in state.items():
+        match = pattern.match(key)
+        if match:
+            indices.setdefault(int(match.group(1)), {})[match.group(2)] = tensor
+    layers: list[tuple[int, int]] = []
+    for index in sorted(indices):
+        parts = indices[index]
+        weight, bias = parts.get("weight"), parts.get("bias")
+        if weight is None or bias is None or weight.dim() != 2 or bias.shape != (weight.shape[0],):
+            raise UnsafeAgentError(f"{path}: layer {prefix}{index} is not a Linear layer; unknown network layout")
+        if layers and layers[-1][1] != weight.shape[1]:
+            raise UnsafeAgentError(f"{path}: layer sizes of {prefix}* do not chain; unknown network layout")
+        layers.append((int(weight.shape[1]), int(weight.shape[0])))
+    return layers
+
+
+def _single_linear(state: dict[str, Any], name: str, path: Path) -> tuple[int, int] | None:
+    weight, bias = state.get(f"{name}.weight"), state.get(f"{name}.bias")
+    if weight is None and bias is None:
+        return None
+    if weight is None or bias is None or weight.dim() != 2 or bias.shape != (weight.shape[0],):
+        raise UnsafeAgentError(f"{path}: {name} is not a Linear layer; unknown network layout")
+    return int(weight.shape[1]), int(weight.shape[0])
+
+
+def _check_prefixes(state: dict[str, Any], allowed: tuple[str, ...], path: Path) -> None:
+    for key in state:
+        if not key.startswith(allowed):
+            is_extractor = "features_extractor" in key or "cnn" in key
+            what = "a CNN or custom features extractor" if is_extractor else "a custom network"
+            raise UnsafeAgentError(
+                f"{path}: state-dict entry {key!r} belongs to {what}, which cannot be rebuilt without "
+                f"unpickling code; only MLP policies of {', '.join(ALGOS)} can be loaded safely"
+            )
+
+
+def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Family, hidden sizes, observation and action sizes read from the state dict's tensor shapes."""
+    keys = set(state)
+    if any(k.startswith("mlp_extractor.") or k.startswith("action_net.") for k in keys):
+        allowed = ("mlp_extractor.policy_net.", "mlp_extractor.value_net.", "action_net.", "value_net.", "log_std")
+        _check_prefixes(state, allowed, path)
+        pi = _linear_chain(state, "mlp_extractor.policy_net.", path)
+        vf = _linear_chain(state, "mlp_extractor.value_net.", path)
+        action = _single_linear(state, "action_net", path)
+        value = _single_linear(state, "value_net", path)
+        if action is None or value is None or value[1] != 1:
+            raise UnsafeAgentError(f"{path}: actor-critic policy without action_net/value_net; unknown layout")
+        obs_dims = {layers[0][0] for layers in (pi, vf) if layers}
+        if not pi:
+            obs_dims.add(action[0])
+        if not vf:
+            obs_dims.add(value[0])
+        if len(obs_dims) != 1:
+            raise UnsafeAgentError(f"{path}: policy and value networks disagree on the input size; unknown layout")
+        log_std = state.get("log_std")
+        if log_std is not None and (log_std.dim() != 1 or log_std.shape[0] != action[1]):
+            raise UnsafeAgentError(f"{path}: log_std of shape {tuple(log_std.shape)} (gSDE?) cannot be rebuilt safely")
+        return {
+            "family": "actor-critic",
+            "net_arch": {"pi": [o for _, o in pi], "vf": [o for _, o in vf]},
+            "obs_dim": obs_dims.pop(),
+            "act_dim": action[1],
+            "continuous": log_std is not None,
+        }
+    if any(k.startswith("q_net.") for k in keys):
+        _check_prefixes(state, ("q_net.q_net.", "q_net_target.q_net."), path)
+        q = _linear_chain(state, "q_net.q_net.", path)
+        if not q:
+            raise UnsafeAgentError(f"{path}: DQN q_net has no Linear layers; unknown layout")
+        return {
+            "family": "dqn",
+            "net_arch": [o for _, o in q[:-1]],
+            "obs_dim": q[0][0],
+            "act_dim": q[-1][1],
+            "continuous": False,
+        }
+    critics = sorted({int(m.group(1)) for k in keys if (m := re.match(r"critic\.qf(\d+)\.", k))})
+    if any(k.startswith("actor.latent_pi.") or k.startswith("actor.mu.weight") for k in keys):
+        allowed = ("actor.latent_pi.", "actor.mu.", "actor.log_std.", "critic.qf", "critic_target.qf")
+        _check_prefixes(state, allowed, path)
+        latent = _linear_chain(state, "actor.latent_pi.", path)
+        mu = _single_linear(state, "actor.mu", path)
+        log_std = _single_linear(state, "actor.log_std", path)
+        if mu is None or log_std is None or mu != log_std:
+            raise UnsafeAgentError(f"{path}: SAC actor without matching mu/log_std layers (gSDE?); unknown layout")
+        obs_dim = latent[0][0] if latent else mu[0]
+        qf = _critic_layout(state, critics, obs_dim, mu[1], path)
+        return {
+            "family": "sac",
+            "net_arch": {"pi": [o for _, o in latent], "qf": qf},
+            "obs_dim": obs_dim,
+            "act_dim": mu[1],
+            "continuous": True,
+            "n_critics": len(critics),
+        }
+    if any(k.startswith("actor.mu.") for k in keys):
+        _check_prefixes(state, ("actor.mu.", "actor_target.mu.", "critic.qf", "critic_target.qf"), path)
+        mu_layers = _linear_chain(state, "actor.mu.", path)
+        if not mu_layers:
+            raise UnsafeAgentError(f"{path}: TD3/DDPG actor has no Linear layers; unknown layout")
+        obs_dim, act_dim = mu_layers[0][0], mu_layers[-1][1]
+        qf = _critic_layout(state, critics, obs_dim, act_dim, path)
+        return {
+            "family": "td3",
+            "net_arch": {"pi": [o for _, o in mu_layers[:-1]], "qf": qf},
+            "obs_dim": obs_dim,
+            "act_dim": act_dim,
+            "continuous": True,
+            "n_critics": len(critics),
+        }
+    raise UnsafeAgentError(
+        f"{path}: unknown policy layout (no mlp_extractor / q_net / actor entries); only MLP policies of "
+        f"{', '.join(ALGOS)} can be loaded safely"
+    )
+
+
+def _critic_layout(state: dict[str, Any], critics: list[int], obs_dim: int, act_dim: int, path: Path) -> list[int]:
+    if not critics or critics != list(range(len(critics))):
+        raise UnsafeAgentError(f"{path}: critics are not numbered qf0..qfN; unknown layout")
+    layouts = [_linear_chain(state, f"critic.qf{i}.", path) for i in critics]
+    if any(layers != layouts[0] for layers in layouts) or not layouts[0]:
+        raise UnsafeAgentError(f"{path}: critics differ in shape; unknown layout")
+    first = layouts[0]
+    if first[0][0] != obs_dim + act_dim or first[-1][1] != 1:
+        raise UnsafeAgentError(f"{path}: critic input/output sizes do not fit the actor; unknown layout")
+    return [o for _, o in first[:-1]]
+
+
+# --------------------------------------------------------------------------------------------------
+# algorithm, activation, policy kwargs from plain JSON
+
+
+def _resolve_algo(requested: str | None, layout: dict[str, Any], data: dict[str, Any], path: Path) -> str:
+    family = layout["family"]
+    candidates = FAMILIES[family]
+    if family == "actor-critic":
+        if "n_epochs" in data:  # PPO stores n_epochs; A2C has no such attribute
+            found: str | None = "PPO"
+        elif "n_steps" in data and "gae_lambda" in data:
+            found = "A2C"
+        else:
+            found = None
+    elif family == "td3":
+        found = "DDPG" if layout["n_critics"] == 1 and _plain(data, "policy_delay") == 1 else "TD3"
+    else:
+        found = candidates[0]
+    if requested is not None:
+        algo = normalize_algo(requested)
+        if algo not in candidates or (found is not None and found != algo and family != "td3"):
+            holds = found or "/".join(candidates)
+            raise UserInputError(f"{path} holds a {holds} agent, not {algo}; pass algo={holds!r} or another zip")
+        return algo
+    if found is None:
+        raise UserInputError(
+            f"{path}: cannot tell which of {', '.join(candidates)} trained this agent; pass algo= one of them"
+        )
+    return found
+
+
+def _class_name(text: Any) -> str | None:
+    """``"<class 'torch.nn.modules.activation.ReLU'>"`` -> ``("torch.nn.modules.activation", "ReLU")``."""
+    if not isinstance(text, str):
+        return None
+    match = re.fullmatch(r"<class '([\w.]+)'>", text.strip())
+    return match.group(1) if match else None
+
+
+def _policy_kwargs(algo: str, data: dict[str, Any], path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Policy kwargs rebuilt from plain JSON, and a record of where each choice came from."""
+    import torch
+
+    raw = data.get("policy_kwargs") or {}
+    if not isinstance(raw, dict):
+        raise UnsafeAgentError(f"{path}: policy_kwargs is not a JSON object")
+    notes: dict[str, str] = {}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in (":type:", ":serialized:"):
+            continue
+        if key in _PLAIN_POLICY_KWARGS:
+            if isinstance(value, _PLAIN_POLICY_KWARGS[key]):
+                kwargs[key] = value
+            continue
+        if key == "features_extractor_class":
+            name = _class_name(value)
+            flatten = name is not None and name.startswith("stable_baselines3.") and name.endswith(".FlattenExtractor")
+            if not flatten:
+                raise UnsafeAgentError(
+                    f"{path}: features extractor {value!r} cannot be rebuilt safely (only FlattenExtractor)"
+                )
+            continue
+        if key == "features_extractor_kwargs":
+            if value not in ({}, None):
+                raise UnsafeAgentError(f"{path}: features_extractor_kwargs {value!r} cannot be rebuilt safely")
+            continue
+        if key in _DERIVED_POLICY_KWARGS:
+            continue
+        raise UnsafeAgentError(
+            f"{path}: policy_kwargs entry {key!r} is not understood by the safe loader; cannot rebuild the policy"
+        )
+    activation = DEFAULT_ACTIVATION[algo]
+    if ":serialized:" in raw:  # SB3 writes each entry of a pickled dict beside it as plain text
+        notes["activation_fn"] = f"{activation} (assumed: default of {algo}; no plain activation_fn entry)"
+    else:  # a plain-JSON policy_kwargs means no activation_fn was given: SB3 used its default
+        notes["activation_fn"] = f"{activation} (default of {algo}; policy_kwargs sets none)"
+    if "activation_fn" in raw:
+        name = _class_name(raw["activation_fn"])
+        short = name.rsplit(".", 1)[-1] if name else None
+        if name is None or not name.startswith("torch.nn.") or short not in ACTIVATIONS:
+            raise UnsafeAgentError(
+                f"{path}: activation {raw['activation_fn']!r} is not one of torch.nn {', '.join(ACTIVATIONS)}"
+            )
+        activation = short
+        notes["activation_fn"] = f"{activation} (from the plain-text policy_kwargs entry)"
+    kwargs["activation_fn"] = getattr(torch.nn, activation)
+    if "optimizer_class" in raw:
+        name = _class_name(raw["optimizer_class"])
+        short = name.rsplit(".", 1)[-1] if name else None
+        if name is not None and name.startswith("torch.optim.") and short in OPTIMIZERS:
+            kwargs["optimizer_class"] = getattr(torch.optim, short)
+            opt_kwargs = raw.get("optimizer_kwargs")
+            if isinstance(opt_kwargs, dict) and all(_is_number_or_numbers(v) for v in opt_kwargs.values()):
+                kwargs["optimizer_kwargs"] = {k: tuple(v) if isinstance(v, list) else v for k, v in opt_kwargs.items()}
+        else:
+            notes["optimizer_class"] = f"{raw['optimizer_class']!r} not recognised; default optimizer used"
+    return kwargs, notes
+
+
+def _is_number_or_numbers(value: Any) -> bool:
+    """A JSON number or a list of numbers (e.g. Adam's ``betas``)."""
+    if isinstance(value, (int, float, bool)):
+        return True
+    return isinstance(value, list) and all(isinstance(x, (int, float)) for x in value)
+
+
+# --------------------------------------------------------------------------------------------------
+# spaces
+
+
+def _check_spaces(layout: dict[str, Any], env_id: str, obs_space: Any, act_space: Any, path: Path) -> None:
+    from gymnasium import spaces
+    from stable_baselines3.common.preprocessing import get_flattened_obs_dim
+
+    if not isinstance(obs_space, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
+        raise UnsafeAgentError(
+            f"env {env_id} has observation space {obs_space}; the safe loader rebuilds MLP policies on Box or "
+            f"Discrete observations only"
+        )
+    if isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 3:
+        raise UnsafeAgentError(
+            f"env {env_id} has image observations {obs_space.shape}; CNN policies cannot be rebuilt safely"
+        )
+    obs_dim = int(get_flattened_obs_dim(obs_space))
+    if layout["obs_dim"] != obs_dim:
+        shown = obs_space.shape if isinstance(obs_space, spaces.Box) else f"{obs_space} (flattened size {obs_dim})"
+        raise UserInputError(
+            f"{path}: agent is for observation shape ({layout['obs_dim']},) but env {env_id} has {shown}"
+        )
+    if layout["continuous"]:
+        kind = f"continuous actions of shape ({layout['act_dim']},)"
+    else:
+        kind = f"{layout['act_dim']} discrete actions"
+    if isinstance(act_space, spaces.Box):
+        if len(act_space.shape) != 1 or not layout["continuous"] or act_space.shape[0] != layout["act_dim"]:
+            raise UserInputError(f"{path}: agent has {kind} but env {env_id} has {act_space}")
+    elif isinstance(act_space, spaces.Discrete):
+        if layout["continuous"] or int(act_space.n) != layout["act_dim"]:
+            raise UserInputError(f"{path}: agent has {kind} but env {env_id} has {act_space}")
+    else:
+        raise UnsafeAgentError(
+            f"env {env_id} has action space {act_space}; the safe loader supports Box and Discrete actions"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# public entry point
+
+
+def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None) -> Any:
+    """Rebuild the SB3 agent in zip ``path`` for environment ``env_id`` without unpickling anything.
+
+    ``algo`` (one of ALGOS) is checked against the zip; when omitted it is inferred (see module doc).
+    The returned model is a ``stable_baselines3`` ``BaseAlgorithm`` with the zip's weights, attached to a
+    fresh ``env_id`` environment; ``model.safe_load_info`` records what was read and what was assumed.
+
+    Raises AgentNotFoundError (no file), UserInputError (not an SB3 zip, wrong algorithm, spaces that do
+    not fit, unknown env), UnsafeAgentError (anything that cannot be rebuilt without running stored code).
+    """
+    import gymnasium
+
+    from paradox_gym.zoo import validate_env_id
+
+    if algo is not None:
+        algo = normalize_algo(algo)
+    path = Path(path)
+    if not path.is_file():
+        raise AgentNotFoundError(f"agent file {str(path)!r} does not exist")
+    env_id = validate_env_id(env_id)
+    members = _read_members(path)
+    data = _read_data(path, members["data"])
+    state = _read_state_dict(path, members["policy.pth"])
+
+    policy_class = data.get("policy_class")
+    if isinstance(policy_class, dict):
+        module = policy_class.get("__module__")
+        init = policy_class.get("__init__")
+        if isinstance(module, str) and not module.startswith("stable_baselines3."):
+            raise UnsafeAgentError(f"{path}: custom policy class from module {module!r} cannot be rebuilt safely")
+        match = re.match(r"<function (\w+)\.__init__", init) if isinstance(init, str) else None
+        if match and match.group(1) not in _SB3_POLICY_CLASSES:
+            raise UnsafeAgentError(
+                f"{path}: policy class {match.group(1)} cannot be rebuilt safely (only the MLP policies "
+                f"{', '.join(_SB3_POLICY_CLASSES)})"
+            )
+    if _plain(data, "use_sde") is True:
+        raise UnsafeAgentError(f"{path}: gSDE policies (use_sde=True) are not supported by the safe loader")
+
+    layout = _layout(state, path)
+    algo = _resolve_algo(algo, layout, data, path)
+    policy_kwargs, notes = _policy_kwargs(algo, data, path)
+    policy_kwargs["net_arch"] = layout["net_arch"]
+    if "n_critics" in layout:
+        policy_kwargs["n_critics"] = layout["n_critics"]
+
+    env = gymnasium.make(env_id)
+    _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
+    from paradox_gym.zoo import check_algo_env
+
+    check_algo_env(algo, env_id)
+
+    kwargs: dict[str, Any] = {}
+    gamma = _plain(data, "gamma")
+    if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0.0 <= gamma <= 1.0:
+        kwargs["gamma"] = float(gamma)
+    learning_rate = _plain(data, "learning_rate")
+    if isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) and learning_rate > 0:
+        kwargs["learning_rate"] = float(learning_rate)
+    if algo in ("DQN", "SAC", "TD3", "DDPG"):
+        kwargs["buffer_size"] = 1  # inference only: no replay memory
+    cls = algo_class(algo)
+    try:
+        model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
+    except (ValueError, TypeError, AssertionError) as exc:
+        raise UnsafeAgentError(f"{path}: cannot rebuild a {algo} MlpPolicy from this layout ({exc})") from None
+    try:
+        model.policy.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
+    model.policy.set_training_mode(False)
+    if algo == "DQN":
+        rate = _plain(data, "exploration_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0.0 <= rate <= 1.0:
+            model.exploration_rate = float(rate)
+    timesteps = _plain(data, "num_timesteps")
+    if isinstance(timesteps, int) and not isinstance(timesteps, bool) and timesteps >= 0:
+        model.num_timesteps = timesteps
+    version = members.get("_stable_baselines3_version", b"").decode("utf-8", "replace").strip()[:40]
+    model.safe_load_info = {  # type: ignore[attr-defined]
+        "path": str(path),
+        "algo": algo,
+        "net_arch": layout["net_arch"],
+        "n_critics": layout.get("n_critics"),
+        "activation_fn": notes["activation_fn"],
+        "notes": {k: v for k, v in notes.items() if k != "activation_fn"},
+        "sb3_version_in_zip": version,
+        "ignored_serialized_fields": sorted(
+            k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v
+        ),
+    }
+    return model

@@ -1,0 +1,499 @@
+"""The agent zoo: hyperparameters, training, the checkpoint manifest and safe loading of agents.
+
+Layout of the agents directory (``agents/`` next to the package, or ``$PARADOX_GYM_AGENTS``):
+
+* ``hyperparams/<algo>.yml`` -- rl-zoo3 style hyperparameters keyed by Gymnasium env id;
+* ``<algo>-<env slug>.zip`` -- Stable-Baselines3 checkpoints (``ppo-cartpole-v1.zip``);
+* ``manifest.json`` -- one entry per checkpoint: training settings, evaluation return, library versions
+  and the checkpoint's sha256.
+
+Every checkpoint, shipped or user-supplied, is loaded through :func:`load_zip`, which never unpickles
+anything (see :mod:`paradox_gym.sb3_safe_load`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+import yaml
+from gymnasium import spaces
+
+import paradox_gym  # noqa: F401  (registers the mock environments)
+from paradox_gym.errors import AgentNotFoundError, UserInputError
+from paradox_gym.sb3_safe_load import ALGOS, algo_class, load_zip, normalize_algo
+
+__all__ = [
+    "ALGOS",
+    "DEFAULT_ALGOS",
+    "EVAL_EPISODES",
+    "EVAL_SEED_START",
+    "MANIFEST_NAME",
+    "agents_dir",
+    "check_algo_env",
+    "checkpoint_name",
+    "default_algo",
+    "env_slug",
+    "evaluate_agent",
+    "file_sha256",
+    "load_agent",
+    "load_hyperparams",
+    "load_zip",
+    "read_manifest",
+    "train",
+    "validate_env_id",
+]
+
+#: Default algorithm per environment (the agent :func:`load_agent` returns when no algorithm is given).
+DEFAULT_ALGOS: dict[str, str] = {
+    "CartPole-v1": "PPO",
+    "Pendulum-v1": "SAC",
+    "paradox_gym/MockDRL-v0": "PPO",
+    "paradox_gym/MockDRLDiscrete-v0": "DQN",
+}
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+#: Evaluation after training: this many deterministic episodes, seeded EVAL_SEED_START, +1, ...
+EVAL_EPISODES = 20
+EVAL_SEED_START = 10_000
+#: Hyperparameter keys that are not constructor arguments of the SB3 algorithm.
+_NON_CONSTRUCTOR_KEYS = ("n_timesteps", "policy", "n_envs", "noise_type", "noise_std")
+_DISCRETE_ONLY = ("DQN",)
+_BOX_ONLY = ("SAC", "TD3", "DDPG")
+
+
+# --------------------------------------------------------------------------------------------------
+# names and paths
+
+
+def env_slug(env_id: str) -> str:
+    """File-name form of an env id: ``"paradox_gym/MockDRL-v0"`` -> ``"paradox_gym_mockdrl-v0"``."""
+    return env_id.replace("/", "_").lower()
+
+
+def checkpoint_name(algo: str, env_id: str) -> str:
+    """Checkpoint file name, e.g. ``checkpoint_name("PPO", "CartPole-v1") == "ppo-cartpole-v1.zip"``."""
+    return f"{normalize_algo(algo).lower()}-{env_slug(env_id)}.zip"
+
+
+def agents_dir(path: str | os.PathLike[str] | None = None) -> Path:
+    """The agents directory: ``path`` if given, else ``$PARADOX_GYM_AGENTS``, else ``<repo>/agents``."""
+    if path is not None:
+        return Path(path)
+    env_value = os.environ.get("PARADOX_GYM_AGENTS")
+    if env_value:
+        return Path(env_value)
+    return Path(__file__).resolve().parent.parent / "agents"
+
+
+def _hyperparams_dir() -> Path:
+    """Hyperparameter files live with the shipped agents (not in an overriding agents directory)."""
+    shipped = Path(__file__).resolve().parent.parent / "agents" / "hyperparams"
+    override = agents_dir() / "hyperparams"
+    return override if override.is_dir() else shipped
+
+
+def validate_env_id(env_id: Any) -> str:
+    """Return ``env_id`` if Gymnasium knows it, else raise UserInputError with close matches."""
+    if not isinstance(env_id, str) or not env_id:
+        raise UserInputError(f"env id must be a non-empty string, got {env_id!r}")
+    if env_id in gymnasium.registry:
+        return env_id
+    known = sorted(gymnasium.registry.keys())
+    close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.6)
+    if not close:  # also try case-insensitively ("cartpole-v1")
+        lowered = {k.lower(): k for k in known}
+        close = [lowered[c] for c in difflib.get_close_matches(env_id.lower(), list(lowered), n=3, cutoff=0.6)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise UserInputError(f"unknown environment {env_id!r}{hint} (any id registered with gymnasium works)")
+
+
+def default_algo(env_id: str) -> str:
+    """The default algorithm for ``env_id`` (DEFAULT_ALGOS; PPO for other registered environments).
+
+    Raises UserInputError (with close-match suggestions) when the environment is not registered.
+    """
+    env_id = validate_env_id(env_id)
+    return DEFAULT_ALGOS.get(env_id, "PPO")
+
+
+def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
+    """Check that ``algo`` supports ``env_id``'s action space; return (observation_space, action_space)."""
+    algo = normalize_algo(algo)
+    env_id = validate_env_id(env_id)
+    env = gymnasium.make(env_id)
+    try:
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    if algo in _DISCRETE_ONLY and not isinstance(act_space, spaces.Discrete):
+        raise UserInputError(
+            f"{algo} needs a Discrete action space but {env_id} has {act_space}; "
+            f"use one of PPO, A2C, SAC, TD3, DDPG"
+        )
+    if algo in _BOX_ONLY and not isinstance(act_space, spaces.Box):
+        raise UserInputError(
+            f"{algo} needs a continuous (Box) action space but {env_id} has {act_space}; use one of PPO, A2C, DQN"
+        )
+    if not isinstance(act_space, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
+        raise UserInputError(f"action space {act_space} of {env_id} is not supported by {algo}")
+    return obs_space, act_space
+
+
+# --------------------------------------------------------------------------------------------------
+# hyperparameters
+
+
+def load_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
+    """Hyperparameters of ``algo`` on ``env_id`` from ``agents/hyperparams/<algo>.yml``.
+
+    Environments without an entry get SB3's defaults with a small ``[64, 64]`` network and
+    ``n_timesteps: 100000``. The returned dict is plain YAML data (recorded in the manifest).
+    """
+    algo = normalize_algo(algo)
+    path = _hyperparams_dir() / f"{algo.lower()}.yml"
+    table: dict[str, Any] = {}
+    if path.is_file():
+        with path.open(encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh)  # safe_load: no arbitrary objects
+        if loaded is not None and not isinstance(loaded, dict):
+            raise UserInputError(f"{path} must map env ids to hyperparameters")
+        table = loaded or {}
+    entry = table.get(env_id)
+    if entry is None:
+        return {"n_timesteps": 100_000, "policy": "MlpPolicy", "policy_kwargs": {"net_arch": [64, 64]}}
+    if not isinstance(entry, dict):
+        raise UserInputError(f"{path}: entry for {env_id} must be a mapping")
+    return dict(entry)
+
+
+def _schedule(value: Any) -> Any:
+    """``"lin_0.001"`` -> a schedule decaying linearly from 0.001 to 0; numbers are returned unchanged."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        start = float(value[4:])
+
+        def linear(progress_remaining: float) -> float:
+            return progress_remaining * start
+
+        return linear
+    if isinstance(value, str):
+        return float(value)
+    return value
+
+
+def _sb3_kwargs(algo: str, hyperparams: dict[str, Any], action_space: spaces.Space[Any]) -> dict[str, Any]:
+    """Translate plain YAML hyperparameters into SB3 constructor keyword arguments."""
+    kwargs: dict[str, Any] = {k: v for k, v in hyperparams.items() if k not in _NON_CONSTRUCTOR_KEYS}
+    for key in ("learning_rate", "clip_range", "clip_range_vf"):
+        if key in kwargs:
+            kwargs[key] = _schedule(kwargs[key])
+    for key in ("buffer_size", "learning_starts", "batch_size", "n_steps"):
+        if key in kwargs:
+            kwargs[key] = int(kwargs[key])
+    if isinstance(kwargs.get("train_freq"), list):
+        kwargs["train_freq"] = (int(kwargs["train_freq"][0]), str(kwargs["train_freq"][1]))
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    if "activation_fn" in policy_kwargs:
+        import torch.nn as nn
+
+        names = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
+        policy_kwargs["activation_fn"] = names[str(policy_kwargs["activation_fn"]).lower()]
+    kwargs["policy_kwargs"] = policy_kwargs
+    noise_type = hyperparams.get("noise_type")
+    if noise_type is not None:
+        from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+        assert isinstance(action_space, spaces.Box)
+        dim = int(np.prod(action_space.shape))
+        sigma = float(hyperparams.get("noise_std", 0.1)) * np.ones(dim)
+        noise_classes = {"normal": NormalActionNoise, "ornstein-uhlenbeck": OrnsteinUhlenbeckActionNoise}
+        if noise_type not in noise_classes:
+            raise UserInputError(f"noise_type {noise_type!r} is not one of {sorted(noise_classes)}")
+        kwargs["action_noise"] = noise_classes[noise_type](mean=np.zeros(dim), sigma=sigma)
+    return kwargs
+
+
+# --------------------------------------------------------------------------------------------------
+# evaluation, hashing, versions
+
+
+def evaluate_agent(
+    model: Any, env_id: str, n_episodes: int = EVAL_EPISODES, seed_start: int = EVAL_SEED_START
+) -> dict[str, Any]:
+    """Run ``n_episodes`` deterministic episodes seeded ``seed_start + i``.
+
+    Returns ``{"returns": [...], "lengths": [...], "mean_return", "std_return", "mean_length"}``
+    (returns in the environment's reward units, lengths in steps).
+    """
+    env = gymnasium.make(env_id)
+    returns: list[float] = []
+    lengths: list[int] = []
+    try:
+        for i in range(n_episodes):
+            obs, _ = env.reset(seed=seed_start + i)
+            total, steps, done = 0.0, 0, False
+            while not done:
+                action, _ = model.predict(obs, deterministic=True)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += float(reward)
+                steps += 1
+                done = bool(terminated or truncated)
+            returns.append(total)
+            lengths.append(steps)
+    finally:
+        env.close()
+    return {
+        "returns": returns,
+        "lengths": lengths,
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "mean_length": float(np.mean(lengths)),
+    }
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    import stable_baselines3
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# manifest
+
+
+def read_manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The manifest of ``directory`` (default: :func:`agents_dir`); an empty one if there is none."""
+    path = agents_dir(directory) / MANIFEST_NAME
+    if not path.is_file():
+        return {"format": MANIFEST_FORMAT, "agents": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserInputError(f"manifest {path} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("agents"), dict):
+        raise UserInputError(f"manifest {path} has no 'agents' mapping")
+    return manifest
+
+
+def _default_file_mode() -> int:
+    """Permission bits of a newly created file under the current umask (mkstemp would give 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def _manifest_lock(directory: Path) -> Iterator[None]:
+    """Serialize read-modify-write of the manifest between processes.
+
+    A POSIX advisory lock on the directory itself (no lock file is left behind); a no-op where
+    directories cannot be opened or locked (non-POSIX systems).
+    """
+    try:
+        import fcntl
+
+        fd = os.open(directory, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
+    """Insert/replace one entry, keeping the others; written atomically (tmp file + os.replace)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _manifest_lock(directory):
+        manifest = read_manifest(directory)
+        manifest["format"] = MANIFEST_FORMAT
+        manifest["agents"][key] = entry
+        manifest["agents"] = dict(sorted(manifest["agents"].items()))
+        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, indent=2, sort_keys=False)
+                fh.write("\n")
+            os.chmod(tmp, _default_file_mode())
+            os.replace(tmp, directory / MANIFEST_NAME)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+# --------------------------------------------------------------------------------------------------
+# training
+
+
+def train(
+    algo: str,
+    env_id: str,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    eval_episodes: int = EVAL_EPISODES,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``algo`` on ``env_id`` with the zoo hyperparameters, evaluate, save, record in the manifest.
+
+    ``steps`` overrides the hyperparameters' ``n_timesteps``. Training runs with one torch thread.
+    The checkpoint is ``<out_dir>/<algo>-<env slug>.zip`` (``out_dir`` defaults to :func:`agents_dir`).
+    Returns the manifest entry written (see docs/zoo.md for the fields).
+    """
+    import torch
+    from stable_baselines3.common.env_util import make_vec_env
+
+    algo = normalize_algo(algo)
+    env_id = validate_env_id(env_id)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0):
+        raise UserInputError(f"steps must be a positive integer, got {steps!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserInputError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int) or eval_episodes <= 0:
+        raise UserInputError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
+    _, act_space = check_algo_env(algo, env_id)
+    out = agents_dir(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hyperparams = load_hyperparams(algo, env_id)
+    total_steps = int(steps if steps is not None else float(hyperparams.get("n_timesteps", 100_000)))
+    hyperparams["n_timesteps"] = total_steps
+    n_envs = int(hyperparams.get("n_envs", 1))
+    kwargs = _sb3_kwargs(algo, hyperparams, act_space)
+    say = log or (lambda _msg: None)
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # A factory rather than the id: make_vec_env would ask for render_mode="rgb_array", which not every
+        # environment offers.
+        vec_env = make_vec_env(lambda: gymnasium.make(env_id), n_envs=n_envs, seed=seed)
+        cls = algo_class(algo)
+        model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=seed, device="cpu", verbose=0, **kwargs)
+        say(f"training {algo} on {env_id} for {total_steps} steps (seed {seed}, {n_envs} env(s))")
+        start = time.perf_counter()
+        model.learn(total_timesteps=total_steps, progress_bar=progress)
+        wall_s = time.perf_counter() - start
+        vec_env.close()
+        say(f"evaluating {eval_episodes} deterministic episodes (seeds {EVAL_SEED_START}..)")
+        result = evaluate_agent(model, env_id, eval_episodes, EVAL_SEED_START)
+        name = checkpoint_name(algo, env_id)
+        final = out / name
+        fd, tmp = tempfile.mkstemp(prefix=".train-", suffix=".zip", dir=out)
+        os.close(fd)
+        try:
+            model.save(tmp)
+            os.chmod(tmp, _default_file_mode())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    finally:
+        torch.set_num_threads(previous_threads)
+
+    entry: dict[str, Any] = {
+        "file": name,
+        "algo": algo,
+        "env_id": env_id,
+        "steps": total_steps,
+        "num_timesteps": int(model.num_timesteps),
+        "seed": seed,
+        "n_envs": n_envs,
+        "eval": {
+            "episodes": eval_episodes,
+            "deterministic": True,
+            "seed_start": EVAL_SEED_START,
+            "mean_return": result["mean_return"],
+            "std_return": result["std_return"],
+            "mean_length": result["mean_length"],
+            "returns": result["returns"],
+            "lengths": result["lengths"],
+        },
+        "hyperparams": hyperparams,
+        "train_wall_s": round(wall_s, 3),
+        "torch_threads": 1,
+        "versions": _library_versions(),
+        "sha256": file_sha256(final),
+        "size_bytes": final.stat().st_size,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    _update_manifest(out, name, entry)
+    return entry
+
+
+# --------------------------------------------------------------------------------------------------
+# loading
+
+
+def load_agent(
+    env_id: str,
+    algo: str | None = None,
+    *,
+    train_if_missing: bool = False,
+    agents_path: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Load the zoo agent for ``env_id`` (``algo`` defaults to :func:`default_algo`).
+
+    The checkpoint's sha256 must match its manifest entry. A missing checkpoint is trained when
+    ``train_if_missing`` is true (with the zoo hyperparameters, into the agents directory); otherwise
+    AgentNotFoundError says how to train one. Loading goes through :func:`load_zip` (no unpickling).
+    """
+    env_id = validate_env_id(env_id)
+    algo = normalize_algo(algo) if algo is not None else default_algo(env_id)
+    directory = agents_dir(agents_path)
+    name = checkpoint_name(algo, env_id)
+    path = directory / name
+    if not path.is_file():
+        if not train_if_missing:
+            raise AgentNotFoundError(
+                f"no {algo} agent for {env_id} in {directory} (expected {name}); train one with: "
+                f"python scripts/train.py --algo {algo} --env {env_id}"
+            )
+        check_algo_env(algo, env_id)
+        train(algo, env_id, out_dir=directory, progress=False)
+    entry = read_manifest(directory)["agents"].get(name)
+    if entry is None:
+        raise UserInputError(
+            f"{path} is not listed in {directory / MANIFEST_NAME}, so its sha256 cannot be verified; retrain it "
+            f"with: python scripts/train.py --algo {algo} --env {env_id} (or load it with load_zip)"
+        )
+    actual = file_sha256(path)
+    if actual != entry.get("sha256"):
+        raise UserInputError(
+            f"sha256 mismatch for {path}: file has {actual}, manifest says {entry.get('sha256')}; the file was "
+            f"modified or corrupted -- retrain with: python scripts/train.py --algo {algo} --env {env_id}"
+        )
+    return load_zip(path, env_id, algo)
