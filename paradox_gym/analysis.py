@@ -1,0 +1,783 @@
+"""Statistics of an evaluation: means with 95% CIs, paired bootstrap ratios, verdicts, the paradox decomposition.
+
+Pure computation over the records of ``paradox_gym.evaluation`` (no I/O, no measurement). Units: energies
+in J, times in s unless a name says otherwise (``_us`` microseconds, ``_ns`` nanoseconds), sizes in bytes.
+
+Rules (DESIGN 3.7, 3.8):
+- a mean is reported with a two-sided Student-t interval across trials (trials, not episodes, are the
+  independent units: each trial is one energy window);
+- a compressed/baseline ratio is reported with a paired percentile-bootstrap interval over trials (trial
+  ``t`` of every configuration runs the same episode seeds);
+- verdict words come from whether an interval excludes the null value (1 for ratios, 0 for differences),
+  never from a point estimate;
+- the change of energy per episode ``E = N * e`` is split exactly with the midpoint (Shapley) rule into an
+  episode-length effect ``dN * (e0 + e1) / 2`` and a per-step effect ``de * (N0 + N1) / 2``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # records produced upstream; only their attributes are read here (no call upstream)
+    from paradox_gym.evaluation import TrialRecord
+
+PHASES: tuple[str, ...] = ("policy", "env", "overhead")
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+
+HOLDS = "holds"
+DOES_NOT_HOLD = "does not hold"
+INCONCLUSIVE = "inconclusive"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Student t quantile (scipy is not a dependency)
+# ---------------------------------------------------------------------------------------------------
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(log_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """Cumulative distribution function of Student's t with ``df`` degrees of freedom."""
+    if df <= 0:
+        raise ValueError(f"degrees of freedom must be > 0, got {df}")
+    x = df / (df + t * t)
+    tail = 0.5 * _betainc(df / 2.0, 0.5, x)
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t (inverse of :func:`t_cdf`), accurate to ~1e-10; ``0 < p < 1``."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if t_cdf(mid, df) < p:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-12 * max(1.0, high):
+            break
+    return 0.5 * (low + high)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Intervals
+# ---------------------------------------------------------------------------------------------------
+def _num(x: float | None) -> float | None:
+    """A JSON-safe float: ``None`` for missing / non-finite values."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """Mean of ``n`` values with a two-sided Student-t interval (``low``/``high`` are None when n < 2)."""
+
+    mean: float | None
+    low: float | None
+    high: float | None
+    n: int
+    std: float | None = None
+    confidence: float = CONFIDENCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (_num(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> MeanCI:
+    """Mean with a ``confidence`` t-interval; non-finite values and ``None`` are dropped first."""
+    arr = np.array([v for v in values if v is not None], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    n = int(arr.size)
+    if n == 0:
+        return MeanCI(None, None, None, 0, None, confidence)
+    mean = float(arr.mean())
+    if n < 2:
+        return MeanCI(mean, None, None, 1, None, confidence)
+    std = float(arr.std(ddof=1))
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
+    return MeanCI(mean, mean - half, mean + half, n, std, confidence)
+
+
+@dataclass(frozen=True)
+class PairedCI:
+    """Compressed vs baseline over paired trials: ratio of means and difference of means, each with a
+    percentile-bootstrap interval (``None`` when there are fewer than 2 pairs or the ratio is undefined)."""
+
+    ratio: float | None
+    ratio_low: float | None
+    ratio_high: float | None
+    diff: float | None
+    diff_low: float | None
+    diff_high: float | None
+    n: int
+    resamples: int
+    seed: int
+    confidence: float = CONFIDENCE
+    baseline_mean: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (_num(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
+
+
+def paired_bootstrap(
+    treated: Sequence[float] | np.ndarray,
+    baseline: Sequence[float] | np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> PairedCI:
+    """Paired bootstrap of ``mean(treated) / mean(baseline)`` and ``mean(treated) - mean(baseline)``.
+
+    ``treated[i]`` and ``baseline[i]`` belong to the same trial (same episode seeds); pairs with a missing
+    value on either side are dropped. Resampling draws trial indices with replacement from a seeded
+    ``numpy.random.Generator``, so the result is reproducible for a given ``seed``.
+    """
+    t = np.asarray(treated, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    if t.shape != b.shape:
+        raise ValueError(f"paired samples must have equal length, got {t.size} and {b.size}")
+    keep = np.isfinite(t) & np.isfinite(b)
+    t, b = t[keep], b[keep]
+    n = int(t.size)
+    if n == 0:
+        return PairedCI(None, None, None, None, None, None, 0, resamples, seed, confidence)
+    mt, mb = float(t.mean()), float(b.mean())
+    ratio = mt / mb if mb != 0 else None
+    diff = mt - mb
+    if n < 2:
+        return PairedCI(ratio, None, None, diff, None, None, n, resamples, seed, confidence, mb)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    bt, bb = t[idx].mean(axis=1), b[idx].mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    q = [100.0 * alpha, 100.0 * (1.0 - alpha)]
+    d_low, d_high = (float(v) for v in np.percentile(bt - bb, q))
+    r_low = r_high = None
+    if ratio is not None and np.all(bb != 0):
+        r_low, r_high = (float(v) for v in np.percentile(bt / bb, q))
+    return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb)
+
+
+def direction(low: float | None, high: float | None, null: float) -> str:
+    """``"higher"`` / ``"lower"`` when the interval [low, high] excludes ``null``, ``"unchanged"`` when it
+    includes it, ``"undetermined"`` when there is no interval."""
+    if low is None or high is None:
+        return "undetermined"
+    if low > null:
+        return "higher"
+    if high < null:
+        return "lower"
+    return "unchanged"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decomposition (DESIGN 3.8)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decomposition:
+    """Change of energy per episode, ``delta_j = n1 * e1 - n0 * e0``, split exactly into
+    ``length_effect_j + per_step_effect_j``; ``per_step_phase_j`` splits the per-step effect by phase.
+    ``n`` are mean episode lengths (steps), ``e`` energies per step (J)."""
+
+    n0: float
+    e0: float
+    n1: float
+    e1: float
+    delta_j: float
+    length_effect_j: float
+    per_step_effect_j: float
+    per_step_phase_j: dict[str, float] = field(default_factory=dict)
+    e0_phase_j: dict[str, float] = field(default_factory=dict)
+    e1_phase_j: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decompose(
+    n0: float,
+    e0: float,
+    n1: float,
+    e1: float,
+    phases0: Mapping[str, float] | None = None,
+    phases1: Mapping[str, float] | None = None,
+) -> Decomposition:
+    """Midpoint (Shapley) split of ``dE = n1*e1 - n0*e0``: length ``dN*(e0+e1)/2``, per-step ``de*(n0+n1)/2``.
+
+    The two effects sum to ``dE`` exactly in exact arithmetic (works with ``fractions.Fraction``), to
+    rounding error in floats. ``phases0`` / ``phases1`` give energy per step by phase (J); when both are
+    given the per-step effect is split as ``de_phase * (n0 + n1) / 2`` per phase (these sum to the
+    per-step effect when the phases sum to ``e0`` and ``e1``).
+    """
+    delta = n1 * e1 - n0 * e0
+    length = (n1 - n0) * (e0 + e1) / 2
+    per_step = (e1 - e0) * (n0 + n1) / 2
+    split: dict[str, float] = {}
+    if phases0 is not None and phases1 is not None:
+        for phase in phases0.keys() | phases1.keys():
+            split[phase] = (phases1.get(phase, 0.0) - phases0.get(phase, 0.0)) * (n0 + n1) / 2
+    return Decomposition(
+        n0, e0, n1, e1, delta, length, per_step, split, dict(phases0 or {}), dict(phases1 or {})
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-configuration summaries
+# ---------------------------------------------------------------------------------------------------
+def _trial_energy(trial: TrialRecord, meter: str) -> float | None:
+    value = trial.energy_j.get(meter)
+    return None if value is None else float(value)
+
+
+@dataclass
+class ConfigSummary:
+    """Everything the table shows for one configuration (means over trials with 95% t-intervals)."""
+
+    config: str
+    method: str
+    trials: int
+    episodes: int
+    steps: int
+    energy_meter: str
+    energy_method: str | None
+    energy_windows: int
+    ret: MeanCI
+    length: MeanCI
+    energy_per_episode_j: MeanCI
+    energy_per_step_j: MeanCI
+    energy_per_return_j: float | None
+    phase_energy_per_step_j: dict[str, float]
+    policy_us_p50: float | None
+    policy_us_p95: float | None
+    policy_us_per_step: MeanCI
+    env_us_per_step: MeanCI
+    overhead_us_per_step: MeanCI
+    crosscheck_meter: str | None
+    crosscheck_energy_per_episode_j: float | None
+    crosscheck_rel_diff: float | None
+    footprint: dict[str, Any]
+    memory: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            if isinstance(value, MeanCI):
+                out[key] = value.to_dict()
+            elif isinstance(value, float):
+                out[key] = _num(value)
+            else:
+                out[key] = value
+        return out
+
+
+def _per_step_us(trials: Sequence[TrialRecord], phase: str) -> MeanCI:
+    return mean_ci([1e6 * t.phase_wall_s.get(phase, 0.0) / t.steps for t in trials if t.steps > 0])
+
+
+def summarize_config(
+    config: str,
+    trials: Sequence[TrialRecord],
+    *,
+    meter: str,
+    crosscheck_meter: str | None = None,
+    footprint: Mapping[str, Any] | None = None,
+    memory: Mapping[str, Any] | None = None,
+) -> ConfigSummary:
+    """Summarize the (complete) trials of one configuration; ``meter`` is the primary energy meter."""
+    returns = [float(np.mean(t.returns)) for t in trials if t.episodes]
+    lengths = [float(np.mean(t.lengths)) for t in trials if t.episodes]
+    with_energy = [t for t in trials if _trial_energy(t, meter) is not None and t.episodes and t.steps]
+    e_ep = [_trial_energy(t, meter) / t.episodes for t in with_energy]  # type: ignore[operator]
+    e_step = [_trial_energy(t, meter) / t.steps for t in with_energy]  # type: ignore[operator]
+    steps_energy = sum(t.steps for t in with_energy)
+    phase_per_step = {
+        phase: (sum(t.phase_energy_j.get(meter, {}).get(phase, 0.0) for t in with_energy) / steps_energy)
+        if steps_energy
+        else 0.0
+        for phase in PHASES
+    }
+    methods = {t.energy_method.get(meter) for t in with_energy}
+    method = methods.pop() if len(methods) == 1 else ("mixed" if methods else None)
+    ret = mean_ci(returns)
+    e_ep_ci = mean_ci(e_ep)
+    per_return = None
+    if ret.mean is not None and ret.mean > 0 and e_ep_ci.mean is not None:
+        per_return = e_ep_ci.mean / ret.mean
+    lat = np.concatenate([np.asarray(t.policy_ns, dtype=np.int64) for t in trials]) if trials else np.array([])
+    p50 = p95 = None
+    if lat.size:
+        p50, p95 = (float(v) / 1e3 for v in np.percentile(lat, [50, 95]))
+    cc_e = cc_rel = None
+    if crosscheck_meter is not None:
+        both = [
+            t for t in trials
+            if t.crosscheck and t.crosscheck.get("our_j") is not None and t.crosscheck.get("codecarbon_j") is not None
+        ]
+        if both:
+            ours = sum(float(t.crosscheck["our_j"]) for t in both)  # type: ignore[index]
+            theirs = sum(float(t.crosscheck["codecarbon_j"]) for t in both)  # type: ignore[index]
+            cc_e = theirs / sum(t.episodes for t in both)
+            cc_rel = (ours - theirs) / theirs if theirs else None
+    return ConfigSummary(
+        config=config,
+        method=config,
+        trials=len(trials),
+        episodes=sum(t.episodes for t in trials),
+        steps=sum(t.steps for t in trials),
+        energy_meter=meter,
+        energy_method=method,
+        energy_windows=len(with_energy),
+        ret=ret,
+        length=mean_ci(lengths),
+        energy_per_episode_j=e_ep_ci,
+        energy_per_step_j=mean_ci(e_step),
+        energy_per_return_j=per_return,
+        phase_energy_per_step_j=phase_per_step,
+        policy_us_p50=p50,
+        policy_us_p95=p95,
+        policy_us_per_step=_per_step_us(trials, "policy"),
+        env_us_per_step=_per_step_us(trials, "env"),
+        overhead_us_per_step=_per_step_us(trials, "overhead"),
+        crosscheck_meter=crosscheck_meter,
+        crosscheck_energy_per_episode_j=cc_e,
+        crosscheck_rel_diff=cc_rel,
+        footprint=dict(footprint or {}),
+        memory=dict(memory) if memory is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Comparisons against the baseline, verdicts
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    """One compressed configuration against the baseline (``none``), paired by trial index."""
+
+    config: str
+    baseline: str
+    pairs: int
+    size_ratio: float | None
+    ret: PairedCI
+    length: PairedCI
+    energy_per_episode: PairedCI
+    energy_per_step: PairedCI
+    policy_time_per_step: PairedCI
+    env_time_per_step: PairedCI
+    decomposition: Decomposition | None
+    verdict: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.to_dict() if hasattr(value, "to_dict") else (_num(value) if isinstance(value, float) else value)
+        return out
+
+
+def _paired_series(
+    a: Sequence[TrialRecord], b: Sequence[TrialRecord], fn: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    by_a = {t.trial: t for t in a}
+    by_b = {t.trial: t for t in b}
+    common = sorted(by_a.keys() & by_b.keys())
+    xa = np.array([fn(by_a[i]) if fn(by_a[i]) is not None else np.nan for i in common], dtype=float)
+    xb = np.array([fn(by_b[i]) if fn(by_b[i]) is not None else np.nan for i in common], dtype=float)
+    return xa, xb
+
+
+def compare(
+    config: str,
+    trials: Sequence[TrialRecord],
+    baseline_trials: Sequence[TrialRecord],
+    summary: ConfigSummary,
+    baseline_summary: ConfigSummary,
+    *,
+    meter: str,
+    baseline: str = "none",
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Paired comparison of ``trials`` against ``baseline_trials`` (trials matched by index)."""
+
+    def boot(fn: Any) -> PairedCI:
+        xa, xb = _paired_series(trials, baseline_trials, fn)
+        return paired_bootstrap(xa, xb, resamples=resamples, seed=seed)
+
+    def e_ep(t: TrialRecord) -> float | None:
+        e = _trial_energy(t, meter)
+        return None if e is None or not t.episodes else e / t.episodes
+
+    def e_step(t: TrialRecord) -> float | None:
+        e = _trial_energy(t, meter)
+        return None if e is None or not t.steps else e / t.steps
+
+    ret = boot(lambda t: float(np.mean(t.returns)) if t.episodes else None)
+    length = boot(lambda t: float(np.mean(t.lengths)) if t.episodes else None)
+    energy_ep = boot(e_ep)
+    energy_step = boot(e_step)
+    pol = boot(lambda t: t.phase_wall_s.get("policy", 0.0) / t.steps if t.steps else None)
+    env = boot(lambda t: t.phase_wall_s.get("env", 0.0) / t.steps if t.steps else None)
+    pairs = ret.n
+    b_bytes = baseline_summary.footprint.get("serialized_bytes")
+    c_bytes = summary.footprint.get("serialized_bytes")
+    size_ratio = (c_bytes / b_bytes) if (b_bytes and c_bytes is not None) else None
+    decomposition = None
+    n0, n1 = baseline_summary.length.mean, summary.length.mean
+    e0 = _pooled_energy_per_step(baseline_trials, meter)
+    e1 = _pooled_energy_per_step(trials, meter)
+    if None not in (n0, n1, e0, e1):
+        decomposition = decompose(
+            n0, e0, n1, e1,  # type: ignore[arg-type]
+            baseline_summary.phase_energy_per_step_j, summary.phase_energy_per_step_j,
+        )
+    comp = Comparison(config, baseline, pairs, size_ratio, ret, length, energy_ep, energy_step, pol, env, decomposition)
+    comp.verdict = verdict(comp, energy_label=f"J ({summary.energy_method})")
+    return comp
+
+
+def _pooled_energy_per_step(trials: Sequence[TrialRecord], meter: str) -> float | None:
+    with_energy = [t for t in trials if _trial_energy(t, meter) is not None and t.steps]
+    steps = sum(t.steps for t in with_energy)
+    if not steps:
+        return None
+    return sum(_trial_energy(t, meter) for t in with_energy) / steps  # type: ignore[misc]
+
+
+def _pct(r: float | None) -> str:
+    return "n/a" if r is None else f"{(r - 1.0) * 100:+.0f}%"
+
+
+def _ratio_text(ci: PairedCI) -> str:
+    if ci.ratio is None:
+        return "ratio n/a"
+    if ci.ratio_low is None or ci.ratio_high is None:
+        return f"ratio {ci.ratio:.2f}, no CI"
+    return f"ratio {ci.ratio:.2f}, CI {ci.ratio_low:.2f}–{ci.ratio_high:.2f}"
+
+
+def _return_text(ci: PairedCI) -> str:
+    """Ratio (when the baseline mean is positive) and always the difference, each with its interval."""
+    diff = "difference n/a" if ci.diff is None else (
+        f"difference {ci.diff:+.4g}" + ("" if ci.diff_low is None else f", CI {ci.diff_low:+.4g}…{ci.diff_high:+.4g}")
+    )
+    if ci.ratio is not None and ci.baseline_mean is not None and ci.baseline_mean > 0:
+        return f"{_ratio_text(ci)}; {diff}"
+    return diff
+
+
+def _pct_text(ci: PairedCI) -> str:
+    if ci.ratio is None:
+        return "n/a"
+    if ci.ratio_low is None or ci.ratio_high is None:
+        return f"{_pct(ci.ratio)} (no CI)"
+    return f"{_pct(ci.ratio)} (CI {_pct(ci.ratio_low)}…{_pct(ci.ratio_high)})"
+
+
+def energy_direction(ci: PairedCI) -> str:
+    """Direction of an energy (always positive) change, from the ratio interval vs 1."""
+    return direction(ci.ratio_low, ci.ratio_high, 1.0)
+
+
+def return_direction(ci: PairedCI) -> str:
+    """Direction of a return change, from the difference interval vs 0 (valid for negative returns too)."""
+    return direction(ci.diff_low, ci.diff_high, 0.0)
+
+
+def _dominant_cause(d: Decomposition | None, sign: float) -> str:
+    """Name the largest contribution with the given sign (+1 extra cost, -1 saving)."""
+    if d is None:
+        return ""
+    parts = {"episode length": d.length_effect_j}
+    names = {"policy": "policy inference", "env": "the environment step", "overhead": "harness overhead"}
+    for phase, value in d.per_step_phase_j.items():
+        parts[names.get(phase, phase)] = value
+    if not d.per_step_phase_j:
+        parts["per-step cost"] = d.per_step_effect_j
+    name, value = max(parts.items(), key=lambda kv: sign * kv[1])
+    if sign * value <= 0:
+        return ""
+    return name
+
+
+def verdict(c: Comparison, energy_label: str = "J") -> str:
+    """One sentence per compressed configuration; every direction word follows from a CI, not a point."""
+    parts: list[str] = []
+    if c.size_ratio is not None:
+        pct = (c.size_ratio - 1) * 100
+        if round(pct) == 0:
+            parts.append(f"same size (size ratio {c.size_ratio:.3f})")
+        elif pct < 0:
+            parts.append(f"{-pct:.0f}% smaller")
+        else:
+            parts.append(f"{pct:.0f}% larger")
+    rdir = return_direction(c.ret)
+    parts.append(f"return {rdir} ({_return_text(c.ret)})")
+    parts.append(f"energy per episode {_pct_text(c.energy_per_episode)}")
+    parts.append(f"energy per step {_pct_text(c.energy_per_step)}")
+    edir = energy_direction(c.energy_per_episode)
+    if edir == "lower":
+        cause = _dominant_cause(c.decomposition, -1.0)
+        conclusion = "energy saving"
+        if rdir == "lower":
+            conclusion += ", but return fell"
+        if cause:
+            conclusion += f"; the saving comes mostly from {cause}"
+    elif edir == "higher":
+        cause = _dominant_cause(c.decomposition, +1.0)
+        conclusion = "no energy saving"
+        if cause:
+            conclusion += f"; the extra cost is mostly in {cause}"
+    elif edir == "unchanged":
+        conclusion = "no energy saving (no detectable change)"
+    else:
+        conclusion = "energy change undetermined (fewer than 2 paired trials with energy)"
+    return f"{c.config}: " + ", ".join(parts) + f": {conclusion}."
+
+
+# ---------------------------------------------------------------------------------------------------
+# The three checks of the study
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    """A claim of the study answered from the data: ``status`` is holds / does not hold / inconclusive."""
+
+    claim: str
+    status: str
+    evidence: str
+    per_config: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _combine(statuses: dict[str, str]) -> str:
+    """A universal claim: any counterexample refutes it; it holds when every configuration supports it."""
+    if any(s == DOES_NOT_HOLD for s in statuses.values()):
+        return DOES_NOT_HOLD
+    if statuses and all(s == HOLDS for s in statuses.values()):
+        return HOLDS
+    return INCONCLUSIVE
+
+
+def check_size_vs_energy(comparisons: Sequence[Comparison]) -> Check:
+    """"Size reduction did not bring energy reduction": for each smaller configuration, energy per episode
+    not significantly lower (holds) or significantly lower (does not hold)."""
+    per: dict[str, str] = {}
+    ev: list[str] = []
+    for c in comparisons:
+        if c.size_ratio is None or c.size_ratio >= 1:
+            ev.append(f"{c.config}: not smaller (size ratio {c.size_ratio if c.size_ratio is None else round(c.size_ratio, 2)})")
+            continue
+        edir = energy_direction(c.energy_per_episode)
+        per[c.config] = {"lower": DOES_NOT_HOLD, "higher": HOLDS, "unchanged": HOLDS}.get(edir, INCONCLUSIVE)
+        ev.append(f"{c.config}: size ratio {c.size_ratio:.2f}, energy per episode {_ratio_text(c.energy_per_episode)} ({edir})")
+    status = _combine(per)
+    return Check("size reduction did not bring energy reduction", status, "; ".join(ev) or "no compressed configuration", per)
+
+
+def check_energy_only_with_return(comparisons: Sequence[Comparison]) -> Check:
+    """"Energy fell only where return fell": every configuration with significantly lower energy per
+    episode also has significantly lower return."""
+    per: dict[str, str] = {}
+    ev: list[str] = []
+    undetermined = False
+    for c in comparisons:
+        edir = energy_direction(c.energy_per_episode)
+        rdir = return_direction(c.ret)
+        if edir == "undetermined":
+            undetermined = True
+            per[c.config] = INCONCLUSIVE
+            ev.append(f"{c.config}: energy change undetermined")
+            continue
+        if edir != "lower":
+            ev.append(f"{c.config}: energy not lower ({_ratio_text(c.energy_per_episode)})")
+            continue
+        if rdir == "lower":
+            per[c.config] = HOLDS
+        elif rdir == "undetermined":
+            per[c.config] = INCONCLUSIVE
+        else:
+            per[c.config] = DOES_NOT_HOLD
+        ev.append(
+            f"{c.config}: energy lower ({_ratio_text(c.energy_per_episode)}), return {rdir} "
+            f"({_return_text(c.ret)})"
+        )
+    if not per and not undetermined and comparisons:
+        return Check(
+            "energy fell only where return fell",
+            HOLDS,
+            "vacuously: no configuration used significantly less energy per episode; " + "; ".join(ev),
+            per,
+        )
+    return Check("energy fell only where return fell", _combine(per), "; ".join(ev) or "no compressed configuration", per)
+
+
+def check_inference_overhead(comparisons: Sequence[Comparison]) -> Check:
+    """"Compression adds inference overhead": policy inference wall time per step significantly higher."""
+    per: dict[str, str] = {}
+    ev: list[str] = []
+    for c in comparisons:
+        pdir = direction(c.policy_time_per_step.ratio_low, c.policy_time_per_step.ratio_high, 1.0)
+        per[c.config] = {"higher": HOLDS, "lower": DOES_NOT_HOLD}.get(pdir, INCONCLUSIVE)
+        ev.append(f"{c.config}: policy time per step {_pct_text(c.policy_time_per_step)} ({pdir})")
+    return Check("compression adds inference overhead", _combine(per), "; ".join(ev) or "no compressed configuration", per)
+
+
+def study_checks(comparisons: Sequence[Comparison]) -> list[Check]:
+    """The three checks of the study (Lu et al. 2024), each with its evidence."""
+    return [
+        check_size_vs_energy(comparisons),
+        check_energy_only_with_return(comparisons),
+        check_inference_overhead(comparisons),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Whole evaluation
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class Analysis:
+    """Summaries per configuration, comparisons against the baseline and the three checks."""
+
+    meter: str
+    energy_method: str | None
+    crosscheck_meter: str | None
+    summaries: dict[str, ConfigSummary]
+    comparisons: dict[str, Comparison]
+    checks: list[Check]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "energy_meter": self.meter,
+            "energy_method": self.energy_method,
+            "crosscheck_meter": self.crosscheck_meter,
+            "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
+            "comparisons": {k: v.to_dict() for k, v in self.comparisons.items()},
+            "verdicts": {k: v.verdict for k, v in self.comparisons.items()},
+            "decomposition": {
+                k: (v.decomposition.to_dict() if v.decomposition else None) for k, v in self.comparisons.items()
+            },
+            "checks": [c.to_dict() for c in self.checks],
+            "notes": list(self.notes),
+        }
+
+
+def complete_trials(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """Trials that ran all their episodes (an interrupted trial is never analysed)."""
+    return [t for t in trials if t.episodes > 0 and t.episodes == len(t.seeds)]
+
+
+def analyse(
+    trials_by_config: Mapping[str, Sequence[TrialRecord]],
+    *,
+    meter: str,
+    crosscheck_meter: str | None = None,
+    footprints: Mapping[str, Mapping[str, Any]] | None = None,
+    memory: Mapping[str, Mapping[str, Any]] | None = None,
+    baseline: str = "none",
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Analysis:
+    """Summaries, paired comparisons against ``baseline``, verdicts and checks for a whole evaluation."""
+    footprints = footprints or {}
+    memory = memory or {}
+    summaries = {
+        cfg: summarize_config(
+            cfg,
+            complete_trials(trials),
+            meter=meter,
+            crosscheck_meter=crosscheck_meter,
+            footprint=footprints.get(cfg),
+            memory=memory.get(cfg),
+        )
+        for cfg, trials in trials_by_config.items()
+    }
+    comparisons: dict[str, Comparison] = {}
+    if baseline in trials_by_config:
+        base = complete_trials(trials_by_config[baseline])
+        for cfg, trials in trials_by_config.items():
+            if cfg == baseline:
+                continue
+            comparisons[cfg] = compare(
+                cfg, complete_trials(trials), base, summaries[cfg], summaries[baseline],
+                meter=meter, baseline=baseline, resamples=resamples, seed=seed,
+            )
+    methods = {s.energy_method for s in summaries.values() if s.energy_method}
+    notes: list[str] = []
+    if len(methods) > 1 or "mixed" in methods:
+        notes.append(f"the energy figures mix methods ({', '.join(sorted(methods))})")
+    energy_method = methods.pop() if len(methods) == 1 else ("mixed" if methods else None)
+    status_counts: dict[str, dict[str, int]] = {}
+    first_failure: dict[str, str] = {}
+    for trials in trials_by_config.values():
+        for t in complete_trials(trials):
+            for name, status in t.energy_status.items():
+                counts = status_counts.setdefault(name, {})
+                counts[status] = counts.get(status, 0) + 1
+                if status in ("failed", "unavailable") and name not in first_failure:
+                    first_failure[name] = t.energy_note.get(name, "")
+    for name, counts in status_counts.items():
+        total = sum(counts.values())
+        bad = {k: v for k, v in counts.items() if k != "ok"}
+        if bad:
+            detail = ", ".join(f"{v} {k}" for k, v in sorted(bad.items()))
+            hint = " (windows shorter than the meter's resolution: use more --episodes)" if "too_short" in bad else ""
+            reason = f"; first failure: {first_failure[name]}" if first_failure.get(name) else ""
+            notes.append(f"{name}: {detail} of {total} trial windows{hint}{reason}")
+    for s in summaries.values():
+        if s.energy_windows < 2:
+            notes.append(f"{s.config}: energy rests on {s.energy_windows} trial window(s); no confidence interval")
+    return Analysis(meter, energy_method, crosscheck_meter, summaries, comparisons, study_checks(list(comparisons.values())), notes)

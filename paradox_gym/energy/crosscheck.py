@@ -1,0 +1,135 @@
+"""Put one of our figures beside CodeCarbon's over the same window, with their relative difference.
+
+``rel_diff = (ours - codecarbon) / codecarbon``. The default tolerance is 10 %: when both sides are told
+the same CPU power and model the same quantity (process CPU time x per-logical-CPU power), they agree
+to about 1 % on a CPU-bound window of a few seconds; 10 % leaves room for CodeCarbon's 1 s power
+samples and CPU-time tick granularity, while still catching a wrong TDP, a wrong core count or a
+machine-wide vs process mix-up (each a factor, not a few percent). A larger difference is a warning,
+not an error: it says the two tools measure different things or one of them is off.
+
+What is compared: part ``"cpu"`` (default) compares our ``cpu-model`` figure, or the machine-wide
+gross energy of ``rapl`` (CodeCarbon's RAPL mode is machine-wide), with CodeCarbon's CPU energy;
+part ``"gpu"`` compares ``nvml`` with CodeCarbon's GPU energy. RAM is a model on both sides and is not
+compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from paradox_gym.energy.measurement import EnergyReading
+from paradox_gym.errors import UserInputError, UserTypeError
+
+#: Default relative tolerance of the cross-check.
+DEFAULT_TOLERANCE = 0.10
+PARTS: tuple[str, ...] = ("cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """Our energy beside CodeCarbon's over one window.
+
+    Attributes:
+        our_j: our figure (J), or None when it has none.
+        codecarbon_j: CodeCarbon's figure for the same part (J), or None.
+        rel_diff: ``(our_j - codecarbon_j) / codecarbon_j``, or None when either is missing.
+        within_tolerance: ``abs(rel_diff) <= tolerance`` (False when it cannot be computed).
+        warning: one line when the figures disagree, differ in kind or are missing; else ``""``.
+        methods: ``{"ours": ..., "codecarbon": ...}`` describing how each was obtained.
+        part: ``"cpu"`` or ``"gpu"``.
+        tolerance: the relative tolerance used.
+    """
+
+    our_j: float | None
+    codecarbon_j: float | None
+    rel_diff: float | None
+    within_tolerance: bool
+    warning: str
+    methods: dict[str, str]
+    part: str = "cpu"
+    tolerance: float = DEFAULT_TOLERANCE
+
+    def to_dict(self) -> dict[str, object]:
+        """Flat dict for reports."""
+        return {
+            "part": self.part,
+            "our_j": self.our_j,
+            "codecarbon_j": self.codecarbon_j,
+            "rel_diff": self.rel_diff,
+            "within_tolerance": self.within_tolerance,
+            "tolerance": self.tolerance,
+            "warning": self.warning,
+            "our_method": self.methods.get("ours", ""),
+            "codecarbon_method": self.methods.get("codecarbon", ""),
+        }
+
+
+def _our_figure(ours: EnergyReading, part: str) -> float | None:
+    if ours.energy_j is None:
+        return None
+    if ours.meter == "rapl":
+        return ours.components.get("machine", ours.energy_j)
+    return ours.energy_j
+
+
+def cross_check(
+    ours: EnergyReading,
+    codecarbon: EnergyReading,
+    tolerance: float = DEFAULT_TOLERANCE,
+    *,
+    part: str = "cpu",
+) -> CrossCheck:
+    """Compare ``ours`` (a ``cpu-model``, ``rapl`` or ``nvml`` reading) with a ``codecarbon`` reading.
+
+    Raises:
+        UserTypeError: either argument is not an :class:`EnergyReading`.
+        UserInputError: ``part`` is not ``"cpu"``/``"gpu"``, or ``tolerance`` is not a number >= 0,
+            or ``codecarbon`` is not a CodeCarbon reading.
+    """
+    if not isinstance(ours, EnergyReading) or not isinstance(codecarbon, EnergyReading):
+        raise UserTypeError("cross_check needs two EnergyReading objects")
+    if part not in PARTS:
+        raise UserInputError(f"unknown part {part!r}; valid parts: {', '.join(PARTS)}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (
+        math.isfinite(tolerance) and tolerance >= 0
+    ):
+        raise UserInputError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    if codecarbon.meter != "codecarbon":
+        raise UserInputError(f"the second reading must come from 'codecarbon', got {codecarbon.meter!r}")
+    cc_method = str(codecarbon.details.get("codecarbon_cpu_method", codecarbon.method))
+    methods = {
+        "ours": f"{ours.method} ({ours.meter})",
+        "codecarbon": f"{codecarbon.method} ({cc_method})" if part == "cpu" else codecarbon.method,
+    }
+    our_j = _our_figure(ours, part)
+    cc_j = codecarbon.components.get(part) if codecarbon.energy_j is not None else None
+    if our_j is None or cc_j is None:
+        missing = []
+        if our_j is None:
+            missing.append(f"{ours.meter} is {ours.status}: {ours.note}")
+        if cc_j is None:
+            missing.append(f"codecarbon is {codecarbon.status}: {codecarbon.note}")
+        return CrossCheck(our_j, cc_j, None, False, "nothing to compare: " + "; ".join(missing),
+                          methods, part, float(tolerance))
+    if cc_j == 0.0:
+        rel = 0.0 if our_j == 0.0 else math.inf
+    else:
+        rel = (our_j - cc_j) / cc_j
+    within = abs(rel) <= tolerance
+    warnings = []
+    if not within:
+        warnings.append(
+            f"{ours.meter} ({our_j:.4g} J) and CodeCarbon ({cc_j:.4g} J) differ by "
+            f"{rel:+.1%} (tolerance {tolerance:.0%})"
+        )
+    if part == "cpu":
+        cc_rapl = cc_method.startswith(("RAPL", "Windows EMI"))
+        if ours.meter == "rapl" and not cc_rapl:
+            warnings.append(f"ours is a RAPL counter, CodeCarbon used {cc_method}: not the same quantity")
+        if ours.meter == "cpu-model" and cc_rapl:
+            warnings.append("ours is a CPU-time model, CodeCarbon read RAPL machine-wide: not the same quantity")
+    for reading in (ours, codecarbon):
+        if reading.status == "too_short":
+            warnings.append(f"{reading.meter} window is too short: {reading.note}")
+    return CrossCheck(our_j, cc_j, rel, within, "; ".join(warnings), methods, part, float(tolerance))

@@ -1,0 +1,234 @@
+"""NVIDIA GPU energy through NVML (``pynvml``, from the ``nvidia-ml-py`` package).
+
+On GPUs with an energy counter (Volta and later), ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since
+the driver loaded) is read at the window edges: ``E = (mJ_end - mJ_start) / 1000`` J, method
+``measured``. A GPU without that counter gets a polling thread that integrates
+``nvmlDeviceGetPowerUsage`` (mW) with the trapezoid rule every ``poll_s`` seconds while a window is
+open: ``E = integral P dt``, method ``sampled``; the thread exists only in that case. If any visible
+GPU is sampled the meter's method is ``sampled``.
+
+Only the GPUs visible to the process count: ``CUDA_VISIBLE_DEVICES`` in integer form (``"1,0"``) or
+UUID form (``"GPU-8a3c..."``, prefixes allowed) is mapped to NVML indices; an empty value hides every
+GPU. Components are keyed by the visible (CUDA) index: ``gpu-0``, ``gpu-1``. If ``torch.cuda`` is
+already initialised, the meter calls ``torch.cuda.synchronize()`` at each window edge so that queued
+kernels are charged to the window that launched them (torch is never imported by this module).
+NVML counters refresh about every 100 ms (``resolution_s = 0.1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from paradox_gym.energy.measurement import EnergyReading
+from paradox_gym.energy.meters.base import Meter
+
+
+def _sync_cuda() -> None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    try:
+        if torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+    except Exception:  # a broken CUDA context must not break the measurement of the CPU side
+        pass
+
+
+def _decode(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class _PowerSampler(threading.Thread):
+    """Integrates the power of some devices (mW) into joules until stopped."""
+
+    def __init__(self, nvml: Any, handles: dict[int, Any], poll_s: float) -> None:
+        super().__init__(name="paradox-gym-nvml-sampler", daemon=True)
+        self._nvml = nvml
+        self._handles = handles
+        self._poll_s = poll_s
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self.energy_j: dict[int, float] = {i: 0.0 for i in handles}
+        self._last: dict[int, tuple[float, float]] = {}
+        self.error: str | None = None
+        self._sample()
+
+    def _sample(self) -> None:
+        now = time.perf_counter()
+        try:
+            powers = {i: self._nvml.nvmlDeviceGetPowerUsage(h) / 1000.0 for i, h in self._handles.items()}
+        except Exception as exc:
+            self.error = f"nvmlDeviceGetPowerUsage failed: {type(exc).__name__}: {exc}"
+            return
+        with self._lock:
+            for i, watts in powers.items():
+                last = self._last.get(i)
+                if last is not None:
+                    self.energy_j[i] += 0.5 * (last[1] + watts) * (now - last[0])
+                self._last[i] = (now, watts)
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._poll_s):
+            self._sample()
+
+    def energy_now(self) -> dict[int, float]:
+        """Cumulative J per device, including the last reading held until now."""
+        self._sample()
+        if self.error is not None:
+            raise RuntimeError(self.error)
+        with self._lock:
+            return dict(self.energy_j)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=2.0)
+
+
+class NvmlMeter(Meter):
+    """GPU energy of the visible NVIDIA GPUs (counter when present, else sampled power).
+
+    Args:
+        poll_s: polling period (s) of the power sampler used for GPUs without an energy counter.
+    """
+
+    name = "nvml"
+    method = "measured"
+    resolution_s = 0.1
+
+    def __init__(self, poll_s: float = 0.05) -> None:
+        super().__init__()
+        self.poll_s = poll_s
+        self._nvml: Any = None
+        self._counter: dict[int, Any] = {}  # visible index -> handle (energy counter)
+        self._power: dict[int, Any] = {}  # visible index -> handle (power only)
+        self._sampler: _PowerSampler | None = None
+
+    # -- discovery ------------------------------------------------------------------------------
+    def _visible(self, nvml: Any, count: int) -> list[tuple[int, int]] | str:
+        """``[(visible index, nvml index)]`` or a reason string."""
+        env = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if env is None:
+            return [(i, i) for i in range(count)]
+        tokens = [t.strip() for t in env.split(",")]
+        if not env.strip():
+            return "CUDA_VISIBLE_DEVICES is empty: no GPU is visible"
+        mapping: list[tuple[int, int]] = []
+        uuids: dict[str, int] | None = None
+        for token in tokens:
+            if token.lstrip("-").isdigit():
+                idx = int(token)
+                if idx < 0 or idx >= count:
+                    break  # CUDA ignores the rest of the list from the first invalid entry
+                nvml_idx = idx
+            else:
+                if token.startswith("MIG-"):
+                    return f"CUDA_VISIBLE_DEVICES selects a MIG instance ({token}): not measured"
+                if uuids is None:
+                    uuids = {
+                        _decode(nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i))): i
+                        for i in range(count)
+                    }
+                found = [i for u, i in uuids.items() if u.startswith(token)]
+                if len(found) != 1:
+                    break
+                nvml_idx = found[0]
+            if any(n == nvml_idx for _, n in mapping):
+                break
+            mapping.append((len(mapping), nvml_idx))
+        if not mapping:
+            return f"CUDA_VISIBLE_DEVICES={env!r} selects no GPU among {count}"
+        return mapping
+
+    def _probe(self) -> tuple[bool, str]:
+        try:
+            import pynvml
+        except ImportError as exc:
+            return False, f"pynvml is not installed ({exc}); install nvidia-ml-py"
+        try:
+            pynvml.nvmlInit()
+        except Exception as exc:
+            return False, f"NVML cannot start (no NVIDIA driver?): {type(exc).__name__}: {exc}"
+        self._nvml = pynvml
+        try:
+            count = int(pynvml.nvmlDeviceGetCount())
+            if count == 0:
+                self._shutdown()
+                return False, "NVML found no GPU"
+            visible = self._visible(pynvml, count)
+            if isinstance(visible, str):
+                self._shutdown()
+                return False, visible
+            for vis, idx in visible:
+                handle = pynvml.nvmlDeviceGetHandleByIndex(idx)
+                try:
+                    pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+                    self._counter[vis] = handle
+                except Exception:
+                    pynvml.nvmlDeviceGetPowerUsage(handle)  # raises if even power is unsupported
+                    self._power[vis] = handle
+        except Exception as exc:
+            self._shutdown()
+            return False, f"NVML device query failed: {type(exc).__name__}: {exc}"
+        if self._power:
+            self.method = "sampled"
+        parts = [f"gpu-{i} energy counter" for i in sorted(self._counter)]
+        parts += [f"gpu-{i} sampled power" for i in sorted(self._power)]
+        return True, "NVML: " + ", ".join(parts)
+
+    def _shutdown(self) -> None:
+        if self._nvml is not None:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+        self._nvml = None
+
+    # -- windows --------------------------------------------------------------------------------
+    def _on_begin(self, key: str) -> None:
+        _sync_cuda()
+        if self._power and self._sampler is None:
+            self._sampler = _PowerSampler(self._nvml, self._power, self.poll_s)
+            self._sampler.start()
+
+    def _on_end(self, key: str) -> None:
+        if self._sampler is not None and not self._open:
+            self._sampler.stop()
+            self._sampler = None
+
+    def _read(self) -> dict[int, float]:
+        _sync_cuda()
+        values: dict[int, float] = {}
+        for vis, handle in self._counter.items():
+            values[vis] = self._nvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000.0
+        if self._power:
+            if self._sampler is None:
+                raise RuntimeError("power sampler is not running")
+            values.update(self._sampler.energy_now())
+        return values
+
+    def _reading(self, start: Any, stop: Any, wall_s: float, cpu_s: float) -> EnergyReading:
+        components = {f"gpu-{i}": max(stop[i] - start[i], 0.0) for i in sorted(stop)}
+        energy = sum(components.values())
+        note = "energy counter (mJ) deltas" if not self._power else (
+            f"power sampled every {self.poll_s} s and integrated for " +
+            ", ".join(f"gpu-{i}" for i in sorted(self._power))
+        )
+        return EnergyReading(
+            meter=self.name, method=self.method, energy_j=energy, status="ok",
+            components=components, note=note, details={"gpus": len(components)},
+        )
+
+    def close(self) -> None:
+        super().close()
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
+        self._shutdown()
+        self._availability = None
+        self._counter.clear()
+        self._power.clear()

@@ -1,0 +1,148 @@
+"""CPU thermal design power (TDP, W) from the table CodeCarbon ships, with CodeCarbon's matching rules.
+
+The table is ``codecarbon/data/hardware/cpu_power.csv`` (columns ``Name,TDP``; TDP of one package in
+W). The CPU model name comes from ``/proc/cpuinfo`` (``model name``), else ``platform.processor()``.
+Matching follows CodeCarbon 3.x: an exact case-insensitive match, then the same after removing
+``(R)``, ``" CPU @ ..."``, ``" CPU"`` and ``"@ x.xxGHz"``, then a token-set match that must score 100
+and be unique (rapidfuzz, a CodeCarbon dependency). No match -> 85 W, CodeCarbon's constant for an
+unknown CPU.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import platform
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+#: TDP (W) used when the CPU is not in the table (CodeCarbon's ``POWER_CONSTANT``).
+FALLBACK_TDP_W = 85.0
+
+
+@dataclass(frozen=True)
+class TdpInfo:
+    """A package TDP and where it came from.
+
+    Attributes:
+        tdp_w: TDP of one CPU package (W).
+        packages: number of CPU packages (sockets) found in /proc/cpuinfo (1 if unknown).
+        source: ``"user"`` (given by the user), ``"table"`` (matched in CodeCarbon's table) or
+            ``"fallback"`` (not found: 85 W).
+        cpu_model: the CPU model name detected (``""`` if none).
+        match: the table row name that matched (``""`` unless source is ``"table"``).
+    """
+
+    tdp_w: float
+    packages: int
+    source: str
+    cpu_model: str
+    match: str = ""
+
+    @property
+    def machine_w(self) -> float:
+        """Power (W) of all CPU packages at TDP: ``tdp_w x packages``."""
+        return self.tdp_w * self.packages
+
+
+def _cpuinfo_text(path: Path = Path("/proc/cpuinfo")) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def detect_cpu_model(cpuinfo: str | None = None) -> str:
+    """CPU model name from /proc/cpuinfo (``model name``), else ``platform.processor()``, else ``""``."""
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor().strip()
+
+
+def count_packages(cpuinfo: str | None = None) -> int:
+    """Number of distinct ``physical id`` values in /proc/cpuinfo (1 when absent)."""
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    ids = {
+        line.partition(":")[2].strip()
+        for line in text.splitlines()
+        if line.partition(":")[0].strip().lower() == "physical id"
+    }
+    return max(len(ids), 1)
+
+
+@lru_cache(maxsize=1)
+def load_tdp_table() -> dict[str, float]:
+    """CodeCarbon's CPU table as ``{name: TDP W}`` (empty when CodeCarbon is not installed)."""
+    try:
+        from importlib.resources import files
+
+        text = (files("codecarbon") / "data" / "hardware" / "cpu_power.csv").read_text()
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        return {}
+    table: dict[str, float] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        try:
+            table[row["Name"]] = float(row["TDP"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return table
+
+
+def _clean(model: str) -> str:
+    model = model.replace("(R)", "")
+    cut = model.find(" CPU @ ")
+    if cut > 0:
+        model = model[:cut]
+    model = model.replace(" CPU", "")
+    return re.sub(r" @\s*\d+\.\d+GHz", "", model).strip()
+
+
+def match_cpu(model: str, table: dict[str, float]) -> str | None:
+    """Name of the table row matching ``model`` with CodeCarbon's rules, or None."""
+    if not model or not table:
+        return None
+    lowered = {name.lower(): name for name in table}
+    for candidate in (model, _clean(model)):
+        hit = lowered.get(candidate.lower().strip())
+        if hit is not None:
+            return hit
+    try:
+        from rapidfuzz import fuzz, process, utils
+    except ImportError:
+        return None
+    matches = process.extract(
+        _clean(model),
+        list(table),
+        processor=utils.default_process,
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=100,
+        limit=None,
+    )
+    if len(matches) == 1:
+        return str(matches[0][0])
+    return None
+
+
+def resolve_tdp(cpu_tdp_w: float | None = None, cpuinfo: str | None = None) -> TdpInfo:
+    """The TDP to use: the user's ``cpu_tdp_w`` (W per package), else the table, else 85 W."""
+    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
+    model = detect_cpu_model(text)
+    packages = count_packages(text)
+    if cpu_tdp_w is not None:
+        return TdpInfo(float(cpu_tdp_w), packages, "user", model)
+    table = load_tdp_table()
+    name = match_cpu(model, table)
+    if name is not None:
+        return TdpInfo(table[name], packages, "table", model, name)
+    return TdpInfo(FALLBACK_TDP_W, packages, "fallback", model)
+
+
+def logical_cpus() -> int:
+    """Logical CPUs of the machine (``os.cpu_count()``, at least 1): the per-core power divisor."""
+    return max(os.cpu_count() or 1, 1)

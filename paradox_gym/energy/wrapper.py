@@ -1,0 +1,275 @@
+"""``EnergyWrapper``: a Gymnasium wrapper measuring episode and trial windows and their phase split.
+
+Meters are read only at window edges (``reset`` and the step that ends an episode for episode windows;
+``begin_trial`` / ``end_trial`` for trials). Per step the wrapper reads two clocks before and two
+after the inner ``env.step`` (``time.perf_counter_ns`` and ``time.thread_time_ns``) and adds integers:
+no meter read, no allocation.
+
+Phases of a window (see :class:`PhaseTimes`): ``env`` = time inside the inner ``step``/``reset``;
+``policy`` = what the rollout loop reports with :meth:`EnergyWrapper.record_policy_time` (the time
+spent in ``predict`` before a step); ``overhead`` = the window's duration minus both (the loop, other
+wrappers, the meters at the edges). CPU times are those of the calling thread; the window's ``cpu_s``
+is the whole process's. Each meter's figure is charged to the phases by their CPU-time share.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium
+
+from paradox_gym.energy.measurement import PHASES, PhaseTimes, WindowMeasurement, split_by_cpu_share
+from paradox_gym.energy.meters import Meter, check_cpu_tdp, default_meter_names, make_meters
+from paradox_gym.errors import UserInputError, UserTypeError
+
+_perf = time.perf_counter_ns
+_thread = time.thread_time_ns
+
+
+class _WindowStart:
+    __slots__ = ("kind", "index", "key", "meters", "wall", "thread", "process",
+                 "env_wall", "env_cpu", "pol_wall", "pol_cpu", "steps")
+
+
+class EnergyWrapper(gymnasium.Wrapper):
+    """Measure the energy, time and phase split of every episode and of user-defined trials.
+
+    Args:
+        env: the environment to wrap.
+        meters: ``None`` (the defaults: ``cpu-model`` plus RAPL / NVML where available), a list of
+            meter names (see ``METER_NAMES``) or a list of :class:`Meter` objects.
+        cpu_tdp_w: CPU TDP in W per package for the ``cpu-model`` meter (ignored when meter objects
+            are given).
+
+    At the step that ends an episode, ``info["energy"]`` is the episode's :class:`WindowMeasurement`.
+    """
+
+    def __init__(
+        self,
+        env: gymnasium.Env,
+        meters: Sequence[str] | Sequence[Meter] | None = None,
+        *,
+        cpu_tdp_w: float | None = None,
+    ) -> None:
+        super().__init__(env)
+        tdp = check_cpu_tdp(cpu_tdp_w)
+        if meters is None:
+            built = make_meters(default_meter_names(), cpu_tdp_w=tdp)
+        elif isinstance(meters, str):
+            built = make_meters([meters], cpu_tdp_w=tdp)
+        else:
+            items = list(meters)
+            if all(isinstance(m, str) for m in items):
+                built = make_meters(items, cpu_tdp_w=tdp)
+            elif all(isinstance(m, Meter) for m in items):
+                built = items
+                names = [m.name for m in built]
+                if len(set(names)) != len(names):
+                    raise UserInputError(f"two meters share a name: {names}")
+            else:
+                raise UserTypeError("meters must be meter names or Meter objects, not a mix")
+        self.meters: list[Meter] = built
+        for meter in built:
+            # one-off set-up costs (CodeCarbon's hardware probing, about 1.5 s) happen here, not
+            # inside the first trial window
+            prepare = getattr(meter, "prepare", None)
+            if callable(prepare) and meter.availability()[0]:
+                prepare()
+        self.episodes: list[WindowMeasurement] = []
+        self.trials: list[WindowMeasurement] = []
+        # cumulative counters (ns / steps); windows subtract their start values
+        self._env_wall = 0
+        self._env_cpu = 0
+        self._pol_wall = 0
+        self._pol_cpu = 0
+        self._steps = 0
+        self._episode: _WindowStart | None = None
+        self._trial: _WindowStart | None = None
+
+    # -- rollout-loop API -----------------------------------------------------------------------
+    def record_policy_time(self, wall_ns: int, cpu_ns: int) -> None:
+        """Report the time (ns) the rollout loop spent choosing the next action (``predict``).
+
+        Call it once per step, before ``step``; the time is charged to the policy phase of the open
+        windows, and the rest of the time between steps to overhead.
+        """
+        if wall_ns < 0 or cpu_ns < 0:
+            raise UserInputError(f"policy times must be >= 0 ns, got wall={wall_ns!r} cpu={cpu_ns!r}")
+        self._pol_wall += wall_ns
+        self._pol_cpu += cpu_ns
+
+    # -- gymnasium API --------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        if self._episode is not None:
+            # an episode abandoned before its end is not recorded
+            self._discard(self._episode)
+            self._episode = None
+        self._episode = self._open("episode", len(self.episodes))
+        t0w = _perf()
+        t0c = _thread()
+        result = self.env.reset(seed=seed, options=options)
+        self._env_wall += _perf() - t0w
+        self._env_cpu += _thread() - t0c
+        return result
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
+        t0w = _perf()
+        t0c = _thread()
+        result = self.env.step(action)
+        t1c = _thread()
+        t1w = _perf()
+        self._env_cpu += t1c - t0c
+        self._env_wall += t1w - t0w
+        self._steps += 1
+        if (result[2] or result[3]) and self._episode is not None:
+            window = self._close(self._episode)
+            self._episode = None
+            self.episodes.append(window)
+            result[4]["energy"] = window
+        return result
+
+    def close(self) -> None:
+        if self._episode is not None:
+            self._discard(self._episode)
+            self._episode = None
+        if self._trial is not None:
+            self._discard(self._trial)
+            self._trial = None
+        for meter in self.meters:
+            meter.close()
+        super().close()
+
+    # -- trials ---------------------------------------------------------------------------------
+    def begin_trial(self) -> None:
+        """Open a trial window (several episodes); every meter, CodeCarbon included, measures it.
+
+        Raises:
+            UserInputError: a trial is already open.
+        """
+        if self._trial is not None:
+            raise UserInputError(f"trial {self._trial.index} is already open; call end_trial() first")
+        self._trial = self._open("trial", len(self.trials))
+
+    def end_trial(self) -> WindowMeasurement:
+        """Close the open trial window and return its measurement (also appended to ``trials``).
+
+        Raises:
+            UserInputError: no trial is open.
+        """
+        if self._trial is None:
+            raise UserInputError("no trial is open; call begin_trial() first")
+        window = self._close(self._trial)
+        self._trial = None
+        self.trials.append(window)
+        return window
+
+    # -- windows --------------------------------------------------------------------------------
+    def _open(self, kind: str, index: int) -> _WindowStart:
+        start = _WindowStart()
+        start.kind = kind
+        start.index = index
+        start.key = f"{kind}-{index}"
+        # coarse meters (CodeCarbon) open first and close last, so that their costlier edges fall
+        # outside the windows of the other meters
+        chosen = [m for m in self.meters if kind == "trial" or m.episode_windows]
+        start.meters = [m for m in chosen if not m.episode_windows] + [m for m in chosen if m.episode_windows]
+        for meter in start.meters:
+            meter.begin(start.key)
+        start.env_wall = self._env_wall
+        start.env_cpu = self._env_cpu
+        start.pol_wall = self._pol_wall
+        start.pol_cpu = self._pol_cpu
+        start.steps = self._steps
+        start.process = time.process_time_ns()
+        start.thread = _thread()
+        start.wall = _perf()
+        return start
+
+    def _close(self, start: _WindowStart) -> WindowMeasurement:
+        wall = _perf() - start.wall
+        thread = _thread() - start.thread
+        process = time.process_time_ns() - start.process
+        env_wall = self._env_wall - start.env_wall
+        env_cpu = self._env_cpu - start.env_cpu
+        pol_wall = self._pol_wall - start.pol_wall
+        pol_cpu = self._pol_cpu - start.pol_cpu
+        steps = self._steps - start.steps
+        ended = {m.name: m.end(start.key) for m in reversed(start.meters)}
+        readings = {m.name: ended[m.name] for m in self.meters if m.name in ended}
+        phases = PhaseTimes(
+            env_wall_s=env_wall / 1e9,
+            env_cpu_s=env_cpu / 1e9,
+            policy_wall_s=pol_wall / 1e9,
+            policy_cpu_s=pol_cpu / 1e9,
+            overhead_wall_s=max(wall - env_wall - pol_wall, 0) / 1e9,
+            overhead_cpu_s=max(thread - env_cpu - pol_cpu, 0) / 1e9,
+        )
+        phase_energy = {
+            name: split_by_cpu_share(r.energy_j, phases)
+            for name, r in readings.items()
+            if r.energy_j is not None
+        }
+        return WindowMeasurement(
+            kind=start.kind,
+            index=start.index,
+            steps=steps,
+            wall_s=wall / 1e9,
+            cpu_s=process / 1e9,
+            readings=readings,
+            phases=phases,
+            phase_energy_j=phase_energy,
+        )
+
+    def _discard(self, start: _WindowStart) -> None:
+        for meter in reversed(start.meters):
+            meter.end(start.key)
+
+    # -- summary --------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """Totals over the recorded windows, per kind (``episodes``, ``trials``) and meter.
+
+        For each kind: ``windows``, ``steps``, ``wall_s``, ``cpu_s``, phase times, and per meter
+        ``method``, ``energy_j`` (sum over windows with a figure; None when none has one), ``windows_with_figure``,
+        ``too_short``, ``failed``, ``unavailable`` (counts) and ``phase_energy_j``.
+        """
+        return {
+            "meters": {m.name: {"method": m.method, "available": m.availability()[0],
+                                "reason": m.availability()[1]} for m in self.meters},
+            "episodes": _summarise(self.episodes),
+            "trials": _summarise(self.trials),
+        }
+
+
+def _summarise(windows: list[WindowMeasurement]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "windows": len(windows),
+        "steps": sum(w.steps for w in windows),
+        "wall_s": sum(w.wall_s for w in windows),
+        "cpu_s": sum(w.cpu_s for w in windows),
+    }
+    for field_name in PhaseTimes.__dataclass_fields__:
+        out[field_name] = sum(getattr(w.phases, field_name) for w in windows)
+    meters: dict[str, dict[str, Any]] = {}
+    for w in windows:
+        for name, r in w.readings.items():
+            m = meters.setdefault(name, {
+                "method": r.method, "energy_j": 0.0, "windows_with_figure": 0,
+                "ok": 0, "too_short": 0, "failed": 0, "unavailable": 0,
+                "phase_energy_j": {p: 0.0 for p in PHASES},
+            })
+            m[r.status] += 1
+            if r.method != m["method"]:
+                m["method"] = "mixed"
+            if r.energy_j is not None:
+                m["energy_j"] += r.energy_j
+                m["windows_with_figure"] += 1
+                for p, j in w.phase_energy_j.get(name, {}).items():
+                    m["phase_energy_j"][p] += j
+    for m in meters.values():
+        if m["windows_with_figure"] == 0:  # no figure is not 0 J
+            m["energy_j"] = None
+            m["phase_energy_j"] = None
+    out["meters"] = meters
+    return out

@@ -1,0 +1,1 @@
+"""Fakes of the exact interfaces the energy meters read: a powercap sysfs tree and the pynvml module."""

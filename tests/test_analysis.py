@@ -1,0 +1,227 @@
+"""Statistics of paradox_gym.analysis: t quantiles, intervals, bootstrap, decomposition, verdicts, checks."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from paradox_gym import analysis as an
+from paradox_gym.evaluation import TrialRecord
+
+# two-sided 95% t quantiles (0.975) from standard tables
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 10: 2.228, 20: 2.086, 29: 2.045,
+        30: 2.042, 60: 2.000, 120: 1.980}
+
+
+@pytest.mark.parametrize("df,expected", sorted(T975.items()))
+def test_t_quantile_matches_tables(df: int, expected: float) -> None:
+    assert round(an.t_quantile(0.975, df), 3) == expected
+
+
+def test_t_quantile_other_levels_and_symmetry() -> None:
+    assert round(an.t_quantile(0.995, 4), 3) == 4.604
+    assert round(an.t_quantile(0.95, 10), 3) == 1.812
+    assert an.t_quantile(0.025, 7) == pytest.approx(-an.t_quantile(0.975, 7))
+    assert an.t_quantile(0.5, 3) == 0.0
+    assert an.t_quantile(0.975, 1e7) == pytest.approx(1.959964, abs=1e-5)  # normal limit
+    with pytest.raises(ValueError):
+        an.t_quantile(1.0, 3)
+
+
+def test_mean_ci_known_values() -> None:
+    ci = an.mean_ci([1, 2, 3, 4, 5])
+    # mean 3, s = sqrt(2.5), half width = 2.776 * s / sqrt(5)
+    half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)
+    assert ci.mean == 3.0 and ci.n == 5
+    assert ci.low == pytest.approx(3 - half, rel=1e-6)
+    assert ci.high == pytest.approx(3 + half, rel=1e-6)
+
+
+def test_mean_ci_degenerate_inputs() -> None:
+    one = an.mean_ci([4.0])
+    assert one.mean == 4.0 and one.low is None and one.high is None
+    empty = an.mean_ci([])
+    assert empty.mean is None and empty.n == 0
+    dropped = an.mean_ci([1.0, None, float("nan"), 3.0])  # type: ignore[list-item]
+    assert dropped.n == 2 and dropped.mean == 2.0
+    assert an.mean_ci([2.0, 2.0, 2.0]).low == 2.0  # zero spread -> zero-width interval
+
+
+def test_paired_bootstrap_reproducible_and_sensible() -> None:
+    rng = np.random.default_rng(1)
+    base = 10 + rng.normal(0, 1, size=12)
+    treated = 2 * base + rng.normal(0, 0.1, size=12)  # a strongly paired doubling
+    a = an.paired_bootstrap(treated, base, seed=7)
+    b = an.paired_bootstrap(treated, base, seed=7)
+    c = an.paired_bootstrap(treated, base, seed=8)
+    assert a == b
+    assert a != c
+    assert a.ratio == pytest.approx(treated.mean() / base.mean())
+    assert a.ratio_low < a.ratio < a.ratio_high
+    assert 1.9 < a.ratio_low and a.ratio_high < 2.1  # pairing keeps the ratio interval tight
+    assert a.diff_low > 0
+    assert an.direction(a.ratio_low, a.ratio_high, 1.0) == "higher"
+
+
+def test_paired_bootstrap_equal_samples_include_one() -> None:
+    x = [3.0, 4.0, 5.0, 6.0]
+    ci = an.paired_bootstrap(x, x)
+    assert ci.ratio == 1.0 and ci.ratio_low == 1.0 and ci.ratio_high == 1.0
+    assert an.direction(ci.ratio_low, ci.ratio_high, 1.0) == "unchanged"
+
+
+def test_paired_bootstrap_edge_cases() -> None:
+    single = an.paired_bootstrap([2.0], [1.0])
+    assert single.ratio == 2.0 and single.ratio_low is None
+    zero = an.paired_bootstrap([1.0, 2.0], [0.0, 0.0])
+    assert zero.ratio is None and zero.diff == 1.5
+    dropped = an.paired_bootstrap([1.0, float("nan"), 3.0], [1.0, 2.0, 3.0])
+    assert dropped.n == 2
+    with pytest.raises(ValueError):
+        an.paired_bootstrap([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize(
+    "low,high,expected",
+    [(1.1, 1.3, "higher"), (0.7, 0.95, "lower"), (0.9, 1.1, "unchanged"), (1.0, 1.2, "unchanged"),
+     (None, 1.2, "undetermined")],
+)
+def test_direction_follows_the_interval(low: float | None, high: float | None, expected: str) -> None:
+    assert an.direction(low, high, 1.0) == expected
+
+
+def test_decomposition_sums_exactly() -> None:
+    d = an.decompose(Fraction(500), Fraction(3, 1000), Fraction(120), Fraction(7, 1000))
+    assert d.length_effect_j + d.per_step_effect_j == d.delta_j == Fraction(120 * 7 - 500 * 3, 1000)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n0, n1 = rng.uniform(1, 1000, 2)
+        e0, e1 = rng.uniform(1e-5, 1e-1, 2)
+        f = an.decompose(n0, e0, n1, e1)
+        assert f.length_effect_j + f.per_step_effect_j == pytest.approx(n1 * e1 - n0 * e0, rel=1e-12, abs=1e-15)
+
+
+def test_decomposition_phase_split_adds_to_per_step_effect() -> None:
+    p0 = {"policy": 2e-3, "env": 1e-3, "overhead": 0.5e-3}
+    p1 = {"policy": 5e-3, "env": 1e-3, "overhead": 0.6e-3}
+    d = an.decompose(200.0, sum(p0.values()), 180.0, sum(p1.values()), p0, p1)
+    assert sum(d.per_step_phase_j.values()) == pytest.approx(d.per_step_effect_j, rel=1e-12)
+    assert d.per_step_phase_j["env"] == 0.0
+    assert d.length_effect_j < 0 < d.per_step_effect_j  # shorter episodes, dearer steps
+
+
+# ---------------------------------------------------------------------------------------------------
+# summaries, verdicts and checks on synthetic trial records
+# ---------------------------------------------------------------------------------------------------
+def _trial(config: str, trial: int, *, ret: float, length: int, e_step: float, policy_share: float,
+           episodes: int = 4, jitter: float = 0.0) -> TrialRecord:
+    steps = length * episodes
+    energy = e_step * steps * (1 + jitter)
+    policy_s = 1e-4 * steps * policy_share
+    return TrialRecord(
+        config=config, trial=trial, seeds=list(range(trial * episodes, (trial + 1) * episodes)),
+        returns=[ret + jitter] * episodes, lengths=[length] * episodes, wall_s=1.0, cpu_s=1.0,
+        energy_j={"cpu-model": energy}, energy_method={"cpu-model": "modelled"}, energy_status={"cpu-model": "ok"},
+        phase_energy_j={"cpu-model": {"policy": energy * policy_share, "env": energy * (1 - policy_share) * 0.8,
+                                      "overhead": energy * (1 - policy_share) * 0.2}},
+        phase_wall_s={"policy": policy_s, "env": 5e-5 * steps, "overhead": 1e-5 * steps},
+        phase_cpu_s={"policy": policy_s, "env": 5e-5 * steps, "overhead": 1e-5 * steps},
+        policy_ns=np.full(steps, int(1e5 * policy_share), dtype=np.int64),
+    )
+
+
+JITTER = [0.0, 0.01, -0.01, 0.02, -0.02, 0.005]
+
+
+def _analyse(compressed: dict[str, dict[str, float]]) -> an.Analysis:
+    trials = {"none": [_trial("none", t, ret=500, length=500, e_step=1e-3, policy_share=0.5, jitter=j)
+                       for t, j in enumerate(JITTER)]}
+    for cfg, spec in compressed.items():
+        trials[cfg] = [_trial(cfg, t, ret=spec["ret"], length=int(spec["length"]), e_step=spec["e_step"],
+                              policy_share=spec["policy_share"], jitter=j * 0.5) for t, j in enumerate(JITTER)]
+    footprints = {"none": {"serialized_bytes": 20000}, **{c: {"serialized_bytes": 9000} for c in compressed}}
+    return an.analyse(trials, meter="cpu-model", footprints=footprints)
+
+
+def test_analyse_paradox_case_verdicts_and_checks() -> None:
+    # smaller, same return, dearer steps (inference): the paper's finding
+    res = _analyse({"ptdq": {"ret": 500, "length": 500, "e_step": 2.6e-3, "policy_share": 0.8}})
+    comp = res.comparisons["ptdq"]
+    assert an.energy_direction(comp.energy_per_episode) == "higher"
+    assert an.return_direction(comp.ret) == "unchanged"
+    assert comp.verdict.startswith("ptdq: 55% smaller, return unchanged")
+    assert "no energy saving" in comp.verdict and "policy inference" in comp.verdict
+    d = comp.decomposition
+    assert d is not None and d.length_effect_j + d.per_step_effect_j == pytest.approx(d.delta_j)
+    status = {c.claim: c.status for c in res.checks}
+    assert status["size reduction did not bring energy reduction"] == an.HOLDS
+    assert status["energy fell only where return fell"] == an.HOLDS
+    assert status["compression adds inference overhead"] == an.HOLDS
+    assert res.summaries["ptdq"].energy_method == "modelled"
+
+
+def test_analyse_energy_falls_with_return() -> None:
+    # pruned agent plays badly: episodes end early, energy per episode falls with the return
+    res = _analyse({"prune": {"ret": 120, "length": 120, "e_step": 1e-3, "policy_share": 0.5}})
+    comp = res.comparisons["prune"]
+    assert an.energy_direction(comp.energy_per_episode) == "lower"
+    assert "energy saving, but return fell" in comp.verdict
+    assert "episode length" in comp.verdict
+    assert comp.decomposition is not None and comp.decomposition.length_effect_j < 0
+    status = {c.claim: c.status for c in res.checks}
+    assert status["size reduction did not bring energy reduction"] == an.DOES_NOT_HOLD
+    assert status["energy fell only where return fell"] == an.HOLDS
+    assert status["compression adds inference overhead"] == an.INCONCLUSIVE
+
+
+def test_analyse_energy_falls_without_return_loss_refutes_check() -> None:
+    res = _analyse({"prune-structured": {"ret": 500, "length": 500, "e_step": 0.6e-3, "policy_share": 0.3}})
+    status = {c.claim: c.status for c in res.checks}
+    assert status["energy fell only where return fell"] == an.DOES_NOT_HOLD
+    assert status["compression adds inference overhead"] == an.DOES_NOT_HOLD
+
+
+def test_verdict_uses_interval_not_point_estimate() -> None:
+    # +10% point estimate but noisy trials: the CI includes 1, so the verdict must say "no detectable change"
+    trials = {
+        "none": [_trial("none", t, ret=500, length=500, e_step=1e-3, policy_share=0.5, jitter=j)
+                 for t, j in enumerate([0.2, -0.2, 0.25, -0.25])],
+        "ptdq": [_trial("ptdq", t, ret=500, length=500, e_step=1.1e-3, policy_share=0.5, jitter=j)
+                 for t, j in enumerate([-0.25, 0.25, -0.2, 0.2])],
+    }
+    res = an.analyse(trials, meter="cpu-model")
+    comp = res.comparisons["ptdq"]
+    assert comp.energy_per_episode.ratio > 1.0
+    assert comp.energy_per_episode.ratio_low < 1.0 < comp.energy_per_episode.ratio_high
+    assert "no detectable change" in comp.verdict
+
+
+def test_incomplete_and_missing_energy_trials() -> None:
+    good = [_trial("none", t, ret=10, length=10, e_step=1e-3, policy_share=0.5) for t in range(3)]
+    partial = _trial("none", 3, ret=10, length=10, e_step=1e-3, policy_share=0.5)
+    partial.seeds.append(999)  # one seed never played: an interrupted trial
+    failed = _trial("none", 4, ret=10, length=10, e_step=1e-3, policy_share=0.5)
+    failed.energy_j["cpu-model"] = None
+    s = an.analyse({"none": [*good, partial, failed]}, meter="cpu-model").summaries["none"]
+    assert s.trials == 4  # the interrupted trial is dropped
+    assert s.energy_windows == 3  # the failed reading is not counted as 0 J
+    assert s.energy_per_step_j.mean == pytest.approx(1e-3)
+
+
+def test_negative_returns_use_the_difference() -> None:
+    # Pendulum-like returns (all negative): "lower" must come from the difference, and no ratio is shown
+    trials = {
+        "none": [_trial("none", t, ret=-150, length=200, e_step=1e-3, policy_share=0.5, jitter=j)
+                 for t, j in enumerate(JITTER)],
+        "prune": [_trial("prune", t, ret=-900, length=200, e_step=1e-3, policy_share=0.5, jitter=j)
+                  for t, j in enumerate(JITTER)],
+    }
+    res = an.analyse(trials, meter="cpu-model")
+    comp = res.comparisons["prune"]
+    assert comp.ret.ratio > 1  # -900 / -150: a ratio above 1 that means a worse return
+    assert an.return_direction(comp.ret) == "lower"
+    assert "return lower (difference -750" in comp.verdict
+    assert res.summaries["prune"].energy_per_return_j is None  # J per unit of a negative return is meaningless

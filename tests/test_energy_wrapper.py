@@ -1,0 +1,189 @@
+"""EnergyWrapper: episode and trial windows, phase split, info["energy"], faults, bad inputs."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+from fakes.powercap import add_energy, build_tree
+from gymnasium.wrappers import RecordEpisodeStatistics
+
+import paradox_gym  # noqa: F401
+from paradox_gym.energy import EnergyWrapper, WindowMeasurement, make_meters
+from paradox_gym.energy.meters import CpuModelMeter, RaplMeter
+from paradox_gym.errors import UserInputError, UserTypeError
+
+
+def _run_episode(env: gym.Env, seed: int, policy=None) -> dict:
+    obs, _ = env.reset(seed=seed)
+    inner = env.unwrapped
+    while True:
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        action = policy(inner) if policy else env.action_space.sample()
+        wrapper = env if isinstance(env, EnergyWrapper) else _find(env)
+        wrapper.record_policy_time(time.perf_counter_ns() - w0, time.thread_time_ns() - c0)
+        obs, reward, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            return info
+
+
+def _find(env: gym.Env) -> EnergyWrapper:
+    while not isinstance(env, EnergyWrapper):
+        env = env.env
+    return env
+
+
+def _mock(complexity: int, steps: int = 60) -> gym.Env:
+    return gym.make("paradox_gym/MockDRL-v0", complexity=complexity, hazard=0.0,
+                    max_episode_steps=steps)
+
+
+def test_episode_windows_and_phase_split_env_dominates() -> None:
+    env = EnergyWrapper(_mock(complexity=300), meters=["cpu-model"], cpu_tdp_w=50.0)
+    env.begin_trial()
+    infos = [_run_episode(env, seed, policy=lambda e: e.target_action()) for seed in range(3)]
+    trial = env.end_trial()
+    assert len(env.episodes) == 3 and len(env.trials) == 1
+    for info, ep in zip(infos, env.episodes):
+        m = info["energy"]
+        assert m is ep and isinstance(m, WindowMeasurement) and m.kind == "episode"
+        assert m.steps == 60
+        r = m.readings["cpu-model"]
+        assert r.status == "ok" and r.energy_j > 0
+        ph = m.phases
+        # phases sum to the window
+        assert ph.total_wall_s == pytest.approx(m.wall_s, rel=1e-6)
+        assert sum(m.phase_energy_j["cpu-model"].values()) == pytest.approx(r.energy_j)
+        # heavy physics: the environment dominates time and energy
+        assert ph.env_cpu_s > 0.8 * ph.total_cpu_s
+        assert m.phase_energy_j["cpu-model"]["env"] > 0.8 * r.energy_j
+        assert ph.policy_wall_s > 0
+    assert trial.steps == 180
+    assert trial.wall_s >= sum(e.wall_s for e in env.episodes)
+    assert [e.index for e in env.episodes] == [0, 1, 2]
+    s = env.summary()
+    assert s["episodes"]["windows"] == 3 and s["episodes"]["steps"] == 180
+    cm = s["episodes"]["meters"]["cpu-model"]
+    assert cm["method"] == "modelled" and cm["ok"] == 3
+    assert cm["energy_j"] == pytest.approx(sum(e.energy_j("cpu-model") for e in env.episodes))
+    env.close()
+
+
+def test_cheap_env_policy_share_grows() -> None:
+    def slow_policy(e):
+        end = time.perf_counter() + 0.0005
+        while time.perf_counter() < end:
+            pass
+        return e.target_action()
+
+    env = EnergyWrapper(_mock(complexity=0, steps=40), meters=["cpu-model"])
+    info = _run_episode(env, 0, policy=slow_policy)
+    ph = info["energy"].phases
+    assert ph.policy_cpu_s > ph.env_cpu_s
+
+
+def test_row_flattening() -> None:
+    env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"], cpu_tdp_w=10.0)
+    info = _run_episode(env, 0)
+    row = info["energy"].to_dict()
+    for key in ("kind", "steps", "wall_s", "env_cpu_s", "cpu-model.energy_j", "cpu-model.method",
+                "cpu-model.status", "cpu-model.env_j", "cpu-model.cpu_j", "cpu-model.tdp_w"):
+        assert key in row
+    assert row["cpu-model.status"] == "too_short"  # a CartPole episode is far below 10 ms of CPU
+
+
+@pytest.mark.parametrize("outside", [True, False])
+def test_no_clash_with_episode_statistics(outside: bool) -> None:
+    base = gym.make("CartPole-v1")
+    env = RecordEpisodeStatistics(EnergyWrapper(base, meters=["cpu-model"])) if outside else \
+        EnergyWrapper(RecordEpisodeStatistics(base), meters=["cpu-model"])
+    info = _run_episode(env, 1)
+    assert "episode" in info and "r" in info["episode"]
+    assert isinstance(info["energy"], WindowMeasurement)
+    assert info["energy"].steps == info["episode"]["l"]
+
+
+def test_meter_failure_mid_run_does_not_stop_rollout(tmp_path: Path) -> None:
+    build_tree(tmp_path, dram=False)
+    env = EnergyWrapper(_mock(5, steps=30), meters=[CpuModelMeter(), RaplMeter(root=tmp_path)])
+    env.reset(seed=0)
+    shutil.rmtree(tmp_path / "intel-rapl:0")
+    for _ in range(30):
+        *_, info = env.step(env.action_space.sample())
+        if "energy" in info:
+            break
+    m = info["energy"]
+    assert m.readings["rapl"].status == "failed" and m.readings["rapl"].energy_j is None
+    assert m.readings["cpu-model"].energy_j is not None
+    assert "rapl" not in m.phase_energy_j
+    build_tree(tmp_path, dram=False)
+    env.reset(seed=1)
+    add_energy(tmp_path, "intel-rapl:0", 2_000_000)
+    time.sleep(0.02)
+    for _ in range(30):
+        *_, info = env.step(env.action_space.sample())
+        if "energy" in info:
+            break
+    assert info["energy"].readings["rapl"].components["machine"] == pytest.approx(2.0)
+    assert env.summary()["episodes"]["meters"]["rapl"]["failed"] == 1
+
+
+def test_unavailable_meter_requested_explicitly_reports_reason() -> None:
+    env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model", "rapl", "nvml"])
+    info = _run_episode(env, 0)
+    for name in ("rapl", "nvml"):
+        r = info["energy"].readings[name]
+        if r.status == "unavailable":
+            assert r.energy_j is None and r.note
+            assert env.summary()["episodes"]["meters"][name]["energy_j"] is None
+
+
+def test_reset_mid_episode_discards_window() -> None:
+    env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"])
+    env.reset(seed=0)
+    env.step(0)
+    _run_episode(env, 1)
+    assert len(env.episodes) == 1 and env.meters[0].open_windows == ()
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(UserInputError, match="unknown meter 'joulemeter'; valid meters: cpu-model"):
+        make_meters(["joulemeter"])
+    with pytest.raises(UserInputError, match="twice"):
+        make_meters(["cpu-model", "cpu-model"])
+    with pytest.raises(UserTypeError):
+        make_meters([3])
+    with pytest.raises(UserInputError, match="cpu_tdp_w"):
+        make_meters(["cpu-model"], cpu_tdp_w=-5)
+    with pytest.raises(UserTypeError):
+        make_meters(["cpu-model"], cpu_tdp_w="85")
+    with pytest.raises(UserInputError, match="unknown meter"):
+        EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model", "bogus"])
+    with pytest.raises(UserTypeError):
+        EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model", CpuModelMeter()])
+    env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"])
+    with pytest.raises(UserInputError, match="no trial is open"):
+        env.end_trial()
+    env.begin_trial()
+    with pytest.raises(UserInputError, match="already open"):
+        env.begin_trial()
+    with pytest.raises(UserInputError):
+        env.record_policy_time(-1, 0)
+    meter = CpuModelMeter()
+    with pytest.raises(UserInputError, match="no open window"):
+        meter.end("nothing")
+    meter.begin("a")
+    with pytest.raises(UserInputError, match="already open"):
+        meter.begin("a")
+
+
+def test_default_meters_include_cpu_model_never_codecarbon() -> None:
+    from paradox_gym.energy import default_meter_names
+
+    names = default_meter_names()
+    assert names[0] == "cpu-model" and "codecarbon" not in names
+    env = EnergyWrapper(gym.make("CartPole-v1"))
+    assert [m.name for m in env.meters] == names

@@ -1,0 +1,298 @@
+"""scripts/evaluate.py end to end (subprocess, tiny budgets) and its bad-input handling."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paradox_gym.cli import evaluate_main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "evaluate.py"
+TOP_KEYS = {
+    "schema", "status", "config", "seeds", "software", "machine", "meters", "footprints", "baseline_footprint",
+    "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
+    "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
+    "notes", "timings_s", "files",
+}
+CLAIMS = [
+    "size reduction did not bring energy reduction",
+    "energy fell only where return fell",
+    "compression adds inference overhead",
+]
+
+
+def _train_tiny(env_id: str, path: Path) -> Path:
+    """A real (barely trained) PPO agent: enough for the evaluation pipeline, which does not need skill."""
+    import gymnasium
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", gymnasium.make(env_id), n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [32, 32]})
+    model.learn(64)
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def agents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("agents")
+    return {
+        "CartPole-v1": _train_tiny("CartPole-v1", d / "ppo-cartpole.zip"),
+        "paradox_gym/MockDRL-v0": _train_tiny("paradox_gym/MockDRL-v0", d / "ppo-mock.zip"),
+    }
+
+
+def _run(args: list[str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, check=False)
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _check_decomposition(result: dict[str, Any]) -> None:
+    for cfg, d in result["decomposition"].items():
+        assert d is not None, cfg
+        assert d["length_effect_j"] + d["per_step_effect_j"] == pytest.approx(d["delta_j"], rel=1e-9, abs=1e-12)
+        assert d["delta_j"] == pytest.approx(d["n1"] * d["e1"] - d["n0"] * d["e0"], rel=1e-9, abs=1e-12)
+        assert sum(d["per_step_phase_j"].values()) == pytest.approx(d["per_step_effect_j"], rel=1e-6, abs=1e-12)
+
+
+def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _run(["--env", "CartPole-v1", "--agent", str(agents["CartPole-v1"]), "--compress", "ptdq",
+                 "--episodes", "2", "--trials", "2", "--warmup", "1", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "E/episode J (modelled)" in text
+    assert "ptdq: " in text and "% smaller" in text and "return unchanged" in text  # same seeds, same greedy actions
+    for claim in CLAIMS:
+        assert claim in text
+    assert "Traceback" not in proc.stderr
+
+    for name in ("episodes.csv", "summary.csv", "result.json", "size_vs_energy.png", "return_vs_energy.png",
+                 "length_vs_energy.png", "energy_phases.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".*.tmp"))  # no temporary file left behind
+
+    episodes = _read_csv(out / "episodes.csv")
+    assert len(episodes) == 2 * 2 * 2  # configs x trials x episodes
+    for col in ("config", "trial", "episode", "seed", "return", "length", "wall_s", "cpu-model.energy_j",
+                "cpu-model.method", "cpu-model.status", "policy_wall_s", "env_wall_s", "overhead_wall_s",
+                "cpu-model.policy_j", "cpu-model.env_j", "cpu-model.overhead_j"):
+        assert col in episodes[0], col
+    # common random numbers: the same seeds for every configuration
+    seeds = {c: [r["seed"] for r in episodes if r["config"] == c] for c in ("none", "ptdq")}
+    assert seeds["none"] == seeds["ptdq"] == ["0", "1", "2", "3"]
+    for row in episodes:
+        assert float(row["cpu-model.energy_j"]) > 0
+        assert int(row["length"]) > 0
+
+    summary = _read_csv(out / "summary.csv")
+    assert [r["config"] for r in summary] == ["none", "ptdq"]
+    assert "energy_per_step_j.mean" in summary[0] and "vs_baseline.verdict" in summary[1]
+
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "complete"
+    assert set(result["memory"]) == {"none", "ptdq"}
+    for mem in result["memory"].values():
+        assert mem["status"] == "ok"
+        assert mem["peak_rss_bytes"] >= mem["rss_after_load_bytes"] > 50e6  # a Python + torch process
+    # CodeCarbon is the cross-check over the same trial windows (its figure may be missing: never 0 J)
+    assert result["crosscheck_meter"] == "codecarbon"
+    for trial in result["trials"]["ptdq"]:
+        assert trial["crosscheck"]["our_j"] == pytest.approx(trial["energy_j"]["cpu-model"])
+        assert trial["energy_status"]["codecarbon"] in ("ok", "too_short"), trial["energy_note"]["codecarbon"]
+        assert trial["energy_j"]["codecarbon"] is not None
+        assert trial["crosscheck"]["codecarbon_j"] is not None
+    fp = result["footprints"]
+    assert fp["ptdq"]["serialized_bytes"] < fp["none"]["serialized_bytes"]
+    _check_decomposition(result)
+
+
+def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "mock"
+    proc = _run(["--env", "paradox_gym/MockDRL-v0", "--agent", str(agents["paradox_gym/MockDRL-v0"]),
+                 "--compress", "ptdq,prune", "--amount", "0.3", "--episodes", "2", "--trials", "2",
+                 "--warmup", "0", "--no-memory", "--no-codecarbon", "--json", "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # nothing but JSON on stdout
+    assert set(result) == TOP_KEYS
+    assert result["schema"] == "paradox_gym.evaluation/1"
+    assert result["config"]["methods"] == ["none", "ptdq", "prune"]
+    assert result["config"]["env_id"] == "paradox_gym/MockDRL-v0"
+    assert result["machine"]["gpu"] is None and result["machine"]["torch_threads"] == 1
+    assert {"python", "torch", "stable-baselines3", "gymnasium", "numpy", "codecarbon", "paradox_gym"} <= set(
+        result["software"])
+    assert result["energy_meter"] == "cpu-model" and result["energy_method"] == "modelled"
+    assert result["memory"] is None
+    assert set(result["summaries"]) == {"none", "ptdq", "prune"}
+    assert set(result["verdicts"]) == {"ptdq", "prune"}
+    assert [c["claim"] for c in result["checks"]] == CLAIMS
+    assert all(c["status"] in ("holds", "does not hold", "inconclusive") for c in result["checks"])
+    s = result["summaries"]["none"]
+    for key in ("ret", "length", "energy_per_episode_j", "energy_per_step_j"):
+        assert set(s[key]) >= {"mean", "low", "high", "n"}
+    assert s["ret"]["n"] == 2
+    assert result["seeds"]["trials"]["ptdq"] == {"0": [0, 1], "1": [2, 3]}
+    assert result == json.loads((out / "result.json").read_text())
+    _check_decomposition(result)
+    # the paired comparison uses the same seeds: per-trial returns line up with episodes.csv
+    episodes = _read_csv(out / "episodes.csv")
+    assert len(episodes) == 3 * 2 * 2
+
+
+def test_ctrl_c_writes_whole_trials_and_exits_130(agents: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "interrupted"
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w", encoding="utf-8") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), "--env", "paradox_gym/MockDRL-v0", "--agent",
+             str(agents["paradox_gym/MockDRL-v0"]), "--episodes", "3", "--trials", "500", "--warmup", "0",
+             "--no-memory", "--no-codecarbon", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
+        )
+        try:
+            # wait for the progress bar (stderr) to show at least two finished trials, then press Ctrl-C
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None:
+                if re.search(r"\b([2-9]|\d\d+)/1000\b", err_path.read_text(encoding="utf-8")):
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, err_path.read_text(encoding="utf-8")
+            proc.send_signal(signal.SIGINT)
+            stdout, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stderr = err_path.read_text(encoding="utf-8")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "interrupted"
+    done = result["trials_completed"]
+    assert done["none"] >= 1
+    episodes = _read_csv(out / "episodes.csv")
+    # only whole trials: every (config, trial) has all its episodes
+    counts: dict[tuple[str, str], int] = {}
+    for row in episodes:
+        counts[(row["config"], row["trial"])] = counts.get((row["config"], row["trial"]), 0) + 1
+    assert counts and set(counts.values()) == {3}
+    assert len(counts) == done["none"] + done["ptdq"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# bad input: one line "error: ..." on stderr, exit status 2, no traceback
+# ---------------------------------------------------------------------------------------------------
+def _bad(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    code = evaluate_main(args)
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    return lines[0]
+
+
+def test_bad_env_suggests_close_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    msg = _bad(capsys, ["--env", "CartPol-v1", "--out", str(tmp_path)])
+    assert "CartPole-v1" in msg
+
+
+def test_bad_algo_and_method_list_valid_choices(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "PPO" in _bad(capsys, ["--algo", "XYZ", "--out", str(tmp_path)])
+    msg = _bad(capsys, ["--compress", "ptdq,zip", "--out", str(tmp_path)])
+    assert "'zip'" in msg and "prune-structured" in msg
+    assert "DQN" in _bad(capsys, ["--env", "Pendulum-v1", "--algo", "DQN", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--episodes", "0"], "--episodes"),
+        (["--trials", "0"], "--trials"),
+        (["--amount", "1.5"], "--amount"),
+        (["--warmup", "-1"], "--warmup"),
+        (["--threads", "0"], "--threads"),
+        (["--cpu-tdp", "-5"], "cpu_tdp"),
+        (["--meters", "cpu-model,joulemeter"], "joulemeter"),
+        (["--episodes", "ten"], "--episodes"),
+        (["--no-such-option"], "unrecognized"),
+    ],
+)
+def test_bad_numbers_and_options(capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str],
+                                 needle: str) -> None:
+    assert needle in _bad(capsys, [*args, "--out", str(tmp_path)])
+
+
+def test_unwritable_out_is_refused_up_front(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    msg = _bad(capsys, ["--out", str(blocker / "sub")])
+    assert "--out" in msg and "writable" in msg
+
+
+def test_missing_agent_for_pair_says_how_to_train(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path / "empty-zoo"))
+    msg = _bad(capsys, ["--env", "CartPole-v1", "--algo", "A2C", "--no-memory", "--out", str(tmp_path / "o")])
+    assert "scripts/train.py" in msg
+
+
+def test_bad_agent_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, agents: dict[str, Path]) -> None:
+    out = ["--no-memory", "--out", str(tmp_path / "o")]
+    assert "does not exist" in _bad(capsys, ["--agent", str(tmp_path / "nope.zip"), *out])
+    text = tmp_path / "notzip.zip"
+    text.write_text("hello")
+    _bad(capsys, ["--agent", str(text), *out])
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(agents["CartPole-v1"].read_bytes()[:300])
+    _bad(capsys, ["--agent", str(corrupt), *out])
+    # a PPO zip declared as DQN, and a CartPole agent for the mock env (other spaces)
+    _bad(capsys, ["--agent", str(agents["CartPole-v1"]), "--algo", "A2C", *out])
+    _bad(capsys, ["--env", "paradox_gym/MockDRL-v0", "--agent", str(agents["CartPole-v1"]), *out])
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w") as zf:
+        zf.writestr("readme.txt", "no agent here")
+    _bad(capsys, ["--agent", str(tmp_path / "empty.zip"), *out])
+
+
+def test_subprocess_error_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = _run(["--env", "NoSuchEnv-v9", "--out", str(tmp_path)])
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: ")
+    assert proc.stdout == ""
+
+
+def test_run_cli_guard() -> None:
+    from paradox_gym.cli import run_cli
+    from paradox_gym.errors import UserInputError
+
+    def bad() -> int:
+        raise UserInputError("bad value 'x'; valid: a, b")
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert run_cli(bad) == 2
+    assert run_cli(interrupted) == 130
+    assert run_cli(lambda: None) == 0
+    with pytest.raises(RuntimeError):
+        run_cli(lambda: (_ for _ in ()).throw(RuntimeError("a bug propagates")))
+    assert os.path.exists(SCRIPT)
