@@ -107,6 +107,8 @@ def build_evaluate_parser() -> ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR", help="output directory (default results/<time>-<env>/)")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default 1)")
     p.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probe")
+    p.add_argument("--phase-clock", default="wall", choices=("wall", "cpu"),
+                   help="per-step clock of the phase split: wall (cheapest, default) or cpu (per-thread CPU time)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (and nothing else)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; errors only")
     return p
@@ -190,6 +192,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
         env_id=env_id, algo=algo, methods=methods, amount=float(args.amount), episodes=args.episodes,
         trials=args.trials, warmup=args.warmup, seed=args.seed, meters=meters, cpu_tdp_w=args.cpu_tdp,
         threads=args.threads, memory=not args.no_memory, agent_path=agent_path,
+        phase_clock=args.phase_clock,
     )
     return settings, out
 

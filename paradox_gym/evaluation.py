@@ -94,6 +94,7 @@ class EvalSettings:
     memory: bool = True
     memory_episodes: int = 3
     agent_path: str | None = None
+    phase_clock: str = "wall"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -136,7 +137,8 @@ def choose_primary_meter(meters: Sequence[Any]) -> Any:
 def run_episode(agent: Any, env: Any, seed: int, latencies: list[int]) -> tuple[float, int, float, Any]:
     """One deterministic episode of ``agent`` in ``env`` (an EnergyWrapper) reset with ``seed``.
 
-    Each ``predict`` call is timed (wall and thread CPU, ns), reported to the wrapper with
+    Each ``predict`` call is timed (wall, and thread CPU when the wrapper's ``phase_clock`` is
+    ``"cpu"``; ns), reported to the wrapper with
     ``record_policy_time`` and its wall time appended to ``latencies``. Returns
     ``(return, length in steps, wall time in s, episode WindowMeasurement or None)``.
     """
@@ -151,13 +153,20 @@ def run_episode(agent: Any, env: Any, seed: int, latencies: list[int]) -> tuple[
     total = 0.0
     length = 0
     info: dict[str, Any] = {}
+    cpu_clock = getattr(env, "phase_clock", "cpu") == "cpu"
     while True:
-        w0 = perf()
-        c0 = thread()
-        action, _ = predict(obs, deterministic=True)
-        c1 = thread()
-        w1 = perf()
-        record(w1 - w0, c1 - c0)
+        if cpu_clock:
+            w0 = perf()
+            c0 = thread()
+            action, _ = predict(obs, deterministic=True)
+            c1 = thread()
+            w1 = perf()
+            record(w1 - w0, c1 - c0)
+        else:
+            w0 = perf()
+            action, _ = predict(obs, deterministic=True)
+            w1 = perf()
+            record(w1 - w0, 0)
         append(w1 - w0)
         obs, reward, terminated, truncated, info = step(action)
         total += float(reward)
@@ -246,7 +255,7 @@ def run_evaluation(
                 prepare()
             except Exception:  # noqa: BLE001 - the meter then reports its own failure per window
                 pass
-    env = EnergyWrapper(gymnasium.make(settings.env_id), meters)
+    env = EnergyWrapper(gymnasium.make(settings.env_id), meters, phase_clock=settings.phase_clock)
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
                         [warmup_seed(settings.seed, i) for i in range(settings.warmup)])
     started = time.perf_counter()
@@ -259,7 +268,7 @@ def run_evaluation(
             for seed in run.warmup_seeds:
                 run_episode(agent, env, seed, scratch)
                 scratch.clear()
-        env.end_trial()  # (kept in env.trials: window keys derive from the list lengths and must stay unique)
+        env.end_trial()
         for trial in range(settings.trials):
             for config, agent in agents.items():
                 seeds = [episode_seed(settings.seed, trial, i, settings.episodes) for i in range(settings.episodes)]

@@ -8,7 +8,7 @@ import pytest
 
 from paradox_gym.energy.meters.cpu_model import CpuModelMeter
 from paradox_gym.energy.meters.tdp import (
-    FALLBACK_TDP_W,
+    FALLBACK_W_PER_LOGICAL_CPU,
     load_tdp_table,
     logical_cpus,
     match_cpu,
@@ -76,7 +76,8 @@ def test_tdp_table_and_matching() -> None:
     assert info.source == "table" and info.tdp_w == 150.0 and info.packages == 2
     assert info.machine_w == 300.0
     unknown = resolve_tdp(None, cpuinfo="model name : Mystery CPU\n")
-    assert unknown.source == "fallback" and unknown.tdp_w == FALLBACK_TDP_W
+    assert unknown.source == "fallback"
+    assert unknown.machine_w == pytest.approx(FALLBACK_W_PER_LOGICAL_CPU * logical_cpus())
     assert resolve_tdp(42.0, cpuinfo="model name : Mystery CPU\n").source == "user"
 
 

@@ -41,8 +41,9 @@ def _mock(complexity: int, steps: int = 60) -> gym.Env:
                     max_episode_steps=steps)
 
 
-def test_episode_windows_and_phase_split_env_dominates() -> None:
-    env = EnergyWrapper(_mock(complexity=300), meters=["cpu-model"], cpu_tdp_w=50.0)
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_episode_windows_and_phase_split_env_dominates(clock: str) -> None:
+    env = EnergyWrapper(_mock(complexity=300), meters=["cpu-model"], cpu_tdp_w=50.0, phase_clock=clock)
     env.begin_trial()
     infos = [_run_episode(env, seed, policy=lambda e: e.target_action()) for seed in range(3)]
     trial = env.end_trial()
@@ -54,6 +55,7 @@ def test_episode_windows_and_phase_split_env_dominates() -> None:
         r = m.readings["cpu-model"]
         assert r.status == "ok" and r.energy_j > 0
         ph = m.phases
+        assert ph.clock == clock and m.to_dict()["phase_clock"] == clock
         # phases sum to the window
         assert ph.total_wall_s == pytest.approx(m.wall_s, rel=1e-6)
         assert sum(m.phase_energy_j["cpu-model"].values()) == pytest.approx(r.energy_j)
@@ -72,14 +74,15 @@ def test_episode_windows_and_phase_split_env_dominates() -> None:
     env.close()
 
 
-def test_cheap_env_policy_share_grows() -> None:
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_cheap_env_policy_share_grows(clock: str) -> None:
     def slow_policy(e):
         end = time.perf_counter() + 0.0005
         while time.perf_counter() < end:
             pass
         return e.target_action()
 
-    env = EnergyWrapper(_mock(complexity=0, steps=40), meters=["cpu-model"])
+    env = EnergyWrapper(_mock(complexity=0, steps=40), meters=["cpu-model"], phase_clock=clock)
     info = _run_episode(env, 0, policy=slow_policy)
     ph = info["energy"].phases
     assert ph.policy_cpu_s > ph.env_cpu_s
@@ -164,6 +167,8 @@ def test_bad_inputs() -> None:
         EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model", "bogus"])
     with pytest.raises(UserTypeError):
         EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model", CpuModelMeter()])
+    with pytest.raises(UserInputError, match="unknown phase_clock 'tsc'; valid: wall, cpu"):
+        EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"], phase_clock="tsc")
     env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"])
     with pytest.raises(UserInputError, match="no trial is open"):
         env.end_trial()
@@ -178,6 +183,20 @@ def test_bad_inputs() -> None:
     meter.begin("a")
     with pytest.raises(UserInputError, match="already open"):
         meter.begin("a")
+
+
+def test_window_keys_stay_unique_when_lists_are_cleared() -> None:
+    from paradox_gym.energy.meters import CodeCarbonMeter
+
+    meter = CodeCarbonMeter()
+    env = EnergyWrapper(gym.make("CartPole-v1"), meters=[CpuModelMeter(), meter])
+    for _ in range(2):
+        env.begin_trial()
+        _run_episode(env, 0)
+        assert env.end_trial().readings["codecarbon"].status in ("ok", "too_short")
+        env.trials.clear()
+        env.episodes.clear()
+    env.close()
 
 
 def test_default_meters_include_cpu_model_never_codecarbon() -> None:

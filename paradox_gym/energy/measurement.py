@@ -97,7 +97,8 @@ class PhaseTimes:
     ``env`` is the time inside the wrapped environment's ``step``/``reset``; ``policy`` is what the
     rollout loop reported through ``EnergyWrapper.record_policy_time``; ``overhead`` is the rest of the
     window (the harness, the wrappers, the meters at the edges). CPU times are those of the thread
-    that runs the rollout.
+    that runs the rollout: timed per phase when ``clock == "cpu"``; when ``clock == "wall"`` the
+    thread's CPU time over the window is apportioned to the phases by their wall-clock share.
     """
 
     env_wall_s: float = 0.0
@@ -106,6 +107,7 @@ class PhaseTimes:
     policy_cpu_s: float = 0.0
     overhead_wall_s: float = 0.0
     overhead_cpu_s: float = 0.0
+    clock: str = "cpu"
 
     @property
     def total_wall_s(self) -> float:
@@ -125,8 +127,8 @@ class PhaseTimes:
         """Wall-clock time (s) of ``phase``."""
         return float(getattr(self, f"{phase}_wall_s"))
 
-    def to_dict(self) -> dict[str, float]:
-        """The six fields as a dict."""
+    def to_dict(self) -> dict[str, float | str]:
+        """The six times (s) and the per-step clock (``phase_clock``) as a dict."""
         return {
             "env_wall_s": self.env_wall_s,
             "env_cpu_s": self.env_cpu_s,
@@ -134,6 +136,7 @@ class PhaseTimes:
             "policy_cpu_s": self.policy_cpu_s,
             "overhead_wall_s": self.overhead_wall_s,
             "overhead_cpu_s": self.overhead_cpu_s,
+            "phase_clock": self.clock,
         }
 
 

@@ -1,15 +1,24 @@
 """``EnergyWrapper``: a Gymnasium wrapper measuring episode and trial windows and their phase split.
 
 Meters are read only at window edges (``reset`` and the step that ends an episode for episode windows;
-``begin_trial`` / ``end_trial`` for trials). Per step the wrapper reads two clocks before and two
-after the inner ``env.step`` (``time.perf_counter_ns`` and ``time.thread_time_ns``) and adds integers:
-no meter read, no allocation.
+``begin_trial`` / ``end_trial`` for trials). Per step the wrapper reads one clock before and one after
+the inner ``env.step`` and adds integers: no meter read, no allocation.
 
 Phases of a window (see :class:`PhaseTimes`): ``env`` = time inside the inner ``step``/``reset``;
 ``policy`` = what the rollout loop reports with :meth:`EnergyWrapper.record_policy_time` (the time
 spent in ``predict`` before a step); ``overhead`` = the window's duration minus both (the loop, other
-wrappers, the meters at the edges). CPU times are those of the calling thread; the window's ``cpu_s``
-is the whole process's. Each meter's figure is charged to the phases by their CPU-time share.
+wrappers, the meters at the edges). The window's ``cpu_s`` is the whole process's CPU time.
+
+``phase_clock`` chooses the per-step clock:
+
+- ``"wall"`` (default): ``time.perf_counter_ns`` only (about 0.1 us a read, served without a system
+  call). The calling thread's CPU time is read at the window edges and apportioned to the phases by
+  their wall-clock share; each meter's figure is charged to the phases by that share.
+- ``"cpu"``: ``time.perf_counter_ns`` and ``time.thread_time_ns`` around every step (a system call,
+  about 0.6-1.5 us a read): per-phase CPU time of the calling thread, and energy charged by CPU-time
+  share. Use it on a loaded machine, where preemption inflates wall-clock phases at random.
+
+``scripts/bench_overhead.py`` measures what each costs in throughput.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from paradox_gym.errors import UserInputError, UserTypeError
 _perf = time.perf_counter_ns
 _thread = time.thread_time_ns
 
+#: valid values of ``EnergyWrapper(phase_clock=...)``
+PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
+
 
 class _WindowStart:
     __slots__ = ("kind", "index", "key", "meters", "wall", "thread", "process",
@@ -42,6 +54,8 @@ class EnergyWrapper(gymnasium.Wrapper):
             meter names (see ``METER_NAMES``) or a list of :class:`Meter` objects.
         cpu_tdp_w: CPU TDP in W per package for the ``cpu-model`` meter (ignored when meter objects
             are given).
+        phase_clock: ``"wall"`` (default) or ``"cpu"``: the clock read per step for the phase split
+            (see the module docstring).
 
     At the step that ends an episode, ``info["energy"]`` is the episode's :class:`WindowMeasurement`.
     """
@@ -52,8 +66,15 @@ class EnergyWrapper(gymnasium.Wrapper):
         meters: Sequence[str] | Sequence[Meter] | None = None,
         *,
         cpu_tdp_w: float | None = None,
+        phase_clock: str = "wall",
     ) -> None:
         super().__init__(env)
+        if phase_clock not in PHASE_CLOCKS:
+            raise UserInputError(
+                f"unknown phase_clock {phase_clock!r}; valid: {', '.join(PHASE_CLOCKS)}"
+            )
+        self.phase_clock = phase_clock
+        self._cpu_clock = phase_clock == "cpu"
         tdp = check_cpu_tdp(cpu_tdp_w)
         if meters is None:
             built = make_meters(default_meter_names(), cpu_tdp_w=tdp)
@@ -87,13 +108,15 @@ class EnergyWrapper(gymnasium.Wrapper):
         self._steps = 0
         self._episode: _WindowStart | None = None
         self._trial: _WindowStart | None = None
+        self._windows_opened = 0  # makes every meter window key unique, even if the lists are cleared
 
     # -- rollout-loop API -----------------------------------------------------------------------
     def record_policy_time(self, wall_ns: int, cpu_ns: int) -> None:
         """Report the time (ns) the rollout loop spent choosing the next action (``predict``).
 
         Call it once per step, before ``step``; the time is charged to the policy phase of the open
-        windows, and the rest of the time between steps to overhead.
+        windows, and the rest of the time between steps to overhead. With ``phase_clock="wall"``
+        ``cpu_ns`` is ignored (pass 0 and skip the CPU-clock reads).
         """
         if wall_ns < 0 or cpu_ns < 0:
             raise UserInputError(f"policy times must be >= 0 ns, got wall={wall_ns!r} cpu={cpu_ns!r}")
@@ -107,21 +130,27 @@ class EnergyWrapper(gymnasium.Wrapper):
             self._discard(self._episode)
             self._episode = None
         self._episode = self._open("episode", len(self.episodes))
+        t0c = _thread() if self._cpu_clock else 0
         t0w = _perf()
-        t0c = _thread()
         result = self.env.reset(seed=seed, options=options)
         self._env_wall += _perf() - t0w
-        self._env_cpu += _thread() - t0c
+        if self._cpu_clock:
+            self._env_cpu += _thread() - t0c
         return result
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        t0w = _perf()
-        t0c = _thread()
-        result = self.env.step(action)
-        t1c = _thread()
-        t1w = _perf()
-        self._env_cpu += t1c - t0c
-        self._env_wall += t1w - t0w
+        if self._cpu_clock:
+            t0w = _perf()
+            t0c = _thread()
+            result = self.env.step(action)
+            t1c = _thread()
+            t1w = _perf()
+            self._env_cpu += t1c - t0c
+            self._env_wall += t1w - t0w
+        else:
+            t0w = _perf()
+            result = self.env.step(action)
+            self._env_wall += _perf() - t0w
         self._steps += 1
         if (result[2] or result[3]) and self._episode is not None:
             window = self._close(self._episode)
@@ -170,7 +199,8 @@ class EnergyWrapper(gymnasium.Wrapper):
         start = _WindowStart()
         start.kind = kind
         start.index = index
-        start.key = f"{kind}-{index}"
+        start.key = f"{kind}-{index}-{self._windows_opened}"
+        self._windows_opened += 1
         # coarse meters (CodeCarbon) open first and close last, so that their costlier edges fall
         # outside the windows of the other meters
         chosen = [m for m in self.meters if kind == "trial" or m.episode_windows]
@@ -198,13 +228,20 @@ class EnergyWrapper(gymnasium.Wrapper):
         steps = self._steps - start.steps
         ended = {m.name: m.end(start.key) for m in reversed(start.meters)}
         readings = {m.name: ended[m.name] for m in self.meters if m.name in ended}
+        overhead_wall = max(wall - env_wall - pol_wall, 0)
+        if not self._cpu_clock:
+            # the thread's CPU time over the window, apportioned to the phases by wall-clock share
+            per_wall = thread / wall if wall > 0 else 0.0
+            env_cpu = int(env_wall * per_wall)
+            pol_cpu = int(pol_wall * per_wall)
         phases = PhaseTimes(
             env_wall_s=env_wall / 1e9,
             env_cpu_s=env_cpu / 1e9,
             policy_wall_s=pol_wall / 1e9,
             policy_cpu_s=pol_cpu / 1e9,
-            overhead_wall_s=max(wall - env_wall - pol_wall, 0) / 1e9,
+            overhead_wall_s=overhead_wall / 1e9,
             overhead_cpu_s=max(thread - env_cpu - pol_cpu, 0) / 1e9,
+            clock=self.phase_clock,
         )
         phase_energy = {
             name: split_by_cpu_share(r.energy_j, phases)
@@ -250,7 +287,8 @@ def _summarise(windows: list[WindowMeasurement]) -> dict[str, Any]:
         "cpu_s": sum(w.cpu_s for w in windows),
     }
     for field_name in PhaseTimes.__dataclass_fields__:
-        out[field_name] = sum(getattr(w.phases, field_name) for w in windows)
+        if field_name != "clock":
+            out[field_name] = sum(getattr(w.phases, field_name) for w in windows)
     meters: dict[str, dict[str, Any]] = {}
     for w in windows:
         for name, r in w.readings.items():

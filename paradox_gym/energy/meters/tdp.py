@@ -4,8 +4,9 @@ The table is ``codecarbon/data/hardware/cpu_power.csv`` (columns ``Name,TDP``; T
 W). The CPU model name comes from ``/proc/cpuinfo`` (``model name``), else ``platform.processor()``.
 Matching follows CodeCarbon 3.x: an exact case-insensitive match, then the same after removing
 ``(R)``, ``" CPU @ ..."``, ``" CPU"`` and ``"@ x.xxGHz"``, then a token-set match that must score 100
-and be unique (rapidfuzz, a CodeCarbon dependency). No match -> 85 W, CodeCarbon's constant for an
-unknown CPU.
+and be unique (rapidfuzz, a CodeCarbon dependency). No match -> 4 W per logical CPU, CodeCarbon 3.x's
+default for an unknown CPU (``DEFAULT_POWER_PER_CORE``), so that both sides of the cross-check start from
+the same assumption.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-#: TDP (W) used when the CPU is not in the table (CodeCarbon's ``POWER_CONSTANT``).
-FALLBACK_TDP_W = 85.0
+#: Power (W) per logical CPU assumed when the CPU is not in the table (CodeCarbon 3.x's
+#: ``DEFAULT_POWER_PER_CORE``: an unknown CPU gets ``4 W x logical CPUs``).
+FALLBACK_W_PER_LOGICAL_CPU = 4.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class TdpInfo:
         tdp_w: TDP of one CPU package (W).
         packages: number of CPU packages (sockets) found in /proc/cpuinfo (1 if unknown).
         source: ``"user"`` (given by the user), ``"table"`` (matched in CodeCarbon's table) or
-            ``"fallback"`` (not found: 85 W).
+            ``"fallback"`` (not found: 4 W per logical CPU).
         cpu_model: the CPU model name detected (``""`` if none).
         match: the table row name that matched (``""`` unless source is ``"table"``).
     """
@@ -130,7 +132,7 @@ def match_cpu(model: str, table: dict[str, float]) -> str | None:
 
 
 def resolve_tdp(cpu_tdp_w: float | None = None, cpuinfo: str | None = None) -> TdpInfo:
-    """The TDP to use: the user's ``cpu_tdp_w`` (W per package), else the table, else 85 W."""
+    """The TDP to use: the user's ``cpu_tdp_w`` (W per package), else the table, else 4 W per logical CPU."""
     text = _cpuinfo_text() if cpuinfo is None else cpuinfo
     model = detect_cpu_model(text)
     packages = count_packages(text)
@@ -140,7 +142,7 @@ def resolve_tdp(cpu_tdp_w: float | None = None, cpuinfo: str | None = None) -> T
     name = match_cpu(model, table)
     if name is not None:
         return TdpInfo(table[name], packages, "table", model, name)
-    return TdpInfo(FALLBACK_TDP_W, packages, "fallback", model)
+    return TdpInfo(FALLBACK_W_PER_LOGICAL_CPU * logical_cpus() / packages, packages, "fallback", model)
 
 
 def logical_cpus() -> int:
