@@ -64,14 +64,16 @@ def run_cli(main: Callable[[], int | None]) -> int:
 # ---------------------------------------------------------------------------------------------------
 # Agents (loading and compression; also used by the fresh-process memory probe)
 # ---------------------------------------------------------------------------------------------------
-def load_model(env_id: str, algo: str | None, agent_path: str | None = None) -> Any:
+def load_model(env_id: str, algo: str | None, agent_path: str | None = None, *,
+               train_if_missing: bool = False) -> Any:
     """The float SB3 model: the zoo agent for (env, algo), or the user's zip (``zoo.load_zip``, no unpickling;
-    ``algo=None`` reads the algorithm from the zip)."""
+    ``algo=None`` reads the algorithm from the zip). ``train_if_missing`` trains a missing zoo agent
+    (zoo hyperparameters, written to the agents directory with its manifest entry)."""
     from paradox_gym import zoo
 
     if agent_path is not None:
         return zoo.load_zip(agent_path, env_id, algo)
-    return zoo.load_agent(env_id, algo)
+    return zoo.load_agent(env_id, algo, train_if_missing=train_if_missing)
 
 
 def build_agents(model: Any, methods: Sequence[str], *, amount: float, env_id: str, seed: int) -> dict[str, Any]:
@@ -93,6 +95,8 @@ def build_evaluate_parser() -> ArgumentParser:
     p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default CartPole-v1)")
     p.add_argument("--algo", default=None, help="PPO, A2C, DQN, SAC, TD3 or DDPG (default: the zoo's for --env)")
     p.add_argument("--agent", default=None, metavar="PATH", help="your own SB3 zip (loaded without unpickling)")
+    p.add_argument("--train-missing", action="store_true",
+                   help="train the zoo agent for --env/--algo first if it is not shipped (zoo hyperparameters)")
     p.add_argument("--compress", default="ptdq",
                    help="compression methods, comma separated; the baseline 'none' is always included (default ptdq)")
     p.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="pruning amount in [0, 1) (default 0.5)")
@@ -223,7 +227,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    model = load_model(settings.env_id, settings.algo, settings.agent_path)
+    if args.train_missing and settings.agent_path is None:
+        from paradox_gym.zoo import agents_dir, checkpoint_name
+
+        if not (agents_dir() / checkpoint_name(settings.algo, settings.env_id)).is_file():
+            log(f"no {settings.algo} agent for {settings.env_id} in the zoo: training one (--train-missing) ...")
+    model = load_model(settings.env_id, settings.algo, settings.agent_path, train_if_missing=args.train_missing)
     settings.algo = type(model).__name__  # the SB3 class: PPO, A2C, DQN, SAC, TD3 or DDPG
     timings["load_s"] = time.perf_counter() - t0
     log(f"loaded {settings.algo} agent for {settings.env_id}; compressing: {', '.join(settings.methods[1:]) or '(baseline only)'}")

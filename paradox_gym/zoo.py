@@ -480,7 +480,7 @@ def load_agent(
         if not train_if_missing:
             raise AgentNotFoundError(
                 f"no {algo} agent for {env_id} in {directory} (expected {name}); train one with: "
-                f"python scripts/train.py --algo {algo} --env {env_id}"
+                f"python scripts/train.py --algo {algo} --env {env_id} (or pass --train-missing to evaluate.py)"
             )
         check_algo_env(algo, env_id)
         train(algo, env_id, out_dir=directory, progress=False)

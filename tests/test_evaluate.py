@@ -256,6 +256,29 @@ def test_missing_agent_for_pair_says_how_to_train(capsys: pytest.CaptureFixture[
     assert "scripts/train.py" in msg
 
 
+def test_train_missing_trains_the_zoo_agent_then_evaluates(tmp_path: Path) -> None:
+    zoo = tmp_path / "zoo"
+    (zoo / "hyperparams").mkdir(parents=True)
+    (zoo / "hyperparams" / "a2c.yml").write_text(
+        "CartPole-v1:\n  n_envs: 1\n  n_timesteps: 64\n  policy: MlpPolicy\n"
+        "  policy_kwargs:\n    net_arch: [16, 16]\n"
+    )
+    args = ["--env", "CartPole-v1", "--algo", "A2C", "--episodes", "1", "--trials", "1", "--warmup", "0",
+            "--no-memory", "--no-codecarbon", "--json"]
+    env = {**os.environ, "PARADOX_GYM_AGENTS": str(zoo)}
+    run = lambda extra: subprocess.run(  # noqa: E731
+        [sys.executable, str(SCRIPT), *args, *extra], capture_output=True, text=True, timeout=240, cwd=ROOT,
+        env=env, check=False)
+    missing = run(["--out", str(tmp_path / "o1")])
+    assert missing.returncode == 2 and "--train-missing" in missing.stderr
+    trained = run(["--train-missing", "--out", str(tmp_path / "o2")])
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["config"]["algo"] == "A2C"
+    manifest = json.loads((zoo / "manifest.json").read_text())
+    assert manifest["agents"]["a2c-cartpole-v1.zip"]["steps"] == 64
+    assert (zoo / "a2c-cartpole-v1.zip").is_file()
+
+
 def test_bad_agent_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, agents: dict[str, Path]) -> None:
     out = ["--no-memory", "--out", str(tmp_path / "o")]
     assert "does not exist" in _bad(capsys, ["--agent", str(tmp_path / "nope.zip"), *out])
