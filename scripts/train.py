@@ -11,18 +11,13 @@ Bad input prints one line ``error: ...`` and exits with status 2.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
+from paradox_gym.cli import ArgumentParser, run_cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _ArgumentParser(description="Train a zoo agent and record it in the manifest.")
+    parser = ArgumentParser(prog="train.py", description="Train a zoo agent and record it in the manifest.")
     parser.add_argument("--algo", required=True, help="PPO, A2C, DQN, SAC, TD3 or DDPG")
     parser.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: hyperparams n_timesteps)")
@@ -32,36 +27,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    import paradox_gym  # noqa: F401  (registers the mock environments)
-    from paradox_gym.errors import ParadoxGymError
+    from paradox_gym.errors import UserInputError
     from paradox_gym.zoo import check_algo_env, normalize_algo, train, validate_env_id
 
-    try:
-        algo = normalize_algo(args.algo)
-        env_id = validate_env_id(args.env)
-        if args.steps is not None and args.steps <= 0:
-            raise ParadoxGymError(f"--steps must be a positive integer, got {args.steps}")
-        if args.seed < 0:
-            raise ParadoxGymError(f"--seed must be >= 0, got {args.seed}")
-        if args.eval_episodes <= 0:
-            raise ParadoxGymError(f"--eval-episodes must be a positive integer, got {args.eval_episodes}")
-        check_algo_env(algo, env_id)
-        import torch
+    algo = normalize_algo(args.algo)
+    env_id = validate_env_id(args.env)
+    if args.steps is not None and args.steps <= 0:
+        raise UserInputError(f"--steps must be a positive integer, got {args.steps}")
+    if args.seed < 0:
+        raise UserInputError(f"--seed must be >= 0, got {args.seed}")
+    if args.eval_episodes <= 0:
+        raise UserInputError(f"--eval-episodes must be a positive integer, got {args.eval_episodes}")
+    check_algo_env(algo, env_id)
+    import torch
 
-        torch.set_num_threads(1)  # train() does this too; set before anything else starts threads
-        entry = train(
-            algo,
-            env_id,
-            steps=args.steps,
-            seed=args.seed,
-            progress=not args.no_progress,
-            out_dir=args.out,
-            eval_episodes=args.eval_episodes,
-            log=lambda msg: print(msg, file=sys.stderr),
-        )
-    except ParadoxGymError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    torch.set_num_threads(1)  # train() does this too; set before anything else starts threads
+    entry = train(
+        algo,
+        env_id,
+        steps=args.steps,
+        seed=args.seed,
+        progress=not args.no_progress,
+        out_dir=args.out,
+        eval_episodes=args.eval_episodes,
+        log=lambda msg: print(msg, file=sys.stderr),
+    )
     ev = entry["eval"]
     print(
         f"{entry['file']}: {entry['algo']} on {entry['env_id']}, {entry['steps']} steps, seed {entry['seed']}: "
@@ -73,4 +63,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))
