@@ -7,7 +7,8 @@ Rules (DESIGN 3.7, 3.8):
 - a mean is reported with a two-sided Student-t interval across trials (trials, not episodes, are the
   independent units: each trial is one energy window);
 - a compressed/baseline ratio is reported with a paired percentile-bootstrap interval over trials (trial
-  ``t`` of every configuration runs the same episode seeds);
+  ``t`` of every configuration runs the same episode seeds), never narrower than the paired Student-t
+  interval of the difference (which is what the difference itself is reported with);
 - verdict words come from whether an interval excludes the null value (1 for ratios, 0 for differences),
   never from a point estimate;
 - the change of energy per episode ``E = N * e`` is split exactly with the midpoint (Shapley) rule into an
@@ -33,6 +34,11 @@ BOOTSTRAP_RESAMPLES = 2000
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
 INCONCLUSIVE = "inconclusive"
+NOT_APPLICABLE = "not applicable"  # per configuration only: the claim says nothing about it
+
+# "Return kept": the return difference's whole 95% interval lies within this fraction of the baseline's
+# |mean return| (the study's criterion for an acceptable compressed agent keeps >= 90% of the return).
+RETURN_MARGIN = 0.10
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -152,8 +158,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
 
 @dataclass(frozen=True)
 class PairedCI:
-    """Compressed vs baseline over paired trials: ratio of means and difference of means, each with a
-    percentile-bootstrap interval (``None`` when there are fewer than 2 pairs or the ratio is undefined)."""
+    """Compressed vs baseline over paired trials: ratio of means (paired percentile-bootstrap interval,
+    widened to contain the difference's) and difference of means (paired Student-t interval); the bounds
+    are ``None`` when there are fewer than 2 pairs or the ratio is undefined."""
 
     ratio: float | None
     ratio_low: float | None
@@ -179,11 +186,14 @@ def paired_bootstrap(
     seed: int = 0,
     confidence: float = CONFIDENCE,
 ) -> PairedCI:
-    """Paired bootstrap of ``mean(treated) / mean(baseline)`` and ``mean(treated) - mean(baseline)``.
+    """Paired comparison of ``mean(treated) / mean(baseline)`` and ``mean(treated) - mean(baseline)``.
 
     ``treated[i]`` and ``baseline[i]`` belong to the same trial (same episode seeds); pairs with a missing
-    value on either side are dropped. Resampling draws trial indices with replacement from a seeded
-    ``numpy.random.Generator``, so the result is reproducible for a given ``seed``.
+    value on either side are dropped. The difference interval is the paired Student-t interval of the
+    per-trial differences. The ratio interval is a paired percentile bootstrap (trial indices drawn with
+    replacement from a seeded ``numpy.random.Generator``: reproducible for a given ``seed``), widened where
+    needed to contain the difference interval divided by the baseline mean: a percentile bootstrap alone
+    covers far less than its nominal level with a handful of trials.
     """
     t = np.asarray(treated, dtype=float)
     b = np.asarray(baseline, dtype=float)
@@ -204,10 +214,17 @@ def paired_bootstrap(
     bt, bb = t[idx].mean(axis=1), b[idx].mean(axis=1)
     alpha = (1.0 - confidence) / 2.0
     q = [100.0 * alpha, 100.0 * (1.0 - alpha)]
-    d_low, d_high = (float(v) for v in np.percentile(bt - bb, q))
+    # The difference: paired Student-t interval of the per-trial differences. A percentile bootstrap is far
+    # too narrow with few trials (with 2 pairs its "95%" interval is just the range of the two differences).
+    d = mean_ci(t - b, confidence)
+    d_low, d_high = d.low, d.high
     r_low = r_high = None
     if ratio is not None and np.all(bb != 0):
         r_low, r_high = (float(v) for v in np.percentile(bt / bb, q))
+        # never narrower than the paired-t interval of the difference, expressed as a ratio (same reason)
+        if d_low is not None and d_high is not None:
+            lo, hi = sorted((1.0 + d_low / mb, 1.0 + d_high / mb))
+            r_low, r_high = min(r_low, lo), max(r_high, hi)
     return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb)
 
 
@@ -496,7 +513,15 @@ def _pooled_energy_per_step(trials: Sequence[TrialRecord], meter: str) -> float 
 
 
 def _pct(r: float | None) -> str:
-    return "n/a" if r is None else f"{(r - 1.0) * 100:+.0f}%"
+    """``ratio`` as a signed percent change: one decimal below 10% (so that a bound is never shown as
+    "-0%" or "+0%" when it lies on one side of no change), none above."""
+    if r is None:
+        return "n/a"
+    pct = (r - 1.0) * 100
+    if pct == 0:
+        return "0%"
+    text = f"{pct:+.1f}%" if abs(pct) < 9.95 else f"{pct:+.0f}%"
+    return text.replace("+0.0%", "+<0.1%").replace("-0.0%", "-<0.1%")
 
 
 def _ratio_text(ci: PairedCI) -> str:
@@ -508,9 +533,14 @@ def _ratio_text(ci: PairedCI) -> str:
 
 
 def _return_text(ci: PairedCI) -> str:
-    """Ratio (when the baseline mean is positive) and always the difference, each with its interval."""
+    """Ratio (when the baseline mean is positive) and always the difference, each with its interval; the
+    difference is also given as a percent of the baseline's |mean return| (meaningful for negative returns)."""
+    rel = ""
+    if ci.diff is not None and ci.baseline_mean:
+        rel = f" ({100 * ci.diff / abs(ci.baseline_mean):+.1f}% of |baseline|)"
     diff = "difference n/a" if ci.diff is None else (
-        f"difference {ci.diff:+.4g}" + ("" if ci.diff_low is None else f", CI {ci.diff_low:+.4g}…{ci.diff_high:+.4g}")
+        f"difference {ci.diff:+.4g}{rel}"
+        + ("" if ci.diff_low is None else f", CI {ci.diff_low:+.4g}…{ci.diff_high:+.4g}")
     )
     if ci.ratio is not None and ci.baseline_mean is not None and ci.baseline_mean > 0:
         return f"{_ratio_text(ci)}; {diff}"
@@ -569,11 +599,17 @@ def verdict(c: Comparison, energy_label: str = "J") -> str:
     edir = energy_direction(c.energy_per_episode)
     if edir == "lower":
         cause = _dominant_cause(c.decomposition, -1.0)
-        conclusion = "energy saving"
-        if rdir == "lower":
-            conclusion += ", but return fell"
-        if cause:
-            conclusion += f"; the saving comes mostly from {cause}"
+        if rdir == "lower" and cause == "episode length":
+            # shorter episodes of a worse agent: less energy per episode, but not a saving at equal quality
+            conclusion = "energy per episode fell only because episodes got shorter as the return fell: no saving at equal return"
+            if energy_direction(c.energy_per_step) == "higher":
+                conclusion += " (and each step costs more)"
+        else:
+            conclusion = "energy saving"
+            if rdir == "lower":
+                conclusion += ", but return fell"
+            if cause:
+                conclusion += f"; the saving comes mostly from {cause}"
     elif edir == "higher":
         cause = _dominant_cause(c.decomposition, +1.0)
         conclusion = "no energy saving"
@@ -603,76 +639,109 @@ class Check:
 
 
 def _combine(statuses: dict[str, str]) -> str:
-    """A universal claim: any counterexample refutes it; it holds when every configuration supports it."""
-    if any(s == DOES_NOT_HOLD for s in statuses.values()):
+    """A universal claim: any counterexample refutes it; it holds when every applicable configuration
+    supports it (``not applicable`` entries are ignored)."""
+    applicable = {k: v for k, v in statuses.items() if v != NOT_APPLICABLE}
+    if any(s == DOES_NOT_HOLD for s in applicable.values()):
         return DOES_NOT_HOLD
-    if statuses and all(s == HOLDS for s in statuses.values()):
+    if applicable and all(s == HOLDS for s in applicable.values()):
         return HOLDS
     return INCONCLUSIVE
 
 
+def _evidence(per: Mapping[str, str], details: Sequence[str]) -> str:
+    """Evidence text: when the applicable configurations answer differently, first say which answer
+    holds for which configurations, then the per-configuration numbers."""
+    groups: dict[str, list[str]] = {}
+    for cfg, status in per.items():
+        if status != NOT_APPLICABLE:
+            groups.setdefault(status, []).append(cfg)
+    head = ""
+    if len(groups) > 1:
+        order = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE)
+        head = "; ".join(f"{s} for {', '.join(groups[s])}" for s in order if s in groups) + ". "
+    return head + ("; ".join(details) or "no compressed configuration")
+
+
 def check_size_vs_energy(comparisons: Sequence[Comparison]) -> Check:
     """"Size reduction did not bring energy reduction": for each smaller configuration, energy per episode
-    not significantly lower (holds) or significantly lower (does not hold)."""
+    not significantly lower (holds) or significantly lower (does not hold); configurations that are not
+    smaller are ``not applicable``."""
     per: dict[str, str] = {}
     ev: list[str] = []
     for c in comparisons:
         if c.size_ratio is None or c.size_ratio >= 1:
-            ev.append(f"{c.config}: not smaller (size ratio {c.size_ratio if c.size_ratio is None else round(c.size_ratio, 2)})")
+            per[c.config] = NOT_APPLICABLE
+            ev.append(f"{c.config}: not smaller (size ratio {c.size_ratio if c.size_ratio is None else round(c.size_ratio, 3)})")
             continue
         edir = energy_direction(c.energy_per_episode)
         per[c.config] = {"lower": DOES_NOT_HOLD, "higher": HOLDS, "unchanged": HOLDS}.get(edir, INCONCLUSIVE)
-        ev.append(f"{c.config}: size ratio {c.size_ratio:.2f}, energy per episode {_ratio_text(c.energy_per_episode)} ({edir})")
-    status = _combine(per)
-    return Check("size reduction did not bring energy reduction", status, "; ".join(ev) or "no compressed configuration", per)
+        extra = ""
+        if edir == "lower":
+            extra = f", return {return_direction(c.ret)}"
+        ev.append(f"{c.config}: size ratio {c.size_ratio:.2f}, energy per episode {_ratio_text(c.energy_per_episode)} "
+                  f"({edir}){extra}")
+    return Check("size reduction did not bring energy reduction", _combine(per), _evidence(per, ev), per)
+
+
+def return_kept(ci: PairedCI, margin: float = RETURN_MARGIN) -> bool:
+    """True when the whole 95% interval of the return difference lies above ``-margin * |baseline mean|``:
+    the compressed agent keeps at least (1 - margin) of the baseline's return, with confidence (valid for
+    negative returns: the margin is taken on the magnitude)."""
+    if ci.diff_low is None or ci.baseline_mean is None:
+        return False
+    return ci.diff_low >= -margin * abs(ci.baseline_mean)
 
 
 def check_energy_only_with_return(comparisons: Sequence[Comparison]) -> Check:
-    """"Energy fell only where return fell": every configuration with significantly lower energy per
-    episode also has significantly lower return."""
+    """"Energy fell only where return fell", per configuration with significantly lower energy per episode:
+    does not hold when its return is kept (:func:`return_kept`: the difference's interval lies within
+    ``RETURN_MARGIN`` of the baseline's |return|, so any fall is immaterial) or is significantly higher;
+    holds when its return is significantly lower (beyond that margin); inconclusive when the return interval
+    is too wide to tell. Configurations whose energy did not fall are ``not applicable``; when none fell
+    the claim holds vacuously (and says so)."""
     per: dict[str, str] = {}
     ev: list[str] = []
-    undetermined = False
     for c in comparisons:
         edir = energy_direction(c.energy_per_episode)
         rdir = return_direction(c.ret)
         if edir == "undetermined":
-            undetermined = True
             per[c.config] = INCONCLUSIVE
             ev.append(f"{c.config}: energy change undetermined")
             continue
         if edir != "lower":
+            per[c.config] = NOT_APPLICABLE
             ev.append(f"{c.config}: energy not lower ({_ratio_text(c.energy_per_episode)})")
             continue
-        if rdir == "lower":
-            per[c.config] = HOLDS
-        elif rdir == "undetermined":
-            per[c.config] = INCONCLUSIVE
-        else:
+        if rdir == "higher" or (rdir != "undetermined" and return_kept(c.ret)):
             per[c.config] = DOES_NOT_HOLD
-        ev.append(
-            f"{c.config}: energy lower ({_ratio_text(c.energy_per_episode)}), return {rdir} "
-            f"({_return_text(c.ret)})"
-        )
-    if not per and not undetermined and comparisons:
-        return Check(
-            "energy fell only where return fell",
-            HOLDS,
-            "vacuously: no configuration used significantly less energy per episode; " + "; ".join(ev),
-            per,
-        )
-    return Check("energy fell only where return fell", _combine(per), "; ".join(ev) or "no compressed configuration", per)
+            why = "return higher" if rdir == "higher" else (
+                f"return kept within {RETURN_MARGIN:.0%} of the baseline's |return|")
+        elif rdir == "lower":
+            per[c.config] = HOLDS
+            why = "return lower"
+        else:
+            per[c.config] = INCONCLUSIVE
+            why = "return interval too wide to tell whether it fell" if rdir == "unchanged" else "return undetermined"
+        ev.append(f"{c.config}: energy lower ({_ratio_text(c.energy_per_episode)}), {why} ({_return_text(c.ret)})")
+    claim = "energy fell only where return fell"
+    if comparisons and all(v == NOT_APPLICABLE for v in per.values()):
+        return Check(claim, HOLDS,
+                     "vacuously: no configuration used significantly less energy per episode; " + "; ".join(ev), per)
+    return Check(claim, _combine(per), _evidence(per, ev), per)
 
 
 def check_inference_overhead(comparisons: Sequence[Comparison]) -> Check:
-    """"Compression adds inference overhead": policy inference wall time per step significantly higher."""
+    """"Compression adds inference overhead": policy inference wall time per step significantly higher
+    (holds), significantly lower (does not hold), otherwise inconclusive; per configuration, and overall
+    as a universal claim (the evidence names the configurations of each answer when they differ)."""
     per: dict[str, str] = {}
     ev: list[str] = []
     for c in comparisons:
         pdir = direction(c.policy_time_per_step.ratio_low, c.policy_time_per_step.ratio_high, 1.0)
         per[c.config] = {"higher": HOLDS, "lower": DOES_NOT_HOLD}.get(pdir, INCONCLUSIVE)
         ev.append(f"{c.config}: policy time per step {_pct_text(c.policy_time_per_step)} ({pdir})")
-    return Check("compression adds inference overhead", _combine(per), "; ".join(ev) or "no compressed configuration", per)
+    return Check("compression adds inference overhead", _combine(per), _evidence(per, ev), per)
 
 
 def study_checks(comparisons: Sequence[Comparison]) -> list[Check]:

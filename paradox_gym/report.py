@@ -15,11 +15,14 @@ import math
 import os
 import platform
 import tempfile
+import textwrap
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 SCHEMA = "paradox_gym.evaluation/1"
+PHASES_ORDER: tuple[str, ...] = ("policy", "env", "overhead")
+REPORT_WIDTH = 118  # columns of the printed verdicts, decomposition and checks
 PLOTS: tuple[str, ...] = ("size_vs_energy.png", "return_vs_energy.png", "length_vs_energy.png", "energy_phases.png")
 _PACKAGES = ("torch", "stable-baselines3", "gymnasium", "numpy", "codecarbon", "paradox_gym")
 
@@ -27,11 +30,20 @@ _PACKAGES = ("torch", "stable-baselines3", "gymnasium", "numpy", "codecarbon", "
 # ---------------------------------------------------------------------------------------------------
 # atomic writes
 # ---------------------------------------------------------------------------------------------------
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less the umask) so
+        # that results are as readable as any other file the user writes
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -223,7 +235,9 @@ def write_outputs(out: Path, result: Mapping[str, Any], run: Any, analysis: Any)
         "result_json": str(out / "result.json"),
     }
     write_json_atomic(out / "result.json", result)
-    for name, path in write_plots(out, analysis).items():
+    cfg = result.get("config") or {}
+    title = f"{cfg.get('algo')} on {cfg.get('env_id')}" if cfg.get("env_id") else None
+    for name, path in write_plots(out, analysis, title=title).items():
         files[name] = str(path)
     return files
 
@@ -231,55 +245,88 @@ def write_outputs(out: Path, result: Mapping[str, Any], run: Any, analysis: Any)
 # ---------------------------------------------------------------------------------------------------
 # plots
 # ---------------------------------------------------------------------------------------------------
+PHASE_LABELS: dict[str, str] = {"policy": "policy inference", "env": "environment step",
+                                 "overhead": "harness overhead"}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
 def _save_fig(fig: Any, path: Path) -> Path:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return write_bytes_atomic(path, buf.getvalue())
 
 
-def write_plots(out: Path, analysis: Any) -> dict[str, Path]:
-    """PNG plots (matplotlib, Agg): size / return / episode length vs energy per episode, and energy per
-    step by phase as stacked bars. Configurations without an energy figure are left out."""
+def _err(m: Any) -> list[list[float]] | None:
+    """Asymmetric error bar of a MeanCI (``None`` without an interval)."""
+    if m is None or m.mean is None or m.low is None or m.high is None:
+        return None
+    return [[m.mean - m.low], [m.high - m.mean]]
+
+
+def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[str, Path]:
+    """PNG plots (matplotlib, Agg): size / return / episode length vs energy per episode (error bars: 95%
+    t-intervals across trials, on both axes where the x value has one), and energy per step by phase as
+    stacked bars. Each configuration has its own marker and legend entry; every energy axis names its
+    method and meter. Configurations without an energy figure are left out. ``title`` (e.g. "PPO on
+    CartPole-v1") heads every plot."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     summaries = [s for s in analysis.summaries.values() if s.energy_per_episode_j.mean is not None]
-    label = f"energy per episode, J ({analysis.energy_method}, {analysis.meter})"
+    method = analysis.energy_method or "n/a"
+    label = f"energy per episode, J ({method}, {analysis.meter})"
+    head = f"{title}: " if title else ""
     written: dict[str, Path] = {}
 
-    def scatter(name: str, xs: list[float | None], xlabel: str) -> None:
-        fig, ax = plt.subplots(figsize=(5, 4))
-        for s, x in zip(summaries, xs):
+    def name_of(config: str) -> str:
+        return f"{config} (baseline)" if config == "none" else config
+
+    def scatter(name: str, points: list[tuple[float | None, Any]], xlabel: str, what: str) -> None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.6))
+        for i, (s, (x, xci)) in enumerate(zip(summaries, points)):
             if x is None:
                 continue
             e = s.energy_per_episode_j
-            yerr = None
-            if e.low is not None and e.high is not None:
-                yerr = [[e.mean - e.low], [e.high - e.mean]]
-            ax.errorbar([x], [e.mean], yerr=yerr, fmt="o", capsize=3)
-            ax.annotate(s.config, (x, e.mean), textcoords="offset points", xytext=(5, 5))
+            ax.errorbar([x], [e.mean], xerr=_err(xci), yerr=_err(e), fmt=_MARKERS[i % len(_MARKERS)],
+                        color=f"C{i % 10}", capsize=3, markersize=7, label=name_of(s.config))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)  # energy from zero: relative differences are not exaggerated
+        ax.margins(x=0.15)
         ax.grid(True, alpha=0.3)
+        ax.set_title(f"{head}{what} vs energy per episode\n(error bars: 95% CI across trials)", fontsize=10)
+        ax.legend(title="configuration", fontsize=8, title_fontsize=8, loc="best")
         written[name.replace(".png", "_png")] = _save_fig(fig, out / name)
         plt.close(fig)
 
-    scatter("size_vs_energy.png", [s.footprint.get("serialized_bytes") for s in summaries],
-            "inference-path size, bytes (serialized)")
-    scatter("return_vs_energy.png", [s.ret.mean for s in summaries], "mean return")
-    scatter("length_vs_energy.png", [s.length.mean for s in summaries], "mean episode length, steps")
+    def kib(s: Any) -> float | None:
+        b = s.footprint.get("serialized_bytes")
+        return None if b is None else b / 1024
 
-    fig, ax = plt.subplots(figsize=(5, 4))
-    names = [s.config for s in summaries]
+    scatter("size_vs_energy.png", [(kib(s), None) for s in summaries],
+            "inference-path size, KiB (serialized state dict)", "model size")
+    scatter("return_vs_energy.png", [(s.ret.mean, s.ret) for s in summaries], "mean episode return", "return")
+    scatter("length_vs_energy.png", [(s.length.mean, s.length) for s in summaries],
+            "mean episode length, steps", "episode length")
+
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.1 * len(summaries) + 2.5), 4.6))
+    names = [name_of(s.config) for s in summaries]
     bottom = [0.0] * len(summaries)
-    for phase in ("policy", "env", "overhead"):
+    for phase in PHASES_ORDER:
         vals = [1e3 * s.phase_energy_per_step_j.get(phase, 0.0) for s in summaries]
-        ax.bar(names, vals, bottom=bottom, label=phase)
+        ax.bar(names, vals, bottom=bottom, label=PHASE_LABELS[phase])
         bottom = [b + v for b, v in zip(bottom, vals)]
-    ax.set_ylabel(f"energy per step, mJ ({analysis.energy_method})")
-    ax.legend()
+    for x, total in enumerate(bottom):
+        ax.annotate(f"{total:.3g}", (x, total), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    ax.set_ylabel(f"energy per step, mJ ({method}, {analysis.meter})")
+    ax.set_xlabel("configuration")
+    ax.set_ylim(top=max(bottom, default=1.0) * 1.15 or 1.0)
+    ax.set_title(f"{head}energy per step by phase\n(energy charged to phases by their time share)", fontsize=10)
+    if len(names) > 3:
+        plt.setp(ax.get_xticklabels(), rotation=25, ha="right")
+    ax.legend(title="phase", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     written["energy_phases_png"] = _save_fig(fig, out / "energy_phases.png")
     plt.close(fig)
     return written
@@ -320,17 +367,32 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(out)
 
 
+def _rel(x: float | None) -> str:
+    """A relative difference as a signed percent (one decimal below 10%)."""
+    if x is None:
+        return "n/a"
+    pct = 100 * x
+    return f"{pct:+.1f}%" if abs(pct) < 9.95 else f"{pct:+.0f}%"
+
+
 def format_table(analysis: Any) -> str:
-    """The per-configuration table (means with 95% t-intervals across trials in brackets)."""
+    """The per-configuration table, in two blocks that each fit an ordinary terminal: (1) return, episode
+    length, size, latency and memory; (2) energy, every figure labelled with its method. Means carry 95%
+    t-intervals across trials in brackets. A legend of the less obvious columns follows."""
     method = analysis.energy_method or "n/a"
-    unit = f"J ({method})"
-    rows = []
+    mixed = method == "mixed"
+    rows1, rows2 = [], []
+    memory_episodes = None
     for s in analysis.summaries.values():
         fp = s.footprint
         mem = s.memory or {}
-        peak = _bytes(mem.get("peak_rss_bytes")) if mem.get("status") == "ok" else ("failed" if mem else "skipped")
-        cc = "n/a" if s.crosscheck_rel_diff is None else f"{s.crosscheck_rel_diff:+.0%}"
-        rows.append([
+        ok = mem.get("status") == "ok"
+        peak = _bytes(mem.get("peak_rss_bytes")) if ok else ("failed" if mem else "skipped")
+        uss = mem.get("uss_delta_bytes")
+        uss_text = ("n/a" if uss is None else ("+" if uss >= 0 else "-") + _bytes(abs(uss))) if ok else peak
+        if ok and mem.get("episodes") is not None:
+            memory_episodes = mem.get("episodes")
+        rows1.append([
             s.config,
             _ci(s.ret, ".4g"),
             _f(s.length.mean, ".1f"),
@@ -338,16 +400,44 @@ def format_table(analysis: Any) -> str:
             f"{fp.get('parameters', 'n/a')} ({fp.get('nonzero_parameters', 'n/a')})",
             f"{_f(s.policy_us_p50, '.0f')} / {_f(s.policy_us_p95, '.0f')}",
             _f(s.env_us_per_step.mean, ".1f"),
+            peak,
+            uss_text,
+        ])
+        row2 = [
+            s.config,
             _ci(s.energy_per_episode_j, ".3g"),
             _ci(s.energy_per_step_j, ".3g", 1e3),
             _f(s.energy_per_return_j, ".3g"),
-            peak,
-            cc,
-        ])
-    header = ["config", "return [95% CI]", "length", "model bytes", "params (non-zero)",
-              "infer us p50/p95", "env us/step", f"E/episode {unit} [CI]", "E/step mJ [CI]",
-              "J/return", "peak RSS", "CodeCarbon diff"]
-    return _table(header, rows)
+            _rel(s.crosscheck_rel_diff),
+        ]
+        if mixed:
+            row2.insert(1, f"{s.energy_method or 'n/a'} ({s.energy_meter})")
+        rows2.append(row2)
+    header1 = ["config", "return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
+               "env us/step", "peak RSS", "USS delta"]
+    label = "see method" if mixed else method
+    header2 = ["config", f"E/episode J ({label}) [95% CI]", f"E/step mJ ({label}) [95% CI]",
+               f"J/return ({label})", "CodeCarbon diff"]
+    if mixed:
+        header2.insert(1, "method (meter)")
+    legend = [
+        "length: mean steps per episode; model bytes: serialized inference path; infer us: per-step policy "
+        "latency percentiles; env us/step: mean environment step time",
+        f"peak RSS: peak resident memory of a fresh process per configuration (Python, torch and the agent, "
+        f"lifetime maximum); USS delta: private memory added by playing "
+        f"{memory_episodes if memory_episodes is not None else 'its'} episodes in that process",
+        "J/return: energy per episode / mean return, n/a where the mean return is <= 0; CodeCarbon diff: "
+        "(ours - CodeCarbon) / CodeCarbon over the same trial windows",
+    ]
+    return "\n".join([
+        "Return, size, time and memory",
+        _table(header1, rows1),
+        "",
+        f"Energy ({analysis.meter}, {method}; intervals are 95% across trials)",
+        _table(header2, rows2),
+        "",
+        *(textwrap.fill(line, width=REPORT_WIDTH, subsequent_indent="  ") for line in legend),
+    ])
 
 
 def format_decomposition(analysis: Any) -> str:
@@ -388,10 +478,17 @@ def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = Fa
     if interrupted:
         parts.append("INTERRUPTED: partial results (whole trials only)")
     parts.append("\nVerdicts (direction words follow from whether the 95% CI excludes no change):")
-    parts += [f"  {c.verdict}" for c in analysis.comparisons.values()] or ["  (baseline only)"]
+    parts += [_wrap(c.verdict, "  ") for c in analysis.comparisons.values()] or ["  (baseline only)"]
     parts.append("\nWhy (energy per episode = steps x energy per step; midpoint split):")
-    parts.append("  " + format_decomposition(analysis).replace("\n", "\n  "))
+    for line in format_decomposition(analysis).splitlines():
+        parts.append(_wrap(line.strip(), "    " if line.startswith(" ") else "  "))
     parts.append("\nChecks of the study:")
     for check in analysis.checks:
-        parts.append(f"  {check.claim}: {check.status.upper()} — {check.evidence}")
+        parts.append(_wrap(f"{check.claim}: {check.status.upper()} — {check.evidence}", "  "))
     return "\n".join(parts)
+
+
+def _wrap(text: str, indent: str, width: int = REPORT_WIDTH) -> str:
+    """``text`` wrapped to ``width`` columns, first line indented by ``indent``, the rest by two more."""
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "    ",
+                         break_on_hyphens=False)

@@ -27,6 +27,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,18 @@ _PLAIN_POLICY_KWARGS: dict[str, tuple[type, ...]] = {
 #: policy_kwargs entries that need no action (derived elsewhere, or irrelevant for inference).
 _DERIVED_POLICY_KWARGS = ("net_arch", "n_critics", "use_sde", "activation_fn", "optimizer_class", "optimizer_kwargs")
 _SB3_POLICY_CLASSES = ("ActorCriticPolicy", "DQNPolicy", "SACPolicy", "TD3Policy")
-#: Refuse zip members larger than this (bytes): guards against decompression bombs.
+#: Refuse a ``policy.pth`` larger than this (bytes, uncompressed): guards against decompression bombs.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
+#: Refuse a ``data`` JSON larger than this (bytes, uncompressed). SB3 writes a few kB to a few hundred kB;
+#: parsing JSON takes several times its size in memory.
+MAX_DATA_BYTES = 16 * 1024 * 1024
+#: Largest uncompressed size read per member (bytes); other members are never read.
+_MEMBER_LIMITS: dict[str, int] = {
+    "data": MAX_DATA_BYTES,
+    "policy.pth": MAX_MEMBER_BYTES,
+    "_stable_baselines3_version": 1024,
+}
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def normalize_algo(algo: Any) -> str:
@@ -91,22 +102,30 @@ def algo_class(algo: str) -> Any:
 
 
 def _read_members(path: Path) -> dict[str, bytes]:
-    """The ``data``, ``policy.pth`` and version members of an SB3 zip (size-capped)."""
-    wanted = ("data", "policy.pth", "_stable_baselines3_version")
+    """The ``data``, ``policy.pth`` and version members of an SB3 zip (size-capped, see _MEMBER_LIMITS).
+
+    Members are looked up by exact name and read into memory; nothing is extracted to disk, so member
+    names (``../x``, absolute paths) never matter. The declared size is checked before decompressing, and
+    zipfile never returns more than the declared size (a lying header fails its CRC check instead).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             members: dict[str, bytes] = {}
-            for name in wanted:
+            for name, limit in _MEMBER_LIMITS.items():
                 try:
                     info = archive.getinfo(name)
                 except KeyError:
                     continue
-                if info.file_size > MAX_MEMBER_BYTES:
-                    raise UnsafeAgentError(f"{path}: member {name!r} is {info.file_size} bytes, over the limit")
+                if info.file_size > limit:
+                    if name == "_stable_baselines3_version":  # informational only: skip, do not refuse
+                        continue
+                    raise UnsafeAgentError(
+                        f"{path}: member {name!r} is {info.file_size} bytes uncompressed, over the {limit}-byte limit"
+                    )
                 members[name] = archive.read(info)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, UnsafeAgentError):
-            raise
+    except UnsafeAgentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zlib/lzma errors, encryption, unknown methods: a corrupt file
         raise UserInputError(f"{path} is not an SB3 agent zip ({type(exc).__name__}: {exc})") from None
     missing = [n for n in ("data", "policy.pth") if n not in members]
     if missing:
@@ -117,7 +136,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
 def _read_data(path: Path, raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, over-long integers, deep nesting
         raise UserInputError(f"{path} is not an SB3 agent zip (its 'data' is not JSON: {exc})") from None
     if not isinstance(data, dict):
         raise UserInputError(f"{path} is not an SB3 agent zip (its 'data' is not a JSON object)")
@@ -128,11 +147,12 @@ def _read_state_dict(path: Path, raw: bytes) -> dict[str, Any]:
     import torch
 
     try:
-        state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal below says enough
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UnsafeAgentError(
-            f"{path}: policy.pth holds objects other than tensors; refusing to unpickle them ({first})"
+            f"{path}: policy.pth is not a plain tensor file; refusing to unpickle it ({_unpickling_reason(exc)})"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
         raise UserInputError(f"{path} is not an SB3 agent zip (policy.pth unreadable: {exc})") from None
@@ -140,10 +160,34 @@ def _read_state_dict(path: Path, raw: bytes) -> dict[str, Any]:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
         raise UnsafeAgentError(f"{path}: policy.pth is not a state dict of tensors")
+    total_bytes = 0
     for key, tensor in state.items():
         if not tensor.is_floating_point():
             raise UnsafeAgentError(f"{path}: tensor {key!r} has dtype {tensor.dtype}; expected floating point")
+        if tensor.layout != torch.strided or tensor.device.type != "cpu":
+            raise UnsafeAgentError(f"{path}: tensor {key!r} is {tensor.layout} on {tensor.device}; expected dense CPU")
+        total_bytes += tensor.numel() * tensor.element_size()
+    # torch.save stores every tensor's data uncompressed, so a genuine state dict is never larger than its
+    # file. A bigger one is built from broadcast views (zero strides) and would make the rebuilt policy
+    # allocate (and initialise) far more memory than the file holds.
+    if total_bytes > len(raw):
+        raise UnsafeAgentError(
+            f"{path}: policy.pth declares {total_bytes} bytes of weights but holds only {len(raw)}; "
+            f"refusing to rebuild a policy that large"
+        )
     return state
+
+
+def _unpickling_reason(exc: BaseException) -> str:
+    """The informative line of torch's weights_only refusal (e.g. ``Unsupported global: GLOBAL os.system``)."""
+    text = _ANSI_ESCAPE.sub("", str(exc))
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0]
+    return first.split(". ", 1)[0].rstrip(".")  # torch goes on to explain how to load it unsafely
 
 
 def _plain(data: dict[str, Any], key: str) -> Any:
@@ -363,11 +407,13 @@ def _policy_kwargs(algo: str, data: dict[str, Any], path: Path) -> tuple[dict[st
         raise UnsafeAgentError(
             f"{path}: policy_kwargs entry {key!r} is not understood by the safe loader; cannot rebuild the policy"
         )
+    if raw.get("use_sde") is True:
+        raise UnsafeAgentError(f"{path}: gSDE policies (use_sde=True) are not supported by the safe loader")
     activation = DEFAULT_ACTIVATION[algo]
-    if ":serialized:" in raw:  # SB3 writes each entry of a pickled dict beside it as plain text
-        notes["activation_fn"] = f"{activation} (assumed: default of {algo}; no plain activation_fn entry)"
-    else:  # a plain-JSON policy_kwargs means no activation_fn was given: SB3 used its default
-        notes["activation_fn"] = f"{activation} (default of {algo}; policy_kwargs sets none)"
+    # SB3 writes every entry of a pickled policy_kwargs beside the blob (as JSON, or as str() of the
+    # object), and a plain-JSON policy_kwargs cannot hold a class: either way, no activation_fn entry
+    # means none was given and SB3 used its default.
+    notes["activation_fn"] = f"{activation} (default of {algo}; policy_kwargs sets none)"
     if "activation_fn" in raw:
         name = _class_name(raw["activation_fn"])
         short = name.rsplit(".", 1)[-1] if name else None
@@ -451,8 +497,6 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     Raises AgentNotFoundError (no file), UserInputError (not an SB3 zip, wrong algorithm, spaces that do
     not fit, unknown env), UnsafeAgentError (anything that cannot be rebuilt without running stored code).
     """
-    import gymnasium
-
     from paradox_gym.zoo import validate_env_id
 
     if algo is not None:
@@ -487,30 +531,40 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     if "n_critics" in layout:
         policy_kwargs["n_critics"] = layout["n_critics"]
 
-    env = gymnasium.make(env_id)
-    _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
-    from paradox_gym.zoo import check_algo_env
+    from paradox_gym.zoo import check_algo_env, make_env
 
-    check_algo_env(algo, env_id)
+    env = make_env(env_id)
+    try:
+        _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
+        check_algo_env(algo, env_id)
+    except BaseException:
+        env.close()
+        raise
 
     kwargs: dict[str, Any] = {}
     gamma = _plain(data, "gamma")
     if isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and 0.0 <= gamma <= 1.0:
         kwargs["gamma"] = float(gamma)
     learning_rate = _plain(data, "learning_rate")
-    if isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) and learning_rate > 0:
+    if (
+        isinstance(learning_rate, (int, float))
+        and not isinstance(learning_rate, bool)
+        and 0 < learning_rate < float("inf")
+    ):
         kwargs["learning_rate"] = float(learning_rate)
     if algo in ("DQN", "SAC", "TD3", "DDPG"):
         kwargs["buffer_size"] = 1  # inference only: no replay memory
     cls = algo_class(algo)
     try:
         model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
-    except (ValueError, TypeError, AssertionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
+        env.close()
         raise UnsafeAgentError(f"{path}: cannot rebuild a {algo} MlpPolicy from this layout ({exc})") from None
     try:
         model.policy.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
+        model.env.close()
         raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
     model.policy.set_training_mode(False)
     if algo == "DQN":

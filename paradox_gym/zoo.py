@@ -50,6 +50,7 @@ __all__ = [
     "load_agent",
     "load_hyperparams",
     "load_zip",
+    "make_env",
     "read_manifest",
     "train",
     "validate_env_id",
@@ -98,10 +99,13 @@ def agents_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(__file__).resolve().parent.parent / "agents"
 
 
-def _hyperparams_dir() -> Path:
-    """Hyperparameter files live with the shipped agents (not in an overriding agents directory)."""
+def _hyperparams_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    """``<agents directory>/hyperparams`` if that folder exists, else the shipped ``agents/hyperparams``.
+
+    ``directory`` is the agents directory in use (default: :func:`agents_dir`).
+    """
     shipped = Path(__file__).resolve().parent.parent / "agents" / "hyperparams"
-    override = agents_dir() / "hyperparams"
+    override = agents_dir(directory) / "hyperparams"
     return override if override.is_dir() else shipped
 
 
@@ -120,6 +124,15 @@ def validate_env_id(env_id: Any) -> str:
     raise UserInputError(f"unknown environment {env_id!r}{hint} (any id registered with gymnasium works)")
 
 
+def make_env(env_id: str) -> gymnasium.Env[Any, Any]:
+    """``gymnasium.make(env_id)``; a missing optional dependency (MuJoCo, Box2D, ...) is a UserInputError."""
+    try:
+        return gymnasium.make(env_id)
+    except (gymnasium.error.Error, ImportError) as exc:
+        first = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserInputError(f"cannot create environment {env_id!r}: {first}") from None
+
+
 def default_algo(env_id: str) -> str:
     """The default algorithm for ``env_id`` (DEFAULT_ALGOS; PPO for other registered environments).
 
@@ -133,7 +146,7 @@ def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Sp
     """Check that ``algo`` supports ``env_id``'s action space; return (observation_space, action_space)."""
     algo = normalize_algo(algo)
     env_id = validate_env_id(env_id)
-    env = gymnasium.make(env_id)
+    env = make_env(env_id)
     try:
         obs_space, act_space = env.observation_space, env.action_space
     finally:
@@ -156,18 +169,25 @@ def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Sp
 # hyperparameters
 
 
-def load_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
-    """Hyperparameters of ``algo`` on ``env_id`` from ``agents/hyperparams/<algo>.yml``.
+def load_hyperparams(
+    algo: str, env_id: str, directory: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Hyperparameters of ``algo`` on ``env_id`` from ``hyperparams/<algo>.yml``.
 
-    Environments without an entry get SB3's defaults with a small ``[64, 64]`` network and
-    ``n_timesteps: 100000``. The returned dict is plain YAML data (recorded in the manifest).
+    The file is read from the agents directory ``directory`` (default :func:`agents_dir`) when it has a
+    ``hyperparams/`` folder, else from the shipped ``agents/hyperparams``. Environments without an entry
+    get SB3's defaults with a small ``[64, 64]`` network and ``n_timesteps: 100000``. The returned dict is
+    plain YAML data (recorded in the manifest).
     """
     algo = normalize_algo(algo)
-    path = _hyperparams_dir() / f"{algo.lower()}.yml"
+    path = _hyperparams_dir(directory) / f"{algo.lower()}.yml"
     table: dict[str, Any] = {}
     if path.is_file():
         with path.open(encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh)  # safe_load: no arbitrary objects
+            try:
+                loaded = yaml.safe_load(fh)  # safe_load: no arbitrary objects
+            except yaml.YAMLError as exc:
+                raise UserInputError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise UserInputError(f"{path} must map env ids to hyperparameters")
         table = loaded or {}
@@ -182,15 +202,22 @@ def load_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
 def _schedule(value: Any) -> Any:
     """``"lin_0.001"`` -> a schedule decaying linearly from 0.001 to 0; numbers are returned unchanged."""
     if isinstance(value, str) and value.startswith("lin_"):
-        start = float(value[4:])
+        start = _number(value[4:], value)
 
         def linear(progress_remaining: float) -> float:
             return progress_remaining * start
 
         return linear
     if isinstance(value, str):
-        return float(value)
+        return _number(value, value)
     return value
+
+
+def _number(text: str, value: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UserInputError(f"hyperparameter {value!r} is neither a number nor 'lin_<number>'") from None
 
 
 def _sb3_kwargs(algo: str, hyperparams: dict[str, Any], action_space: spaces.Space[Any]) -> dict[str, Any]:
@@ -209,7 +236,10 @@ def _sb3_kwargs(algo: str, hyperparams: dict[str, Any], action_space: spaces.Spa
         import torch.nn as nn
 
         names = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
-        policy_kwargs["activation_fn"] = names[str(policy_kwargs["activation_fn"]).lower()]
+        name = str(policy_kwargs["activation_fn"]).lower()
+        if name not in names:
+            raise UserInputError(f"activation_fn {policy_kwargs['activation_fn']!r} is not one of {sorted(names)}")
+        policy_kwargs["activation_fn"] = names[name]
     kwargs["policy_kwargs"] = policy_kwargs
     noise_type = hyperparams.get("noise_type")
     if noise_type is not None:
@@ -237,7 +267,7 @@ def evaluate_agent(
     Returns ``{"returns": [...], "lengths": [...], "mean_return", "std_return", "mean_length"}``
     (returns in the environment's reward units, lengths in steps).
     """
-    env = gymnasium.make(env_id)
+    env = make_env(env_id)
     returns: list[float] = []
     lengths: list[int] = []
     try:
@@ -344,6 +374,8 @@ def _update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(manifest, fh, indent=2, sort_keys=False)
                 fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())  # the new content is on disk before it replaces the old file
             os.chmod(tmp, _default_file_mode())
             os.replace(tmp, directory / MANIFEST_NAME)
         except BaseException:
@@ -387,7 +419,7 @@ def train(
     _, act_space = check_algo_env(algo, env_id)
     out = agents_dir(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    hyperparams = load_hyperparams(algo, env_id)
+    hyperparams = load_hyperparams(algo, env_id, out)
     total_steps = int(steps if steps is not None else float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_timesteps"] = total_steps
     n_envs = int(hyperparams.get("n_envs", 1))
@@ -401,7 +433,14 @@ def train(
         # environment offers.
         vec_env = make_vec_env(lambda: gymnasium.make(env_id), n_envs=n_envs, seed=seed)
         cls = algo_class(algo)
-        model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=seed, device="cpu", verbose=0, **kwargs)
+        try:
+            model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=seed, device="cpu", verbose=0, **kwargs)
+        except TypeError as exc:  # an unknown or misspelt key in the hyperparameter file
+            vec_env.close()
+            raise UserInputError(
+                f"hyperparameters of {algo} on {env_id} in {_hyperparams_dir(out)} are not accepted by "
+                f"{algo}: {exc}"
+            ) from None
         say(f"training {algo} on {env_id} for {total_steps} steps (seed {seed}, {n_envs} env(s))")
         start = time.perf_counter()
         model.learn(total_timesteps=total_steps, progress_bar=progress)

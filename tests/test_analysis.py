@@ -168,8 +168,9 @@ def test_analyse_energy_falls_with_return() -> None:
     res = _analyse({"prune": {"ret": 120, "length": 120, "e_step": 1e-3, "policy_share": 0.5}})
     comp = res.comparisons["prune"]
     assert an.energy_direction(comp.energy_per_episode) == "lower"
-    assert "energy saving, but return fell" in comp.verdict
-    assert "episode length" in comp.verdict
+    # less energy per episode only because a worse agent's episodes are shorter: not called a saving
+    assert "fell only because episodes got shorter as the return fell: no saving at equal return" in comp.verdict
+    assert "energy saving" not in comp.verdict
     assert comp.decomposition is not None and comp.decomposition.length_effect_j < 0
     status = {c.claim: c.status for c in res.checks}
     assert status["size reduction did not bring energy reduction"] == an.DOES_NOT_HOLD
@@ -225,3 +226,96 @@ def test_negative_returns_use_the_difference() -> None:
     assert an.return_direction(comp.ret) == "lower"
     assert "return lower (difference -750" in comp.verdict
     assert res.summaries["prune"].energy_per_return_j is None  # J per unit of a negative return is meaningless
+
+
+def _with_returns(res_trials: dict[str, list[TrialRecord]], cfg: str, returns: list[float]) -> None:
+    for t, r in zip(res_trials[cfg], returns):
+        t.returns[:] = [r] * len(t.returns)
+
+
+def _trials(spec: dict[str, dict[str, float]]) -> dict[str, list[TrialRecord]]:
+    trials = {"none": [_trial("none", t, ret=500, length=500, e_step=1e-3, policy_share=0.5, jitter=j)
+                       for t, j in enumerate(JITTER)]}
+    for cfg, sp in spec.items():
+        trials[cfg] = [_trial(cfg, t, ret=sp["ret"], length=500, e_step=sp["e_step"],
+                              policy_share=sp["policy_share"], jitter=j * 0.5) for t, j in enumerate(JITTER)]
+    return trials
+
+
+def test_energy_fell_check_needs_the_return_interval() -> None:
+    # energy clearly lower in both; "wide": the return interval includes 0 but also a large fall -> cannot
+    # tell; "kept": a significant but tiny fall (the interval lies within 10% of |baseline|) -> refutes
+    trials = _trials({"wide": {"ret": 500, "e_step": 0.5e-3, "policy_share": 0.3},
+                      "kept": {"ret": 500, "e_step": 0.5e-3, "policy_share": 0.3}})
+    _with_returns(trials, "wide", [500, 200, 520, 150, 510, 480])
+    _with_returns(trials, "kept", [r - 1.0 for r in (500.0, 500.01, 499.99, 500.02, 499.98, 500.005)])
+    res = an.analyse(trials, meter="cpu-model", footprints={"none": {"serialized_bytes": 2}, "wide": {
+        "serialized_bytes": 1}, "kept": {"serialized_bytes": 1}})
+    wide, kept = res.comparisons["wide"], res.comparisons["kept"]
+    assert an.return_direction(wide.ret) == "unchanged" and wide.ret.diff_low < -50
+    assert an.return_direction(kept.ret) == "lower" and an.return_kept(kept.ret)
+    check = {c.claim: c for c in res.checks}["energy fell only where return fell"]
+    assert check.per_config == {"wide": an.INCONCLUSIVE, "kept": an.DOES_NOT_HOLD}
+    assert check.status == an.DOES_NOT_HOLD
+    assert check.evidence.startswith("does not hold for kept; inconclusive for wide. ")
+    assert "too wide to tell" in check.evidence and "kept within 10%" in check.evidence
+
+
+def test_negative_return_margin_uses_magnitude() -> None:
+    ci = an.paired_bootstrap([-150.5, -151.0, -149.8], [-150.0, -150.0, -150.0])
+    assert an.return_kept(ci)  # within 10% of |-150|
+    bad = an.paired_bootstrap([-300.0, -320.0, -310.0], [-150.0, -150.0, -150.0])
+    assert not an.return_kept(bad) and an.return_direction(bad) == "lower"
+
+
+def test_checks_name_configs_when_answers_differ_and_list_every_config() -> None:
+    res = _analyse({"ptdq": {"ret": 500, "length": 500, "e_step": 2.6e-3, "policy_share": 0.8},
+                    "prune-structured": {"ret": 500, "length": 500, "e_step": 0.6e-3, "policy_share": 0.3}})
+    checks = {c.claim: c for c in res.checks}
+    overhead = checks["compression adds inference overhead"]
+    assert overhead.per_config == {"ptdq": an.HOLDS, "prune-structured": an.DOES_NOT_HOLD}
+    assert overhead.evidence.startswith("holds for ptdq; does not hold for prune-structured. ")
+    energy = checks["energy fell only where return fell"]
+    assert energy.per_config["ptdq"] == an.NOT_APPLICABLE  # its energy did not fall
+    assert energy.per_config["prune-structured"] == an.DOES_NOT_HOLD
+    # a per-step saving with the return kept is called a saving, with its cause
+    verdict = res.comparisons["prune-structured"].verdict
+    assert "return unchanged" in verdict and "energy saving; the saving comes mostly from policy inference" in verdict
+
+
+def test_vacuous_energy_check_lists_configs_as_not_applicable() -> None:
+    res = _analyse({"ptdq": {"ret": 500, "length": 500, "e_step": 2.6e-3, "policy_share": 0.8}})
+    check = {c.claim: c for c in res.checks}["energy fell only where return fell"]
+    assert check.status == an.HOLDS and check.evidence.startswith("vacuously")
+    assert check.per_config == {"ptdq": an.NOT_APPLICABLE}
+
+
+@pytest.mark.parametrize("ratio,text", [(1.0, "0%"), (0.996, "-0.4%"), (0.9999, "-<0.1%"), (1.0004, "+<0.1%"),
+                                        (1.6, "+60%"), (0.05, "-95%"), (1.05, "+5.0%")])
+def test_percent_never_shows_a_signed_zero(ratio: float, text: str) -> None:
+    assert an._pct(ratio) == text
+
+
+def test_few_pairs_do_not_give_overconfident_intervals() -> None:
+    # two trials, both a little lower: a percentile bootstrap would call this "lower" (its interval is just
+    # the range of the two differences); the paired t interval (t_0.975,1 = 12.7) rightly cannot tell
+    ci = an.paired_bootstrap([9.0, 8.0], [10.0, 10.0])
+    assert ci.diff == -1.5
+    half = 12.7062 * math.sqrt(0.5) / math.sqrt(2)
+    assert ci.diff_low == pytest.approx(-1.5 - half, rel=1e-4) and ci.diff_high == pytest.approx(-1.5 + half, rel=1e-4)
+    assert an.return_direction(ci) == "unchanged"
+    assert an.energy_direction(ci) == "unchanged"  # the ratio interval contains the difference's
+    assert ci.ratio_low <= 1 + ci.diff_low / 10 and ci.ratio_high >= 1 + ci.diff_high / 10
+
+
+def test_paired_intervals_cover_at_about_the_nominal_level() -> None:
+    # 5 paired trials with a true zero difference: the interval should exclude 0 in about 5% of cases
+    rng = np.random.default_rng(3)
+    misses = 0
+    runs = 400
+    for i in range(runs):
+        base = 10 + rng.normal(0, 1, 5)
+        treated = base + rng.normal(0, 0.5, 5)
+        ci = an.paired_bootstrap(treated, base, resamples=400, seed=i)
+        misses += an.energy_direction(ci) != "unchanged"
+    assert misses / runs < 0.08

@@ -11,6 +11,7 @@ import pytest
 
 from paradox_gym.energy import EnergyWrapper, cross_check
 from paradox_gym.energy.meters import CodeCarbonMeter, CpuModelMeter
+from paradox_gym.energy.meters.tdp import logical_cpus
 
 
 def _numpy_work(seconds: float) -> None:
@@ -23,10 +24,26 @@ def _numpy_work(seconds: float) -> None:
         np.sqrt(b, out=b)
 
 
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A fresh working directory and HOME, so that files written there can be detected."""
+    cwd, home = tmp_path / "cwd", tmp_path / "home"
+    cwd.mkdir()
+    home.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(__import__("os").environ):
+        if name.startswith("CODECARBON_"):
+            monkeypatch.delenv(name)
+    return cwd, home
+
+
 def test_agrees_with_cpu_model_given_the_same_tdp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)
+    from codecarbon.lock import LOCKFILE
+
+    cwd, home = _isolate(tmp_path, monkeypatch)
+    lock_existed = Path(LOCKFILE).exists()
     ours = CpuModelMeter(cpu_tdp_w=100.0)
     cc = CodeCarbonMeter(cpu_tdp_w=100.0)
     cc.prepare()  # hardware probing outside the window
@@ -39,7 +56,10 @@ def test_agrees_with_cpu_model_given_the_same_tdp(
     assert r_cc.status == "ok", r_cc.note
     assert r_cc.details["codecarbon_cpu_method"].startswith("TDP x load (process mode, TDP 100")
     assert r_cc.method == "modelled"
-    assert r_cc.components["cpu"] > 50.0  # ~2.5 s x 100 W / n_cpus
+    # ~2.5 s of one busy CPU x 100 W x packages / logical CPUs
+    expected = 2.5 * 100.0 * ours.tdp.packages / logical_cpus()
+    assert 0.5 * expected < r_cc.components["cpu"] < 1.5 * expected
+    assert r_ours.energy_j == pytest.approx(r_ours.details["cpu_time_s"] * ours.watts_per_cpu)
     check = cross_check(r_ours, r_cc)
     assert check.within_tolerance, check
     assert abs(check.rel_diff) <= 0.10
@@ -48,7 +68,32 @@ def test_agrees_with_cpu_model_given_the_same_tdp(
     # quiet and file-less
     out, err = capfd.readouterr()
     assert out == "" and err == ""
-    assert list(tmp_path.iterdir()) == []
+    assert list(cwd.iterdir()) == [] and list(home.iterdir()) == []  # no emissions.csv, no config
+    assert Path(LOCKFILE).exists() == lock_existed  # no lock file
+
+
+def test_user_codecarbon_config_cannot_send_data_or_change_the_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd, home = _isolate(tmp_path, monkeypatch)
+    (home / ".codecarbon.config").write_text(
+        "[codecarbon]\nemissions_endpoint = http://127.0.0.1:9/emissions\npue = 3.0\n"
+        "force_mode_cpu_load = True\nrapl_include_dram = True\nsave_to_file = True\n"
+    )
+    monkeypatch.setenv("CODECARBON_FORCE_CPU_POWER", "999")
+    monkeypatch.setenv("CODECARBON_OUTPUT_METHODS", "csv,logger")
+    cc = CodeCarbonMeter()  # no TDP given: CodeCarbon's own choice, but not the config's
+    cc.prepare()
+    tracker = cc._tracker
+    assert tracker._pue == 1.0 and tracker._emissions_endpoint is None
+    assert tracker._force_cpu_power is None and tracker._rapl_include_dram is False
+    assert tracker._conf.get("force_mode_cpu_load") is False
+    assert tracker._output_handlers == []
+    cc.begin("t")
+    r = cc.end("t")
+    cc.close()
+    assert r.status in ("ok", "too_short"), r.note
+    assert not (cwd / "emissions.csv").exists() and list(cwd.iterdir()) == []
 
 
 def test_failures_are_reported_never_zero(monkeypatch: pytest.MonkeyPatch) -> None:

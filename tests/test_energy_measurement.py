@@ -73,6 +73,12 @@ def test_cross_check_rapl_uses_machine_total_and_flags_kind_mismatch() -> None:
     assert c.our_j == 100.0 and c.within_tolerance and c.warning == ""
     c2 = cross_check(rapl, _cc(100.0))
     assert "not the same quantity" in c2.warning
+    # DRAM is not part of CodeCarbon's RAPL CPU energy: only the package zones are compared
+    with_dram = EnergyReading("rapl", "measured", 33.0, "ok",
+                              {"package-0": 60.0, "dram-0": 8.0, "package-1": 40.0, "dram-1": 2.0,
+                               "machine": 110.0, "process": 33.0})
+    c3 = cross_check(with_dram, _cc(100.0, method="RAPL"))
+    assert c3.our_j == 100.0 and c3.rel_diff == 0.0 and c3.warning == ""
 
 
 def test_cross_check_missing_figures_and_gpu() -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import shutil
 from pathlib import Path
 
 import pytest
-from fakes.powercap import add_energy, add_zone, build_tree, set_energy
+from fakes.powercap import add_energy, add_subzone, add_zone, build_tree, remove_zone, set_energy
 
 from paradox_gym.energy.meters.rapl import RaplMeter, counter_delta_uj, discover_zones
 
@@ -21,10 +20,34 @@ def _busy(seconds: float) -> None:
 
 
 def test_zones_are_packages_and_dram_only(tmp_path: Path) -> None:
-    build_tree(tmp_path, packages=2)
-    add_zone(tmp_path, "intel-rapl:2", "psys", 0, 1000)  # platform zone: not added
-    labels = [z.label for z in discover_zones(tmp_path)]
+    build_tree(tmp_path, packages=2, psys=True)  # psys = intel-rapl:2: platform zone, not added
+    assert (tmp_path / "intel-rapl:0").is_symlink() and (tmp_path / "intel-rapl:0:1").is_symlink()
+    assert (tmp_path / "intel-rapl" / "intel-rapl:0" / "intel-rapl:0:1" / "energy_uj").is_file()
+    zones = discover_zones(tmp_path)
+    labels = [z.label for z in zones]
     assert labels == ["package-0", "dram-0", "package-1", "dram-1"]
+    # each counter once, although sysfs shows every zone twice (symlink and nested directory)
+    assert len({z.energy_path.resolve() for z in zones}) == 4
+
+
+def test_laptop_with_psys_keeps_plain_dram_label_and_does_not_count_psys(tmp_path: Path) -> None:
+    build_tree(tmp_path, packages=1, psys=True)
+    assert [z.label for z in discover_zones(tmp_path)] == ["package-0", "dram"]
+    meter = RaplMeter(root=tmp_path)
+    meter.begin("w")
+    _busy(0.02)
+    add_energy(tmp_path, "intel-rapl:0", 2_000_000)
+    add_energy(tmp_path, "intel-rapl:1", 50_000_000)  # psys: whole platform, includes the package
+    r = meter.end("w")
+    assert r.components["machine"] == pytest.approx(2.0)
+    assert set(r.components) == {"package-0", "dram", "machine", "process"}
+
+
+def test_amd_layout(tmp_path: Path) -> None:
+    # AMD: the same intel-rapl names, package-N zones with core subzones and no DRAM
+    build_tree(tmp_path, packages=1, dram=False, core=True)
+    add_subzone(tmp_path, "intel-rapl:0", 2, "uncore", 0, 1000)
+    assert [z.label for z in discover_zones(tmp_path)] == ["package-0"]
 
 
 def test_normal_deltas_process_share_and_machine_total(tmp_path: Path) -> None:
@@ -59,6 +82,15 @@ def test_wrap_around_uses_max_energy_range(tmp_path: Path) -> None:
     assert r.components["package-0"] == pytest.approx(2.5)
     assert "wrapped" in r.note
     assert counter_delta_uj(9, 2, 10) == 3
+
+
+def test_impossible_wrap_fails_never_negative(tmp_path: Path) -> None:
+    build_tree(tmp_path, dram=False, energy_uj=9_000_000, max_range_uj=1_000_000)  # bogus range
+    meter = RaplMeter(root=tmp_path)
+    meter.begin("w")
+    set_energy(tmp_path, "intel-rapl:0", 10)
+    r = meter.end("w")
+    assert r.status == "failed" and r.energy_j is None and "max_energy_range_uj" in r.note
 
 
 def test_nested_windows(tmp_path: Path) -> None:
@@ -118,7 +150,7 @@ def test_file_disappearing_mid_run_fails_that_window_only(tmp_path: Path) -> Non
     build_tree(tmp_path, dram=False)
     meter = RaplMeter(root=tmp_path)
     meter.begin("w1")
-    shutil.rmtree(tmp_path / "intel-rapl:0")
+    remove_zone(tmp_path, "intel-rapl:0")
     r = meter.end("w1")
     assert r.status == "failed" and r.energy_j is None
     assert "FileNotFoundError" in r.note

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from fakes.powercap import add_energy, build_tree
+from fakes.powercap import add_energy, build_tree, remove_zone
 from gymnasium.wrappers import RecordEpisodeStatistics
 
 import paradox_gym  # noqa: F401
@@ -109,11 +108,38 @@ def test_no_clash_with_episode_statistics(outside: bool) -> None:
     assert info["energy"].steps == info["episode"]["l"]
 
 
+@pytest.mark.parametrize("outside", [True, False])
+def test_no_clash_with_sb3_monitor(outside: bool) -> None:
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    base = gym.make("CartPole-v1")
+    env = Monitor(EnergyWrapper(base, meters=["cpu-model"])) if outside else \
+        EnergyWrapper(Monitor(base), meters=["cpu-model"])
+    info = _run_episode(env, 2)
+    assert set(info["episode"]) == {"r", "l", "t"}
+    assert isinstance(info["energy"], WindowMeasurement)
+    assert info["energy"].steps == info["episode"]["l"]
+    # SB3's vectorised auto-reset: every episode gets its own window, next to Monitor's record
+    venv = DummyVecEnv([lambda: Monitor(EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"]))])
+    venv.seed(0)
+    venv.reset()
+    done_infos = []
+    while len(done_infos) < 2:
+        _, _, dones, infos = venv.step([venv.action_space.sample()])
+        done_infos += [i for d, i in zip(dones, infos) if d]
+    for i, done_info in enumerate(done_infos):
+        assert done_info["energy"].index == i
+        assert done_info["energy"].steps == done_info["episode"]["l"]
+        assert "terminal_observation" in done_info
+    venv.close()
+
+
 def test_meter_failure_mid_run_does_not_stop_rollout(tmp_path: Path) -> None:
     build_tree(tmp_path, dram=False)
     env = EnergyWrapper(_mock(5, steps=30), meters=[CpuModelMeter(), RaplMeter(root=tmp_path)])
     env.reset(seed=0)
-    shutil.rmtree(tmp_path / "intel-rapl:0")
+    remove_zone(tmp_path, "intel-rapl:0")
     for _ in range(30):
         *_, info = env.step(env.action_space.sample())
         if "energy" in info:
@@ -147,9 +173,27 @@ def test_unavailable_meter_requested_explicitly_reports_reason() -> None:
 def test_reset_mid_episode_discards_window() -> None:
     env = EnergyWrapper(gym.make("CartPole-v1"), meters=["cpu-model"])
     env.reset(seed=0)
+    env.reset(seed=0)  # no step taken yet: nothing lost, no warning
+    assert env.discarded_episodes == 0
     env.step(0)
-    _run_episode(env, 1)
+    with pytest.warns(RuntimeWarning, match="TimeLimit"):
+        _run_episode(env, 1)
     assert len(env.episodes) == 1 and env.meters[0].open_windows == ()
+    assert env.discarded_episodes == 1
+
+
+def test_time_limit_outside_the_wrapper_is_reported() -> None:
+    from gymnasium.wrappers import TimeLimit
+
+    inner = EnergyWrapper(_mock(0, steps=1000).unwrapped, meters=["cpu-model"])
+    env = TimeLimit(inner, max_episode_steps=3)  # ends episodes the EnergyWrapper never sees end
+    env.reset(seed=0)
+    for _ in range(3):
+        *_, info = env.step(env.action_space.sample())
+    assert "energy" not in info
+    with pytest.warns(RuntimeWarning, match="TimeLimit"):
+        env.reset(seed=1)
+    assert inner.episodes == [] and inner.discarded_episodes == 1
 
 
 def test_bad_inputs() -> None:
@@ -177,6 +221,18 @@ def test_bad_inputs() -> None:
         env.begin_trial()
     with pytest.raises(UserInputError):
         env.record_policy_time(-1, 0)
+    from paradox_gym.energy.meters import CodeCarbonMeter, NvmlMeter
+
+    with pytest.raises(UserInputError, match="cpu_tdp_w"):
+        CpuModelMeter(cpu_tdp_w=-5.0)  # built directly, not through make_meters
+    with pytest.raises(UserInputError, match="n_cpus"):
+        CpuModelMeter(n_cpus=0)
+    with pytest.raises(UserInputError, match="cpu_tdp_w"):
+        CodeCarbonMeter(cpu_tdp_w=0.0)
+    with pytest.raises(UserInputError, match="unknown tracking_mode 'proc'; valid: process, machine"):
+        CodeCarbonMeter(tracking_mode="proc")
+    with pytest.raises(UserInputError, match="poll_s"):
+        NvmlMeter(poll_s=0.0)
     meter = CpuModelMeter()
     with pytest.raises(UserInputError, match="no open window"):
         meter.end("nothing")

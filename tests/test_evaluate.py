@@ -319,3 +319,73 @@ def test_run_cli_guard() -> None:
     with pytest.raises(RuntimeError):
         run_cli(lambda: (_ for _ in ()).throw(RuntimeError("a bug propagates")))
     assert os.path.exists(SCRIPT)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the printed report and the files, on synthetic trial records (fast)
+# ---------------------------------------------------------------------------------------------------
+def _synthetic_analysis(ret: float, configs: tuple[str, ...]) -> Any:
+    import numpy as np
+
+    from paradox_gym import analysis as an
+    from paradox_gym.evaluation import TrialRecord
+
+    def trial(cfg: str, t: int, scale: float) -> TrialRecord:
+        steps, energy = 4 * 200, 0.8 * scale * (1 + 0.01 * t)
+        return TrialRecord(
+            config=cfg, trial=t, seeds=[4 * t + i for i in range(4)], returns=[ret * (1 + 0.001 * t)] * 4,
+            lengths=[200] * 4, wall_s=1.0, cpu_s=1.0, energy_j={"cpu-model": energy},
+            energy_method={"cpu-model": "modelled"}, energy_status={"cpu-model": "ok"},
+            phase_energy_j={"cpu-model": {"policy": 0.8 * energy, "env": 0.15 * energy, "overhead": 0.05 * energy}},
+            phase_wall_s={"policy": 0.8, "env": 0.15, "overhead": 0.05},
+            phase_cpu_s={"policy": 0.8, "env": 0.15, "overhead": 0.05}, policy_ns=np.full(steps, 123456),
+        )
+
+    trials = {cfg: [trial(cfg, t, 1.0 + 0.3 * i) for t in range(5)] for i, cfg in enumerate(configs)}
+    memory = {cfg: {"status": "ok", "peak_rss_bytes": 330_000_000, "uss_delta_bytes": 1_000_000, "episodes": 3}
+              for cfg in configs}
+    footprints = {cfg: {"serialized_bytes": 21000 - 2000 * i, "parameters": 4610, "nonzero_parameters": 4000}
+                  for i, cfg in enumerate(configs)}
+    return an.analyse(trials, meter="cpu-model", crosscheck_meter="codecarbon", footprints=footprints,
+                      memory=memory)
+
+
+def test_report_fits_a_terminal_and_labels_every_energy_column() -> None:
+    from paradox_gym import report
+
+    configs = ("none", "ptdq", "ptsq", "prune", "prune-structured", "mixed")
+    text = report.format_report(_synthetic_analysis(-1234.5678, configs))
+    widths = [len(line.rstrip()) for line in text.splitlines()]
+    assert max(widths) <= 140, max(widths)
+    for header in ("return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
+                   "env us/step", "peak RSS", "USS delta", "E/episode J (modelled) [95% CI]",
+                   "E/step mJ (modelled) [95% CI]", "J/return (modelled)", "CodeCarbon diff"):
+        assert header in text, header
+    # J per unit of a negative return is not a number to print
+    energy_block = text.split("Energy (cpu-model, modelled")[1].split("\n\n")[0]
+    rows = [line.split() for line in energy_block.splitlines()[3:]]
+    assert len(rows) == len(configs) and all("n/a" in row for row in rows)
+    assert "+976.6 KiB" in text  # USS delta of the memory probe
+
+
+def test_written_files_are_readable_like_any_user_file(tmp_path: Path) -> None:
+    from paradox_gym import report
+
+    path = report.write_json_atomic(tmp_path / "r.json", {"a": 1.0, "b": float("nan")})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+    assert json.loads(path.read_text()) == {"a": 1.0, "b": None}
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_plots_have_one_legend_entry_per_configuration(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from paradox_gym import report
+
+    analysis = _synthetic_analysis(480.0, ("none", "ptdq", "prune"))
+    written = report.write_plots(tmp_path, analysis, title="PPO on CartPole-v1")
+    assert set(written) == {"size_vs_energy_png", "return_vs_energy_png", "length_vs_energy_png",
+                            "energy_phases_png"}
+    for path in written.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -325,6 +325,9 @@ def test_bad_actions() -> None:
     for action in (np.zeros(4, np.float32), [0.5], 0.5, np.array([0.0, np.nan, 0.0], np.float32)):
         with pytest.raises(UserInputError, match="action must"):
             env.step(action)
+    for action in (["a", "b", "c"], np.array([1j, 0, 0]), [None, 0.0, 0.0]):  # not real numbers
+        with pytest.raises(UserInputError, match="action must be an array of shape"):
+            env.step(action)
     env.step([2.0, -2.0, 0.0])  # out-of-range actions are clipped, like SB3 does
     denv = MockDRLDiscreteEnv(n_actions=4)
     denv.reset(seed=0)

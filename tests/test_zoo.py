@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -18,6 +20,7 @@ import gymnasium
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 
 import paradox_gym  # noqa: F401
@@ -92,6 +95,21 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
     # same seeds, deterministic policy: the recorded episodes are reproduced (up to float noise)
     scale = max(1.0, float(np.mean(np.abs(recorded))))
     assert abs(replay["mean_return"] - float(np.mean(recorded))) <= 0.05 * scale
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_agent_acts_exactly_like_sb3_load(name: str) -> None:
+    """load_zip and SB3's own (unpickling) loader give bit-identical actions on the shipped checkpoints."""
+    entry = MANIFEST[name]
+    reference = CLASSES[entry["algo"]].load(SHIPPED / name, device="cpu")  # trusted file: ours
+    loaded = load_zip(SHIPPED / name, entry["env_id"])  # algorithm inferred from the zip
+    assert type(loaded) is type(reference)
+    assert "assumed" not in loaded.safe_load_info["activation_fn"]
+    obs = _random_obs(entry["env_id"], 256)
+    for batch in (obs, obs[0]):
+        expected, _ = reference.predict(batch, deterministic=True)
+        actual, _ = loaded.predict(batch, deterministic=True)
+        np.testing.assert_array_equal(actual, expected)
 
 
 def test_load_agent_default_algo_and_missing_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,6 +192,9 @@ def test_load_zip_round_trip_gives_identical_actions(
     info = loaded.safe_load_info
     if activation is not None:
         assert info["activation_fn"].startswith("ReLU (from the plain-text")
+    else:  # A2C serializes policy_kwargs (RMSprop) without an activation entry: SB3's default, not a guess
+        default = "Tanh" if algo in ("PPO", "A2C") else "ReLU"
+        assert info["activation_fn"] == f"{default} (default of {algo}; policy_kwargs sets none)"
     assert "policy_class" in info["ignored_serialized_fields"]
 
 
@@ -235,9 +256,130 @@ def test_pickle_in_policy_weights_is_refused(tmp_path: Path) -> None:
     torch.save({"mlp_extractor.policy_net.0.weight": _WritesMarker(str(marker))}, buffer)
     evil = tmp_path / "evil.zip"
     _rewrite_zip(source, evil, {"policy.pth": buffer.getvalue()})
-    with pytest.raises(UnsafeAgentError, match="refusing to unpickle"):
+    with pytest.raises(UnsafeAgentError, match="refusing to unpickle") as raised:
         load_zip(evil, "CartPole-v1", "PPO")
     assert not marker.exists()
+    message = str(raised.value)
+    assert "Unsupported global" in message  # names what was refused ...
+    assert "\x1b" not in message and "weights_only` set to `False" not in message  # ... without unsafe advice
+
+
+def _state_dict(path: Path) -> dict[str, torch.Tensor]:
+    with zipfile.ZipFile(path) as archive:
+        return torch.load(io.BytesIO(archive.read("policy.pth")), weights_only=True)
+
+
+def _with_state(source: Path, dst: Path, state: dict[str, torch.Tensor]) -> Path:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _rewrite_zip(source, dst, {"policy.pth": buffer.getvalue()})
+    return dst
+
+
+def test_weights_larger_than_their_file_are_refused(tmp_path: Path) -> None:
+    """Broadcast views (stride 0) store one number but would make load_zip build and initialise a huge
+    network; tensors without data (meta device) likewise."""
+    source = _saved_ppo(tmp_path)
+    state = _state_dict(source)
+    hidden = 100_000
+    huge = dict(state)
+    huge["mlp_extractor.policy_net.0.weight"] = torch.zeros(1).expand(hidden, 4)
+    huge["mlp_extractor.policy_net.0.bias"] = torch.zeros(1).expand(hidden)
+    huge["action_net.weight"] = torch.zeros(1).expand(2, hidden)
+    huge_zip = _with_state(source, tmp_path / "huge.zip", huge)
+    assert huge_zip.stat().st_size < 20_000
+    with pytest.raises(UnsafeAgentError, match="declares .* bytes of weights but holds only"):
+        load_zip(huge_zip, "CartPole-v1", "PPO")
+    meta = dict(state)
+    meta["mlp_extractor.policy_net.0.weight"] = torch.empty(8, 4, device="meta")
+    with pytest.raises(UnsafeAgentError, match="expected dense CPU"):
+        load_zip(_with_state(source, tmp_path / "meta.zip", meta), "CartPole-v1", "PPO")
+
+
+def _flag_central_directory(raw: bytes, offset: int, value: int, *, bitwise_or: bool = False) -> bytes:
+    """Set a 16-bit field of every central-directory record (8: flags, 10: compression method)."""
+    buf = bytearray(raw)
+    i = buf.find(b"PK\x01\x02")
+    while i >= 0:
+        old = struct.unpack_from("<H", buf, i + offset)[0]
+        struct.pack_into("<H", buf, i + offset, (old | value) if bitwise_or else value)
+        i = buf.find(b"PK\x01\x02", i + 4)
+    return bytes(buf)
+
+
+def _recompressed(source: Path, method: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(buffer, "w", compression=method) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename))
+    return buffer.getvalue()
+
+
+def _corrupt_member(raw: bytes, member: bytes) -> bytes:
+    """Flip bytes inside ``member``'s compressed payload (its local header is left intact)."""
+    buf = bytearray(raw)
+    i = buf.find(b"PK\x03\x04")
+    while i >= 0:
+        name_len, extra_len = struct.unpack_from("<HH", buf, i + 26)
+        if bytes(buf[i + 30 : i + 30 + name_len]) == member:
+            start = i + 30 + name_len + extra_len
+            for k in range(start + 20, start + 60):
+                buf[k] ^= 0x5A
+        i = buf.find(b"PK\x03\x04", i + 4)
+    return bytes(buf)
+
+
+def test_corrupt_or_exotic_archives_are_one_line_user_errors(tmp_path: Path) -> None:
+    source = _saved_ppo(tmp_path)
+    cases = {
+        "deflate": _corrupt_member(_recompressed(source, zipfile.ZIP_DEFLATED), b"data"),
+        "lzma": _corrupt_member(_recompressed(source, zipfile.ZIP_LZMA), b"data"),
+        "encrypted": _flag_central_directory(_recompressed(source, zipfile.ZIP_STORED), 8, 1, bitwise_or=True),
+        "method99": _flag_central_directory(_recompressed(source, zipfile.ZIP_DEFLATED), 10, 99),
+    }
+    for name, raw in cases.items():
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(raw)
+        with pytest.raises(UserInputError, match="is not an SB3 agent zip"):
+            load_zip(path, "CartPole-v1", "PPO")
+
+
+def test_hostile_data_json(tmp_path: Path) -> None:
+    source = _saved_ppo(tmp_path)
+    with zipfile.ZipFile(source) as archive:
+        data = json.loads(archive.read("data"))
+    hostile = {
+        "nested": b"[" * 100_000 + b"]" * 100_000,  # RecursionError in the JSON parser
+        "long-int": b'{"num_timesteps": ' + b"9" * 5000 + b"}",  # over Python's int-parsing limit
+    }
+    for name, raw in hostile.items():
+        path = tmp_path / f"{name}.zip"
+        _rewrite_zip(source, path, {"data": raw})
+        with pytest.raises(UserInputError, match="'data' is not JSON"):
+            load_zip(path, "CartPole-v1", "PPO")
+    big = tmp_path / "big.zip"  # a few kB compressed, 17 MiB once decompressed: refused before reading
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(big, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename != "data":
+                zout.writestr(item.filename, zin.read(item.filename))
+        zout.writestr("data", b"{" + b" " * (17 * 1024 * 1024) + b"}")
+    with pytest.raises(UnsafeAgentError, match="'data' is .* bytes uncompressed, over the"):
+        load_zip(big, "CartPole-v1", "PPO")
+    for bad_rate in (float("inf"), float("nan"), -1.0, True):  # ignored: SB3's default is used
+        data["learning_rate"] = bad_rate
+        path = tmp_path / "rate.zip"
+        _rewrite_zip(source, path, {"data": json.dumps(data).encode()})
+        assert 0 < load_zip(path, "CartPole-v1", "PPO").learning_rate < 1
+    data["learning_rate"] = 0.001
+    data["policy_kwargs"] = {  # Adam fails on a single beta
+        "net_arch": [8],
+        "optimizer_class": "<class 'torch.optim.adam.Adam'>",
+        "optimizer_kwargs": {"betas": [0.9]},
+    }
+    path = tmp_path / "betas.zip"
+    _rewrite_zip(source, path, {"data": json.dumps(data).encode()})
+    with pytest.raises(UnsafeAgentError, match="cannot rebuild a PPO MlpPolicy"):
+        load_zip(path, "CartPole-v1", "PPO")
 
 
 def test_custom_layouts_are_refused(tmp_path: Path) -> None:
@@ -275,6 +417,36 @@ def test_custom_layouts_are_refused(tmp_path: Path) -> None:
     _rewrite_zip(source, custom_act, {"data": json.dumps(data).encode()})
     with pytest.raises(UnsafeAgentError, match="activation"):
         load_zip(custom_act, "CartPole-v1", "PPO")
+
+
+class _MultiDiscreteEnv(gymnasium.Env[np.ndarray, np.ndarray]):
+    observation_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = spaces.MultiDiscrete([3, 2])
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
+        super().reset(seed=seed)
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action: Any) -> Any:
+        return np.zeros(3, np.float32), 0.0, True, False, {}
+
+
+def test_multidiscrete_actions_are_refused_clearly(tmp_path: Path) -> None:
+    env_id = "ParadoxGymTest/MultiDiscrete-v0"
+    if env_id not in gymnasium.registry:
+        gymnasium.register(env_id, entry_point=_MultiDiscreteEnv)
+    path = tmp_path / "md.zip"
+    PPO("MlpPolicy", _MultiDiscreteEnv(), n_steps=16, batch_size=16, policy_kwargs={"net_arch": [4]}).save(path)
+    with pytest.raises(UnsafeAgentError, match=r"action space MultiDiscrete\(\[3 2\]\); the safe loader supports Box"):
+        load_zip(path, env_id)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mujoco") is not None, reason="needs an environment missing a dependency")
+def test_environment_with_missing_dependency_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="cannot create environment 'HalfCheetah-v5': MuJoCo is not installed"):
+        load_zip(_saved_ppo(tmp_path), "HalfCheetah-v5")
+    with pytest.raises(UserInputError, match="cannot create environment"):
+        zoo.check_algo_env("PPO", "HalfCheetah-v5")
 
 
 def test_ppo_and_a2c_need_a_hint(tmp_path: Path) -> None:
@@ -394,14 +566,36 @@ def test_train_script_bad_input_is_one_line_exit_2(args: list[str], message: str
     assert "Traceback" not in done.stderr
 
 
-def test_load_agent_trains_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("how", ["environment variable", "agents_path"])
+def test_load_agent_trains_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     (tmp_path / "hyperparams").mkdir()
     (tmp_path / "hyperparams" / "a2c.yml").write_text(
         "CartPole-v1:\n  n_envs: 2\n  n_timesteps: 64\n  policy: MlpPolicy\n  policy_kwargs:\n    net_arch: [8]\n"
     )
-    monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path))
-    model = load_agent("CartPole-v1", "A2C", train_if_missing=True)
+    if how == "agents_path":  # the directory's hyperparams/ is used without the environment variable too
+        monkeypatch.delenv("PARADOX_GYM_AGENTS", raising=False)
+        model = load_agent("CartPole-v1", "A2C", train_if_missing=True, agents_path=tmp_path)
+    else:
+        monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path))
+        model = load_agent("CartPole-v1", "A2C", train_if_missing=True)
     assert type(model) is A2C
-    entry = zoo.read_manifest()["agents"]["a2c-cartpole-v1.zip"]
+    entry = zoo.read_manifest(tmp_path)["agents"]["a2c-cartpole-v1.zip"]
     assert entry["steps"] == 64 and entry["hyperparams"]["policy_kwargs"] == {"net_arch": [8]}
     assert model.safe_load_info["net_arch"] == {"pi": [8], "vf": [8]}
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("CartPole-v1:\n  learning_rate: fast\n", "'fast' is neither a number nor 'lin_<number>'"),
+        ("CartPole-v1:\n  policy_kwargs:\n    activation_fn: swish\n", "activation_fn 'swish' is not one of"),
+        ("CartPole-v1:\n  n_timesteps: 64\n  learnin_rate: 0.1\n", "are not accepted by A2C"),
+        ("CartPole-v1: [unclosed\n", "is not valid YAML"),
+    ],
+)
+def test_bad_hyperparameter_files_are_user_errors(tmp_path: Path, yaml_text: str, message: str) -> None:
+    (tmp_path / "hyperparams").mkdir()
+    (tmp_path / "hyperparams" / "a2c.yml").write_text(yaml_text)
+    with pytest.raises(UserInputError, match=message):
+        zoo.train("A2C", "CartPole-v1", steps=8, progress=False, out_dir=tmp_path, eval_episodes=1)
+    assert not (tmp_path / "manifest.json").exists()

@@ -29,7 +29,7 @@ from paradox_gym.compression.footprint import Footprint, measure
 from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_module
 from paradox_gym.compression.quantization import quantized_engine
 from paradox_gym.compression.serialization import build_policy, decode_space, encode_space
-from paradox_gym.errors import AgentNotFoundError, UserInputError
+from paradox_gym.errors import AgentNotFoundError, ParadoxGymError, UserInputError
 
 FORMAT = "paradox_gym.compressed_agent"
 FORMAT_VERSION = 1
@@ -127,7 +127,45 @@ def _read_tensor_file(archive: zipfile.ZipFile, name: str) -> Any:
     try:
         return torch.load(io.BytesIO(archive.read(name)), weights_only=True, map_location="cpu")
     except Exception as exc:
-        raise UserInputError(f"cannot read {name} from the saved agent: {exc}") from exc
+        first_line = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise UserInputError(f"cannot read {name} from the saved agent: {first_line}") from exc
+
+
+def _read_meta(archive: zipfile.ZipFile, where: str) -> dict[str, Any]:
+    """``agent.json`` as a dict with every key :func:`load_compressed` reads (else a user error)."""
+    try:
+        meta = json.loads(archive.read("agent.json"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"{where}: agent.json is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise UserInputError(f"{where}: agent.json must hold a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
+        raise UserInputError(
+            f"{where} has format {meta.get('format')!r} version {meta.get('version')!r}; "
+            f"expected {FORMAT!r} version {FORMAT_VERSION}"
+        )
+    missing = [k for k in ("algo", "observation_space", "action_space", "policy_kwargs", "recipe") if k not in meta]
+    if missing:
+        raise UserInputError(f"{where}: agent.json lacks {', '.join(missing)}")
+    for key in ("observation_space", "action_space", "policy_kwargs", "recipe"):
+        if not isinstance(meta[key], dict):
+            raise UserInputError(f"{where}: {key} in agent.json must be a JSON object")
+    return meta
+
+
+def _check_calibration(calibration: np.ndarray | None, observation_space: Any) -> None:
+    """The saved ``ptsq`` calibration must be a batch of observations of ``observation_space``."""
+    from gymnasium import spaces
+
+    if calibration is None:
+        raise UserInputError("saved 'ptsq' agent lacks calibration.pt (the calibration observations)")
+    expected = tuple(observation_space.shape) if isinstance(observation_space, spaces.Box) else ()
+    if calibration.ndim != 1 + len(expected) or tuple(calibration.shape[1:]) != expected or len(calibration) == 0:
+        raise UserInputError(
+            f"calibration.pt holds shape {tuple(calibration.shape)}; expected (N, {', '.join(map(str, expected))})"
+            if expected else
+            f"calibration.pt holds shape {tuple(calibration.shape)}; expected (N,)"
+        )
 
 
 def load_compressed(path: str | os.PathLike[str], env: Any = None) -> CompressedAgent:
@@ -142,7 +180,7 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         UserInputError: not a compressed-agent file, or ``env`` does not match.
         UnsafeAgentError: the file names a class this package would not construct.
     """
-    from paradox_gym.compression.methods import apply_recipe, canonical_method
+    from paradox_gym.compression.methods import apply_recipe, check_recipe
 
     if not os.path.isfile(path):
         raise AgentNotFoundError(f"no compressed agent file at {os.fspath(path)!r}")
@@ -154,23 +192,22 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         names = set(archive.namelist())
         if "agent.json" not in names or "weights.pt" not in names:
             raise UserInputError(f"{os.fspath(path)!r} is not a compressed agent file")
-        meta = json.loads(archive.read("agent.json"))
-        if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
-            raise UserInputError(
-                f"{os.fspath(path)!r} has format {meta.get('format')!r} version {meta.get('version')!r}; "
-                f"expected {FORMAT!r} version {FORMAT_VERSION}"
-            )
+        meta = _read_meta(archive, repr(os.fspath(path)))
         state = _read_tensor_file(archive, "weights.pt")
         calibration = None
         if "calibration.pt" in names:
-            calibration = _read_tensor_file(archive, "calibration.pt").numpy()
+            calibration_tensor = _read_tensor_file(archive, "calibration.pt")
+            if not isinstance(calibration_tensor, torch.Tensor):
+                raise UserInputError("calibration.pt does not hold a tensor")
+            calibration = calibration_tensor.numpy()
     algo = meta["algo"]
     if algo not in SUPPORTED_ALGOS:
         raise UserInputError(f"unsupported algorithm {algo!r} in saved agent; supported: {SUPPORTED_ALGOS}")
-    recipe = dict(meta["recipe"])
-    canonical_method(recipe.get("method"))
+    recipe = check_recipe(meta["recipe"])
     observation_space = decode_space(meta["observation_space"])
     action_space = decode_space(meta["action_space"])
+    if recipe["method"] == "ptsq":
+        _check_calibration(calibration, observation_space)
     if env is not None:
         if isinstance(env, str):
             import gymnasium as gym
@@ -185,7 +222,12 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
                 f"env spaces {spaces} do not match the saved agent's "
                 f"({observation_space}, {action_space})"
             )
-    policy = build_policy(algo, observation_space, action_space, meta["policy_kwargs"])
+    try:
+        policy = build_policy(algo, observation_space, action_space, meta["policy_kwargs"])
+    except ParadoxGymError:
+        raise
+    except (TypeError, ValueError, KeyError, AssertionError) as exc:
+        raise UserInputError(f"saved policy_kwargs do not build a {algo} MlpPolicy: {exc}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise UserInputError("weights.pt does not hold a dict of tensors")
     try:

@@ -119,6 +119,36 @@ def build_recipe(
     }
 
 
+def check_recipe(recipe: Any) -> dict[str, Any]:
+    """Validate a recipe read from a file (every option, as :func:`build_recipe` does for new ones).
+
+    Returns a copy with the method name made canonical; raises :class:`UserInputError` naming the
+    bad entry. The recorded ``calibration_env``, ``torch_version`` and ``sb3_version`` are kept as is.
+    """
+    if not isinstance(recipe, dict):
+        raise UserInputError(f"recipe must be a JSON object, got {type(recipe).__name__}")
+    missing = [key for key in ("method", "amount", "dtype", "pruning", "calibration_steps", "seed", "backend")
+               if key not in recipe]
+    if missing:
+        raise UserInputError(f"recipe lacks {', '.join(missing)}")
+    out = dict(recipe)
+    out["method"] = name = canonical_method(recipe["method"])
+    out["amount"] = _check_amount(recipe["amount"])
+    if recipe["dtype"] not in DTYPES:
+        raise UserInputError(f"unknown dtype {recipe['dtype']!r} in recipe; valid: {', '.join(DTYPES)}")
+    if name == "ptsq" and recipe["dtype"] != "qint8":
+        raise UserInputError(f"method 'ptsq' supports dtype 'qint8' only, got {recipe['dtype']!r}")
+    if recipe["pruning"] not in PRUNINGS:
+        raise UserInputError(f"unknown pruning {recipe['pruning']!r} in recipe; valid: {', '.join(PRUNINGS)}")
+    out["calibration_steps"] = _check_int("calibration_steps", recipe["calibration_steps"], 1)
+    out["seed"] = _check_int("seed", recipe["seed"], 0)
+    if name in QUANTIZED_METHODS:
+        out["backend"] = resolve_backend(recipe["backend"])  # must be valid and built into this torch
+    elif recipe["backend"] is not None:
+        raise UserInputError(f"method {name!r} takes no backend, recipe has {recipe['backend']!r}")
+    return out
+
+
 def apply_recipe(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
     """Compress the inference path of a float ``policy`` in place according to ``recipe``."""
     method = recipe["method"]

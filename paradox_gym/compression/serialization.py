@@ -38,17 +38,23 @@ def encode_space(space: Any) -> dict[str, Any]:
 
 
 def decode_space(data: dict[str, Any]) -> Any:
+    """Rebuild a space written by :func:`encode_space` (raises UserInputError on a malformed entry)."""
     from gymnasium import spaces
 
-    kind = data.get("type")
-    if kind == "Box":
-        dtype = np.dtype(data["dtype"])
-        shape = tuple(int(s) for s in data["shape"])
-        low = np.array(data["low"], dtype=dtype).reshape(shape)
-        high = np.array(data["high"], dtype=dtype).reshape(shape)
-        return spaces.Box(low=low, high=high, shape=shape, dtype=dtype)
-    if kind == "Discrete":
-        return spaces.Discrete(int(data["n"]), start=int(data.get("start", 0)))
+    kind = data.get("type") if isinstance(data, dict) else None
+    try:
+        if kind == "Box":
+            dtype = np.dtype(data["dtype"])
+            if dtype.kind not in "fiub":
+                raise ValueError(f"dtype {dtype} is not numeric")
+            shape = tuple(int(s) for s in data["shape"])
+            low = np.array(data["low"], dtype=dtype).reshape(shape)
+            high = np.array(data["high"], dtype=dtype).reshape(shape)
+            return spaces.Box(low=low, high=high, shape=shape, dtype=dtype)
+        if kind == "Discrete":
+            return spaces.Discrete(int(data["n"]), start=int(data.get("start", 0)))
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        raise UserInputError(f"malformed {kind} space in saved agent: {exc!r}") from exc
     raise UserInputError(f"unsupported space type {kind!r} in saved agent; supported: Box, Discrete")
 
 

@@ -8,7 +8,9 @@ machine-wide vs process mix-up (each a factor, not a few percent). A larger diff
 not an error: it says the two tools measure different things or one of them is off.
 
 What is compared: part ``"cpu"`` (default) compares our ``cpu-model`` figure, or the machine-wide
-gross energy of ``rapl`` (CodeCarbon's RAPL mode is machine-wide), with CodeCarbon's CPU energy;
+package energy of ``rapl`` (the sum of its package zones, without DRAM: CodeCarbon's RAPL mode reads
+the package zones machine-wide and leaves DRAM out, and ``CodeCarbonMeter`` keeps it so), with
+CodeCarbon's CPU energy;
 part ``"gpu"`` compares ``nvml`` with CodeCarbon's GPU energy. RAM is a model on both sides and is not
 compared.
 """
@@ -69,6 +71,13 @@ def _our_figure(ours: EnergyReading, part: str) -> float | None:
     if ours.energy_j is None:
         return None
     if ours.meter == "rapl":
+        # package zones machine-wide: not the process share, not DRAM (CodeCarbon leaves it out)
+        packages = [
+            joules for label, joules in ours.components.items()
+            if label not in ("machine", "process") and not label.startswith("dram")
+        ]
+        if packages:
+            return float(sum(packages))
         return ours.components.get("machine", ours.energy_j)
     return ours.energy_j
 

@@ -24,6 +24,7 @@ wrappers, the meters at the edges). The window's ``cpu_s`` is the whole process'
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +59,9 @@ class EnergyWrapper(gymnasium.Wrapper):
             (see the module docstring).
 
     At the step that ends an episode, ``info["energy"]`` is the episode's :class:`WindowMeasurement`.
+    An episode is over when the wrapped environment returns ``terminated`` or ``truncated``: a
+    ``TimeLimit`` must therefore be inside the wrapper (as ``gymnasium.make`` puts it). An episode reset
+    before it ended is not recorded (counted in ``discarded_episodes``; the first one warns).
     """
 
     def __init__(
@@ -109,6 +113,8 @@ class EnergyWrapper(gymnasium.Wrapper):
         self._episode: _WindowStart | None = None
         self._trial: _WindowStart | None = None
         self._windows_opened = 0  # makes every meter window key unique, even if the lists are cleared
+        #: episodes reset before they ended (not recorded); the first one raises a RuntimeWarning
+        self.discarded_episodes = 0
 
     # -- rollout-loop API -----------------------------------------------------------------------
     def record_policy_time(self, wall_ns: int, cpu_ns: int) -> None:
@@ -127,6 +133,15 @@ class EnergyWrapper(gymnasium.Wrapper):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         if self._episode is not None:
             # an episode abandoned before its end is not recorded
+            if self._steps > self._episode.steps:
+                self.discarded_episodes += 1
+                if self.discarded_episodes == 1:
+                    warnings.warn(
+                        "EnergyWrapper: reset() before the episode ended; that episode is not recorded "
+                        "(a TimeLimit or other wrapper that ends episodes must sit inside EnergyWrapper)",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
             self._discard(self._episode)
             self._episode = None
         self._episode = self._open("episode", len(self.episodes))

@@ -220,7 +220,12 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
             raise UserInputError(
                 f"action must be an array of shape ({self.action_dim},) in [-1, 1], got {action!r}"
             )
-        np.maximum(action, _MINUS_ONE, out=a)
+        try:
+            np.maximum(action, _MINUS_ONE, out=a)
+        except (TypeError, ValueError):  # strings, objects, complex numbers: no real-valued action
+            raise UserInputError(
+                f"action must be an array of shape ({self.action_dim},) of real numbers in [-1, 1], got {action!r}"
+            ) from None
         np.minimum(a, _ONE, out=a)
         work = self._work
         np.tanh(self._state_head, out=work)

@@ -3,8 +3,11 @@
 One tracker is built per meter and reused: each window is a CodeCarbon *task*
 (``start_task`` / ``stop_task``: about 1.4 ms + 2.6 ms on the reference machine); the first task of a
 process costs about 1.4 s (hardware probing), which :meth:`CodeCarbonMeter.prepare` does up front. The tracker is configured to stay
-offline (``country_iso_code``, no API), to write no file (``output_methods=[]``,
-``allow_multiple_runs=True`` so no lock file) and to be quiet (its logger set to ``error``).
+offline (``country_iso_code``, no API, no ``emissions_endpoint``), to write no file
+(``output_methods=[]``, ``allow_multiple_runs=True`` so no lock file) and to be quiet (its logger set to
+``error``). Settings a ``.codecarbon.config`` file or ``CODECARBON_*`` variable could otherwise inject
+(``emissions_endpoint``, ``pue``, ``force_cpu_power``, ``force_mode_cpu_load``, ``rapl_include_dram``,
+``rapl_prefer_psys``, ``gpu_ids``) are passed explicitly with neutral values.
 
 It runs in ``tracking_mode="process"``: in its "TDP x load" CPU mode CodeCarbon then charges
 ``P = TDP x (process CPU time / wall) / psutil.cpu_count()``, the same attribution and the same logical
@@ -22,13 +25,17 @@ errors; a task that did not start or returned nothing is reported ``failed``, ne
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
+from paradox_gym.errors import UserInputError
 
 KWH_TO_J = 3.6e6
+#: valid values of ``CodeCarbonMeter(tracking_mode=...)``
+TRACKING_MODES: tuple[str, ...] = ("process", "machine")
 
 _CPU_METHODS = {
     "intel_rapl": "RAPL",
@@ -38,6 +45,16 @@ _CPU_METHODS = {
     "windows_emi": "Windows EMI (RAPL)",
     "apple_powermetrics": "powermetrics",
 }
+
+
+def _tracker_parameters(tracker_cls: type) -> set[str]:
+    """Keyword arguments the tracker class (and its bases) accept."""
+    names: set[str] = set()
+    for cls in tracker_cls.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            names.update(inspect.signature(init).parameters)
+    return names
 
 
 class CodeCarbonMeter(Meter):
@@ -62,8 +79,14 @@ class CodeCarbonMeter(Meter):
         country_iso_code: str = "USA",
         tracking_mode: str = "process",
     ) -> None:
+        from paradox_gym.energy.meters import check_cpu_tdp
+
         super().__init__()
-        self.cpu_tdp_w = cpu_tdp_w
+        if tracking_mode not in TRACKING_MODES:
+            raise UserInputError(
+                f"unknown tracking_mode {tracking_mode!r}; valid: {', '.join(TRACKING_MODES)}"
+            )
+        self.cpu_tdp_w = check_cpu_tdp(cpu_tdp_w)
         self.country_iso_code = country_iso_code
         self.tracking_mode = tracking_mode
         self._tracker: Any = None
@@ -94,6 +117,20 @@ class CodeCarbonMeter(Meter):
                 "allow_multiple_runs": True,
                 "project_name": "paradox_gym",
             }
+            # CodeCarbon also reads ~/.codecarbon.config, ./.codecarbon.config and CODECARBON_*
+            # variables for every argument left out: pin those that would send data somewhere or
+            # change the energy figures (pue scales them; the others change the method)
+            neutral: dict[str, Any] = {
+                "emissions_endpoint": None,
+                "pue": 1.0,
+                "force_cpu_power": None,
+                "force_mode_cpu_load": False,
+                "rapl_include_dram": False,
+                "rapl_prefer_psys": False,
+                "gpu_ids": None,  # None: the GPUs of CUDA_VISIBLE_DEVICES, like the nvml meter
+            }
+            accepted = _tracker_parameters(OfflineEmissionsTracker)
+            kwargs.update({k: v for k, v in neutral.items() if k in accepted})
             if self.cpu_tdp_w is not None:
                 # CodeCarbon's forced power is for the whole machine; ours is per package
                 from paradox_gym.energy.meters.tdp import count_packages

@@ -16,6 +16,7 @@ from typing import Any
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
 from paradox_gym.energy.meters.tdp import TdpInfo, logical_cpus, resolve_tdp
+from paradox_gym.errors import UserInputError
 
 
 class CpuModelMeter(Meter):
@@ -32,7 +33,12 @@ class CpuModelMeter(Meter):
     min_cpu_s = 0.01
 
     def __init__(self, cpu_tdp_w: float | None = None, *, n_cpus: int | None = None) -> None:
+        from paradox_gym.energy.meters import check_cpu_tdp
+
         super().__init__()
+        cpu_tdp_w = check_cpu_tdp(cpu_tdp_w)
+        if n_cpus is not None and (isinstance(n_cpus, bool) or not isinstance(n_cpus, int) or n_cpus < 1):
+            raise UserInputError(f"n_cpus must be an integer >= 1, got {n_cpus!r}")
         self.tdp: TdpInfo = resolve_tdp(cpu_tdp_w)
         self.n_cpus: int = n_cpus if n_cpus is not None else logical_cpus()
         self.watts_per_cpu: float = self.tdp.machine_w / self.n_cpus

@@ -9,7 +9,11 @@ GPU is sampled the meter's method is ``sampled``.
 
 Only the GPUs visible to the process count: ``CUDA_VISIBLE_DEVICES`` in integer form (``"1,0"``) or
 UUID form (``"GPU-8a3c..."``, prefixes allowed) is mapped to NVML indices; an empty value hides every
-GPU. Components are keyed by the visible (CUDA) index: ``gpu-0``, ``gpu-1``. If ``torch.cuda`` is
+GPU. Components are keyed by the visible (CUDA) index: ``gpu-0``, ``gpu-1``. Integer entries are read
+as NVML indices, which follow the PCI bus order; CUDA numbers devices in that order only with
+``CUDA_DEVICE_ORDER=PCI_BUS_ID`` (its default, ``FASTEST_FIRST``, can differ on a machine with mixed GPU
+models), so the availability description warns when integer entries select a subset of several GPUs
+without it; UUID entries are unambiguous. If ``torch.cuda`` is
 already initialised, the meter calls ``torch.cuda.synchronize()`` at each window edge so that queued
 kernels are charged to the window that launched them (torch is never imported by this module).
 NVML counters refresh about every 100 ms (``resolution_s = 0.1``).
@@ -25,6 +29,7 @@ from typing import Any
 
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
+from paradox_gym.errors import UserInputError
 
 
 def _sync_cuda() -> None:
@@ -43,7 +48,13 @@ def _decode(value: Any) -> str:
 
 
 class _PowerSampler(threading.Thread):
-    """Integrates the power of some devices (mW) into joules until stopped."""
+    """Integrates the power of some devices (mW) into joules until stopped.
+
+    A sample reads the clock and the powers and integrates under one lock, so that the thread's
+    samples and the window-edge samples of the main thread are applied in time order. A failed
+    sample increments ``errors``: a window during which that count changed is failed, later windows
+    measure normally once the readings recover.
+    """
 
     def __init__(self, nvml: Any, handles: dict[int, Any], poll_s: float) -> None:
         super().__init__(name="paradox-gym-nvml-sampler", daemon=True)
@@ -54,17 +65,20 @@ class _PowerSampler(threading.Thread):
         self._lock = threading.Lock()
         self.energy_j: dict[int, float] = {i: 0.0 for i in handles}
         self._last: dict[int, tuple[float, float]] = {}
+        self.errors = 0
         self.error: str | None = None
         self._sample()
 
     def _sample(self) -> None:
-        now = time.perf_counter()
-        try:
-            powers = {i: self._nvml.nvmlDeviceGetPowerUsage(h) / 1000.0 for i, h in self._handles.items()}
-        except Exception as exc:
-            self.error = f"nvmlDeviceGetPowerUsage failed: {type(exc).__name__}: {exc}"
-            return
         with self._lock:
+            now = time.perf_counter()
+            try:
+                powers = {i: self._nvml.nvmlDeviceGetPowerUsage(h) / 1000.0
+                          for i, h in self._handles.items()}
+            except Exception as exc:
+                self.errors += 1
+                self.error = f"nvmlDeviceGetPowerUsage failed: {type(exc).__name__}: {exc}"
+                return
             for i, watts in powers.items():
                 last = self._last.get(i)
                 if last is not None:
@@ -75,13 +89,11 @@ class _PowerSampler(threading.Thread):
         while not self._stop_event.wait(self._poll_s):
             self._sample()
 
-    def energy_now(self) -> dict[int, float]:
-        """Cumulative J per device, including the last reading held until now."""
+    def energy_now(self) -> tuple[dict[int, float], int, str | None]:
+        """Cumulative J per device (a sample is taken now), the error count and the last error."""
         self._sample()
-        if self.error is not None:
-            raise RuntimeError(self.error)
         with self._lock:
-            return dict(self.energy_j)
+            return dict(self.energy_j), self.errors, self.error
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -102,7 +114,9 @@ class NvmlMeter(Meter):
 
     def __init__(self, poll_s: float = 0.05) -> None:
         super().__init__()
-        self.poll_s = poll_s
+        if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not 0.001 <= poll_s <= 10.0:
+            raise UserInputError(f"poll_s must be a number of seconds in [0.001, 10], got {poll_s!r}")
+        self.poll_s = float(poll_s)
         self._nvml: Any = None
         self._counter: dict[int, Any] = {}  # visible index -> handle (energy counter)
         self._power: dict[int, Any] = {}  # visible index -> handle (power only)
@@ -120,6 +134,8 @@ class NvmlMeter(Meter):
         mapping: list[tuple[int, int]] = []
         uuids: dict[str, int] | None = None
         for token in tokens:
+            if not token:
+                break  # an empty entry is invalid: CUDA ignores it and the rest
             if token.lstrip("-").isdigit():
                 idx = int(token)
                 if idx < 0 or idx >= count:
@@ -163,22 +179,45 @@ class NvmlMeter(Meter):
             if isinstance(visible, str):
                 self._shutdown()
                 return False, visible
+            no_counter = {
+                getattr(pynvml, "NVML_ERROR_NOT_SUPPORTED", 3),
+                getattr(pynvml, "NVML_ERROR_FUNCTION_NOT_FOUND", 13),
+            }
             for vis, idx in visible:
                 handle = pynvml.nvmlDeviceGetHandleByIndex(idx)
                 try:
                     pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
                     self._counter[vis] = handle
-                except Exception:
+                except Exception as exc:
+                    # only a GPU without the counter (pre-Volta, old driver) falls back to sampling;
+                    # any other error (permissions, a lost GPU) makes the meter unavailable
+                    if getattr(exc, "value", None) not in no_counter:
+                        raise RuntimeError(
+                            f"nvmlDeviceGetTotalEnergyConsumption on gpu-{vis} (NVML index {idx}): "
+                            f"{type(exc).__name__}: {exc}"
+                        ) from exc
                     pynvml.nvmlDeviceGetPowerUsage(handle)  # raises if even power is unsupported
                     self._power[vis] = handle
         except Exception as exc:
             self._shutdown()
+            self._counter.clear()
+            self._power.clear()
             return False, f"NVML device query failed: {type(exc).__name__}: {exc}"
-        if self._power:
-            self.method = "sampled"
+        self.method = "sampled" if self._power else "measured"
         parts = [f"gpu-{i} energy counter" for i in sorted(self._counter)]
         parts += [f"gpu-{i} sampled power" for i in sorted(self._power)]
-        return True, "NVML: " + ", ".join(parts)
+        description = "NVML: " + ", ".join(parts)
+        env = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if (
+            env is not None and count > 1 and len(visible) < count
+            and any(t.strip().isdigit() for t in env.split(","))
+            and os.environ.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID"
+        ):
+            description += (
+                " (CUDA_VISIBLE_DEVICES indices read in PCI bus order: set CUDA_DEVICE_ORDER=PCI_BUS_ID "
+                "or use GPU UUIDs so that CUDA numbers the GPUs the same way)"
+            )
+        return True, description
 
     def _shutdown(self) -> None:
         if self._nvml is not None:
@@ -200,19 +239,34 @@ class NvmlMeter(Meter):
             self._sampler.stop()
             self._sampler = None
 
-    def _read(self) -> dict[int, float]:
+    def _read(self) -> tuple[dict[int, float], int, str | None]:
         _sync_cuda()
         values: dict[int, float] = {}
         for vis, handle in self._counter.items():
             values[vis] = self._nvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000.0
+        errors, last_error = 0, None
         if self._power:
             if self._sampler is None:
                 raise RuntimeError("power sampler is not running")
-            values.update(self._sampler.energy_now())
-        return values
+            sampled, errors, last_error = self._sampler.energy_now()
+            values.update(sampled)
+        return values, errors, last_error
 
     def _reading(self, start: Any, stop: Any, wall_s: float, cpu_s: float) -> EnergyReading:
-        components = {f"gpu-{i}": max(stop[i] - start[i], 0.0) for i in sorted(stop)}
+        values0, errors0, _ = start
+        values1, errors1, last_error = stop
+        if errors1 != errors0:
+            raise RuntimeError(f"{errors1 - errors0} power sample(s) failed in the window: {last_error}")
+        components: dict[str, float] = {}
+        for i in sorted(values1):
+            delta = values1[i] - values0[i]
+            if delta < 0.0:
+                # the counter counts since the driver loaded: it went back, the driver was reloaded
+                raise RuntimeError(
+                    f"gpu-{i} energy counter went backwards ({values0[i]:.3f} J -> {values1[i]:.3f} J): "
+                    "driver reloaded?"
+                )
+            components[f"gpu-{i}"] = delta
         energy = sum(components.values())
         note = "energy counter (mJ) deltas" if not self._power else (
             f"power sampled every {self.poll_s} s and integrated for " +

@@ -68,7 +68,8 @@ def discover_zones(root: Path) -> list[RaplZone]:
         m = _TOP.match(entry.name)
         if m and entry.is_dir():
             packages[(m["prefix"], m["pkg"])] = entry
-    zones: list[RaplZone] = []
+    # (package index for a dram zone, else None; zone with a provisional label), in reading order
+    found: list[tuple[str | None, RaplZone]] = []
     seen_names: set[str] = set()
     # MSR zones first so that MMIO mirrors of the same package are skipped
     for (prefix, pkg), pkg_dir in sorted(packages.items(), key=lambda kv: ("mmio" in kv[0][0], kv[0])):
@@ -78,28 +79,41 @@ def discover_zones(root: Path) -> list[RaplZone]:
         if name in seen_names:
             continue
         seen_names.add(name)
-        zones.append(RaplZone(name, pkg_dir / "energy_uj", _read_int(pkg_dir / "max_energy_range_uj")))
+        max_range = _read_int(pkg_dir / "max_energy_range_uj")
+        found.append((None, RaplZone(name, pkg_dir / "energy_uj", max_range)))
         sub_dirs = {d.resolve(): d for d in pkg_dir.iterdir() if _SUB.match(d.name) and d.is_dir()}
         for d in root.iterdir():
             sm = _SUB.match(d.name)
             if sm and sm["prefix"] == prefix and sm["pkg"] == pkg and d.is_dir():
                 sub_dirs.setdefault(d.resolve(), d)
         for sub_dir in sorted(sub_dirs.values(), key=lambda p: p.name):
-            sub_name = _read_name(sub_dir)
-            if sub_name != "dram":
-                continue
-            label = f"dram-{pkg}" if len(packages) > 1 else "dram"
-            zones.append(
-                RaplZone(label, sub_dir / "energy_uj", _read_int(sub_dir / "max_energy_range_uj"))
-            )
-    return zones
+            if _read_name(sub_dir) == "dram":
+                zone = RaplZone("dram", sub_dir / "energy_uj", _read_int(sub_dir / "max_energy_range_uj"))
+                found.append((pkg, zone))
+    # "dram" on a one-package machine, "dram-<package index>" with several packages (psys and MMIO
+    # mirrors are not packages)
+    several = sum(1 for pkg, _ in found if pkg is None) > 1
+    return [
+        RaplZone(f"dram-{pkg}", z.energy_path, z.max_range_uj) if pkg is not None and several else z
+        for pkg, z in found
+    ]
 
 
 def counter_delta_uj(start: int, stop: int, max_range_uj: int) -> int:
-    """Counter increase in uJ, assuming at most one wrap-around through ``max_range_uj``."""
+    """Counter increase in uJ, assuming at most one wrap-around through ``max_range_uj``.
+
+    Raises:
+        ValueError: the counter went back by more than its range allows (a bogus
+            ``max_energy_range_uj``, or a counter that was reset): no figure rather than a negative one.
+    """
     if stop >= start:
         return stop - start
-    return stop + max_range_uj - start
+    delta = stop + max_range_uj - start
+    if delta < 0:
+        raise ValueError(
+            f"energy_uj went back from {start} to {stop} uJ, beyond max_energy_range_uj={max_range_uj}"
+        )
+    return delta
 
 
 class RaplMeter(Meter):
