@@ -141,8 +141,13 @@ class MeanCI:
         return {k: (_num(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
 
 
-def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> MeanCI:
-    """Mean with a ``confidence`` t-interval; non-finite values and ``None`` are dropped first."""
+def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE, *,
+            nonnegative: bool = False) -> MeanCI:
+    """Mean with a ``confidence`` t-interval; non-finite values and ``None`` are dropped first.
+
+    ``nonnegative``: the quantity cannot be below 0 (energy, time, length), so the interval's lower bound
+    is truncated at 0 (with 2-3 trials a t-interval easily reaches below 0).
+    """
     arr = np.array([v for v in values if v is not None], dtype=float)
     arr = arr[np.isfinite(arr)]
     n = int(arr.size)
@@ -153,7 +158,8 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
         return MeanCI(mean, None, None, 1, None, confidence)
     std = float(arr.std(ddof=1))
     half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
-    return MeanCI(mean, mean - half, mean + half, n, std, confidence)
+    low = max(mean - half, 0.0) if nonnegative else mean - half
+    return MeanCI(mean, low, mean + half, n, std, confidence)
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,8 @@ def paired_bootstrap(
         if d_low is not None and d_high is not None:
             lo, hi = sorted((1.0 + d_low / mb, 1.0 + d_high / mb))
             r_low, r_high = min(r_low, lo), max(r_high, hi)
+        if np.all(t >= 0) and np.all(b > 0):
+            r_low = max(r_low, 0.0)  # a ratio of non-negative quantities cannot be negative
     return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb)
 
 
@@ -341,7 +349,7 @@ class ConfigSummary:
 
 
 def _per_step_us(trials: Sequence[TrialRecord], phase: str) -> MeanCI:
-    return mean_ci([1e6 * t.phase_wall_s.get(phase, 0.0) / t.steps for t in trials if t.steps > 0])
+    return mean_ci([1e6 * t.phase_wall_s.get(phase, 0.0) / t.steps for t in trials if t.steps > 0], nonnegative=True)
 
 
 def summarize_config(
@@ -369,7 +377,7 @@ def summarize_config(
     methods = {t.energy_method.get(meter) for t in with_energy}
     method = methods.pop() if len(methods) == 1 else ("mixed" if methods else None)
     ret = mean_ci(returns)
-    e_ep_ci = mean_ci(e_ep)
+    e_ep_ci = mean_ci(e_ep, nonnegative=True)
     per_return = None
     if ret.mean is not None and ret.mean > 0 and e_ep_ci.mean is not None:
         per_return = e_ep_ci.mean / ret.mean
@@ -398,9 +406,9 @@ def summarize_config(
         energy_method=method,
         energy_windows=len(with_energy),
         ret=ret,
-        length=mean_ci(lengths),
+        length=mean_ci(lengths, nonnegative=True),
         energy_per_episode_j=e_ep_ci,
-        energy_per_step_j=mean_ci(e_step),
+        energy_per_step_j=mean_ci(e_step, nonnegative=True),
         energy_per_return_j=per_return,
         phase_energy_per_step_j=phase_per_step,
         policy_us_p50=p50,
@@ -846,6 +854,12 @@ def analyse(
             hint = " (windows shorter than the meter's resolution: use more --episodes)" if "too_short" in bad else ""
             reason = f"; first failure: {first_failure[name]}" if first_failure.get(name) else ""
             notes.append(f"{name}: {detail} of {total} trial windows{hint}{reason}")
+    fewest = min((len(complete_trials(t)) for t in trials_by_config.values()), default=0)
+    if 2 <= fewest < 4:
+        notes.append(
+            f"only {fewest} trials per configuration: 95% intervals use Student's t with {fewest - 1} degree(s) "
+            f"of freedom (t = {t_quantile(0.975, fewest - 1):.1f}) and are wide; use --trials 5 or more"
+        )
     for s in summaries.values():
         if s.energy_windows < 2:
             notes.append(f"{s.config}: energy rests on {s.energy_windows} trial window(s); no confidence interval")

@@ -145,10 +145,11 @@ def default_out_dir(env_id: str) -> Path:
 def settings_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     """Validate parsed arguments (cheap checks first, nothing slow) -> (EvalSettings, output directory)."""
     from paradox_gym.compression import METHODS
+    from paradox_gym.compression.methods import ALIASES
     from paradox_gym.energy import METER_NAMES, default_meter_names
     from paradox_gym.energy.meters import check_cpu_tdp
     from paradox_gym.evaluation import EvalSettings
-    from paradox_gym.zoo import check_algo_env, default_algo, normalize_algo, validate_env_id
+    from paradox_gym.zoo import check_algo_env, default_algo, make_env, normalize_algo, validate_env_id
 
     for name, minimum in (("episodes", 1), ("trials", 1), ("warmup", 0), ("threads", 1), ("seed", 0)):
         value = getattr(args, name)
@@ -159,8 +160,11 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     check_cpu_tdp(args.cpu_tdp)
     methods = ["none"]
     for m in _split(args.compress):
+        m = ALIASES.get(m, m)
         if m not in METHODS:
-            raise UserInputError(f"unknown compression method {m!r}; valid: {', '.join(METHODS)}")
+            raise UserInputError(
+                f"unknown compression method {m!r}; valid: {', '.join(METHODS)} (alias: {', '.join(ALIASES)})"
+            )
         if m not in methods:
             methods.append(m)
     meters = _split(args.meters) if args.meters is not None else default_meter_names()
@@ -171,11 +175,17 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
             raise UserInputError(f"unknown meter {m!r}; valid meters: {', '.join(METER_NAMES)}")
     if len(set(meters)) != len(meters):
         raise UserInputError(f"--meters lists a meter twice: {','.join(meters)}")
+    if not [m for m in meters if m != "codecarbon"]:
+        raise UserInputError(
+            f"--meters {args.meters!r} has no energy meter: codecarbon is only the cross-check; add one of "
+            f"{', '.join(m for m in METER_NAMES if m != 'codecarbon')}"
+        )
     if args.no_codecarbon:
         meters = [m for m in meters if m != "codecarbon"]
     elif "codecarbon" not in meters:
         meters.append("codecarbon")
     env_id = validate_env_id(args.env)
+    make_env(env_id).close()  # a missing dependency (MuJoCo, Box2D) is reported before anything else
     algo: str | None
     if args.algo is not None:
         algo = normalize_algo(args.algo)
@@ -187,10 +197,12 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     agent_path = None
     if args.agent is not None:
         agent_path = str(Path(args.agent))
-        if not Path(agent_path).is_file():
+        if not Path(agent_path).exists():
             from paradox_gym.errors import AgentNotFoundError
 
             raise AgentNotFoundError(f"--agent file {agent_path!r} does not exist")
+        if not Path(agent_path).is_file():
+            raise UserInputError(f"--agent {agent_path!r} is not a file (expected an SB3 agent zip)")
     out = check_writable_dir(args.out if args.out is not None else default_out_dir(env_id))
     settings = EvalSettings(
         env_id=env_id, algo=algo, methods=methods, amount=float(args.amount), episodes=args.episodes,

@@ -124,7 +124,7 @@ def choose_primary_meter(meters: Sequence[Any]) -> Any:
         for meter in candidates:
             if meter.method == method:
                 return meter
-    reasons = "; ".join(f"{m.name}: {m.availability()[1]}" for m in meters)
+    reasons = "; ".join(f"{m.name}: {m.availability()[1]}" for m in meters if m.name != "codecarbon")
     raise UserInputError(
         f"none of the meters {[m.name for m in meters]} can give the energy figures here ({reasons}); "
         "include cpu-model"
@@ -154,6 +154,10 @@ def run_episode(agent: Any, env: Any, seed: int, latencies: list[int]) -> tuple[
     length = 0
     info: dict[str, Any] = {}
     cpu_clock = getattr(env, "phase_clock", "cpu") == "cpu"
+    # SB3 returns a 0-d array for Discrete actions; table-based envs (FrozenLake, Taxi) need an int
+    from gymnasium.spaces import Discrete
+
+    discrete = isinstance(env.action_space, Discrete)
     while True:
         if cpu_clock:
             w0 = perf()
@@ -168,7 +172,7 @@ def run_episode(agent: Any, env: Any, seed: int, latencies: list[int]) -> tuple[
             w1 = perf()
             record(w1 - w0, 0)
         append(w1 - w0)
-        obs, reward, terminated, truncated, info = step(action)
+        obs, reward, terminated, truncated, info = step(int(action) if discrete else action)
         total += float(reward)
         length += 1
         if terminated or truncated:

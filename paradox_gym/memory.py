@@ -62,6 +62,7 @@ def probe(
 
     import paradox_gym  # noqa: F401  (registers the mock environments)
     from paradox_gym.cli import build_agents, load_model
+    from paradox_gym.envs import as_env_action
 
     torch.set_num_threads(threads)
     model = load_model(env_id, algo, agent_path)
@@ -74,7 +75,7 @@ def probe(
         obs, _ = env.reset(seed=seed + i)
         while True:
             action, _ = agent.predict(obs, deterministic=True)
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, _, terminated, truncated, _ = env.step(as_env_action(action, env.action_space))
             steps += 1
             if terminated or truncated:
                 break

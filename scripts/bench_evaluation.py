@@ -22,13 +22,14 @@ import time
 def main(argv: list[str] | None = None) -> int:
     from paradox_gym.cli import ArgumentParser, run_cli
 
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="CartPole-v1")
-    parser.add_argument("--algo", default=None)
-    parser.add_argument("--agent", default=None, metavar="PATH")
+    parser = ArgumentParser(prog="bench_evaluation.py",
+                            description=__doc__.splitlines()[0].replace("``", ""))
+    parser.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default CartPole-v1)")
+    parser.add_argument("--algo", default=None, help="zoo algorithm (default: the zoo's for --env)")
+    parser.add_argument("--agent", default=None, metavar="PATH", help="your own SB3 zip instead of the zoo agent")
     parser.add_argument("--episodes", type=int, default=5, help="episodes per round (default 5)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per loop (default 5)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
 
     def _main() -> int:
         args = parser.parse_args(argv)

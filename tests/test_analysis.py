@@ -319,3 +319,16 @@ def test_paired_intervals_cover_at_about_the_nominal_level() -> None:
         ci = an.paired_bootstrap(treated, base, resamples=400, seed=i)
         misses += an.energy_direction(ci) != "unchanged"
     assert misses / runs < 0.08
+
+
+def test_nonnegative_quantities_never_get_negative_bounds() -> None:
+    from paradox_gym.analysis import mean_ci, paired_bootstrap
+
+    wide = mean_ci([0.01, 0.5])  # 2 values: t(1) = 12.7, the plain interval reaches far below 0
+    assert wide.low is not None and wide.low < 0
+    clipped = mean_ci([0.01, 0.5], nonnegative=True)
+    assert clipped.low == 0.0 and clipped.high == wide.high and clipped.mean == wide.mean
+    ci = paired_bootstrap([0.05, 0.9], [0.4, 0.41], seed=0)  # energies: the ratio cannot be negative
+    assert ci.ratio_low is not None and ci.ratio_low >= 0.0
+    signed = paired_bootstrap([-0.05, 0.9], [0.4, 0.41], seed=0)  # a signed quantity keeps its bound
+    assert signed.ratio_low is not None and signed.ratio_low < 0.0

@@ -389,3 +389,32 @@ def test_plots_have_one_legend_entry_per_configuration(tmp_path: Path) -> None:
                             "energy_phases_png"}
     for path in written.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_meter_list_needs_an_energy_meter_and_agent_must_be_a_file(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = ["--no-memory", "--out", str(tmp_path / "o")]
+    msg = _bad(capsys, ["--meters", "codecarbon", *out])
+    assert "cross-check" in msg and "cpu-model" in msg
+    assert "is not a file" in _bad(capsys, ["--agent", str(tmp_path), *out])
+
+
+def test_discrete_tabular_env_and_method_alias(tmp_path: Path) -> None:
+    """FrozenLake indexes tables with the action (SB3 gives a 0-d array); `prune+ptdq` means `mixed`."""
+    import gymnasium
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", gymnasium.make("FrozenLake-v1"), n_steps=64, batch_size=32, n_epochs=1, seed=0,
+                device="cpu", policy_kwargs={"net_arch": [16]})
+    model.learn(64)
+    model.save(tmp_path / "fl.zip")
+    proc = _run(["--env", "FrozenLake-v1", "--agent", str(tmp_path / "fl.zip"), "--compress", "prune+ptdq",
+                 "--episodes", "2", "--trials", "2", "--warmup", "0", "--no-memory", "--no-codecarbon",
+                 "--json", "--out", str(tmp_path / "out")])
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["config"]["methods"] == ["none", "mixed"]
+    assert result["summaries"]["mixed"]["episodes"] == 4
+    assert any("only 2 trials" in note for note in result["notes"])
+    for summary in result["summaries"].values():
+        assert summary["energy_per_episode_j"]["low"] >= 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium
 
 MOCK_DRL_ID = "paradox_gym/MockDRL-v0"
@@ -22,3 +24,14 @@ def register_envs() -> None:
             entry_point="paradox_gym.envs.mock_drl:MockDRLDiscreteEnv",
             max_episode_steps=500,
         )
+
+
+def as_env_action(action: Any, action_space: gymnasium.Space) -> Any:
+    """Turn an SB3 ``predict`` action for one observation into what ``env.step`` expects.
+
+    SB3 returns a 0-d numpy array for a ``Discrete`` action space; environments that index tables with
+    the action (FrozenLake, Taxi, CliffWalking) need a plain ``int``. Other spaces pass through.
+    """
+    if isinstance(action_space, gymnasium.spaces.Discrete):
+        return int(action)
+    return action
