@@ -7,8 +7,9 @@ optimizer state, ``pytorch_variables.pth``, ``_stable_baselines3_version`` and `
 
 :func:`load_zip` instead rebuilds the agent from what can be read without executing anything:
 
-* the algorithm: the ``algo`` argument, else inferred from the state dict's layout, with plain JSON fields
-  telling PPO from A2C (``n_epochs``) and TD3 from DDPG (number of critics);
+* the algorithm: inferred from the state dict's layout, with plain JSON fields telling PPO from A2C
+  (``n_epochs``) and TD3 from DDPG (number of critics, ``policy_delay``, ``target_noise_clip``); an
+  ``algo`` argument those contradict is refused, and it decides where they are missing;
 * the network: layer sizes from the tensor shapes in ``policy.pth``; the activation function from the
   plain-text ``activation_fn`` entry SB3 writes beside a serialized ``policy_kwargs`` (matched against a
   fixed list of ``torch.nn`` classes), else the algorithm's default (Tanh for PPO/A2C, ReLU otherwise);
@@ -350,20 +351,48 @@ def _resolve_algo(requested: str | None, layout: dict[str, Any], data: dict[str,
         else:
             found = None
     elif family == "td3":
-        found = "DDPG" if layout["n_critics"] == 1 and _plain(data, "policy_delay") == 1 else "TD3"
+        found = _td3_or_ddpg(layout, data)
     else:
         found = candidates[0]
     if requested is not None:
         algo = normalize_algo(requested)
-        if algo not in candidates or (found is not None and found != algo and family != "td3"):
+        if algo not in candidates or (found is not None and found != algo):
             holds = found or "/".join(candidates)
-            raise UserInputError(f"{path} holds a {holds} agent, not {algo}; pass algo={holds!r} or another zip")
+            raise UserInputError(
+                f"{path} holds {_article(holds)} {holds} agent, not {algo}; pass algo={holds!r} or another zip"
+            )
         return algo
     if found is None:
         raise UserInputError(
             f"{path}: cannot tell which of {', '.join(candidates)} trained this agent; pass algo= one of them"
         )
     return found
+
+
+def _td3_or_ddpg(layout: dict[str, Any], data: dict[str, Any]) -> str | None:
+    """"TD3" or "DDPG" as the plain JSON fields decide, or None when they do not.
+
+    SB3's DDPG is TD3 with one critic, ``policy_delay == 1`` and ``target_noise_clip == 0`` (target policy
+    smoothing off): any other value of these is TD3; all three at DDPG's values (a missing clip field
+    counts as 0) is DDPG. A single critic without a plain ``policy_delay`` cannot be told apart.
+    """
+    delay = _plain(data, "policy_delay")
+    noise = _plain(data, "target_noise_clip")
+    number = (int, float)
+    if layout["n_critics"] != 1:
+        return "TD3"
+    if isinstance(delay, int) and not isinstance(delay, bool) and delay != 1:
+        return "TD3"
+    if isinstance(noise, number) and not isinstance(noise, bool) and noise != 0:
+        return "TD3"
+    if delay == 1 and not isinstance(delay, bool):
+        return "DDPG"
+    return None
+
+
+def _article(word: str) -> str:
+    """``"an"`` before names read with a leading vowel sound (A2C), else ``"a"``."""
+    return "an" if word[:1].upper() in "AEIOU" else "a"
 
 
 def _class_name(text: Any) -> str | None:
@@ -559,7 +588,8 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
         model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
         env.close()
-        raise UnsafeAgentError(f"{path}: cannot rebuild a {algo} MlpPolicy from this layout ({exc})") from None
+        what = f"{_article(algo)} {algo} MlpPolicy"
+        raise UnsafeAgentError(f"{path}: cannot rebuild {what} from this layout ({exc})") from None
     try:
         model.policy.load_state_dict(state, strict=True)
     except RuntimeError as exc:

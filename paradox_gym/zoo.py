@@ -31,6 +31,7 @@ import yaml
 from gymnasium import spaces
 
 import paradox_gym  # noqa: F401  (registers the mock environments)
+from paradox_gym.envs import as_env_action
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.sb3_safe_load import ALGOS, algo_class, load_zip, normalize_algo
 
@@ -73,6 +74,8 @@ EVAL_SEED_START = 10_000
 _NON_CONSTRUCTOR_KEYS = ("n_timesteps", "policy", "n_envs", "noise_type", "noise_std")
 _DISCRETE_ONLY = ("DQN",)
 _BOX_ONLY = ("SAC", "TD3", "DDPG")
+#: Observation spaces an SB3 ``MlpPolicy`` (and the safe loader) can take.
+_MLP_OBS_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -133,17 +136,37 @@ def make_env(env_id: str) -> gymnasium.Env[Any, Any]:
         raise UserInputError(f"cannot create environment {env_id!r}: {first}") from None
 
 
-def default_algo(env_id: str) -> str:
-    """The default algorithm for ``env_id`` (DEFAULT_ALGOS; PPO for other registered environments).
+def default_algo(env_id: str, *, agents_path: str | os.PathLike[str] | None = None) -> str:
+    """The default algorithm for ``env_id``.
 
-    Raises UserInputError (with close-match suggestions) when the environment is not registered.
+    DEFAULT_ALGOS when it lists ``env_id``; otherwise the algorithm of an agent the agents directory
+    ``agents_path`` (default :func:`agents_dir`, so ``$PARADOX_GYM_AGENTS`` is honoured) already holds
+    for ``env_id`` according to its manifest (PPO if there is a PPO one, else the alphabetically first);
+    otherwise PPO. Raises UserInputError (with close-match suggestions) when the environment is not
+    registered, or when the manifest is not valid JSON.
     """
     env_id = validate_env_id(env_id)
-    return DEFAULT_ALGOS.get(env_id, "PPO")
+    if env_id in DEFAULT_ALGOS:
+        return DEFAULT_ALGOS[env_id]
+    directory = agents_dir(agents_path)
+    available: set[str] = set()
+    for name, entry in read_manifest(directory)["agents"].items():
+        if not isinstance(entry, dict) or entry.get("env_id") != env_id:
+            continue
+        algo = entry.get("algo")
+        if isinstance(algo, str) and algo.upper() in ALGOS and (directory / str(name)).is_file():
+            available.add(algo.upper())
+    if not available or "PPO" in available:
+        return "PPO"
+    return sorted(available)[0]
 
 
 def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
-    """Check that ``algo`` supports ``env_id``'s action space; return (observation_space, action_space)."""
+    """Check that ``algo`` supports ``env_id``'s spaces; return (observation_space, action_space).
+
+    Observations must be Box, Discrete, MultiDiscrete or MultiBinary (what an MLP policy takes; Tuple,
+    Dict, Text, ... are refused); actions as each algorithm requires.
+    """
     algo = normalize_algo(algo)
     env_id = validate_env_id(env_id)
     env = make_env(env_id)
@@ -151,6 +174,11 @@ def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Sp
         obs_space, act_space = env.observation_space, env.action_space
     finally:
         env.close()
+    if not isinstance(obs_space, _MLP_OBS_SPACES):
+        raise UserInputError(
+            f"{env_id} has observation space {obs_space}, which the zoo's MLP policies cannot take; "
+            f"supported: Box, Discrete, MultiDiscrete, MultiBinary"
+        )
     if algo in _DISCRETE_ONLY and not isinstance(act_space, spaces.Discrete):
         raise UserInputError(
             f"{algo} needs a Discrete action space but {env_id} has {act_space}; "
@@ -265,7 +293,8 @@ def evaluate_agent(
     """Run ``n_episodes`` deterministic episodes seeded ``seed_start + i``.
 
     Returns ``{"returns": [...], "lengths": [...], "mean_return", "std_return", "mean_length"}``
-    (returns in the environment's reward units, lengths in steps).
+    (returns in the environment's reward units, lengths in steps). Discrete actions are passed to the
+    environment as ``int`` (see :func:`paradox_gym.envs.as_env_action`).
     """
     env = make_env(env_id)
     returns: list[float] = []
@@ -276,7 +305,7 @@ def evaluate_agent(
             total, steps, done = 0.0, 0, False
             while not done:
                 action, _ = model.predict(obs, deterministic=True)
-                obs, reward, terminated, truncated, _ = env.step(action)
+                obs, reward, terminated, truncated, _ = env.step(as_env_action(action, env.action_space))
                 total += float(reward)
                 steps += 1
                 done = bool(terminated or truncated)
@@ -361,6 +390,37 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
+def _usable_out_dir(out: Path) -> None:
+    """Create ``out`` if needed and prove a file can be written there; UserInputError otherwise."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise UserInputError(f"agents directory {str(out)!r} is not a writable directory ({reason})") from None
+
+
+def _refuse_existing(final: Path) -> None:
+    """UserInputError naming ``final`` and its manifest return when the checkpoint already exists."""
+    if not final.exists():
+        return
+    try:
+        entry = read_manifest(final.parent)["agents"].get(final.name)
+    except UserInputError:
+        entry = None
+    mean = entry.get("eval", {}).get("mean_return") if isinstance(entry, dict) else None
+    if isinstance(mean, (int, float)) and not isinstance(mean, bool):
+        known = f"manifest mean return {mean:.1f}"
+    else:
+        known = "not in the manifest"
+    raise UserInputError(
+        f"{final} already exists ({known}); pass --force to replace it, or --out DIR to train elsewhere "
+        f"(train(..., overwrite=True) or out_dir= in Python)"
+    )
+
+
 def _update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
     """Insert/replace one entry, keeping the others; written atomically (tmp file + os.replace)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -398,11 +458,14 @@ def train(
     out_dir: str | os.PathLike[str] | None = None,
     eval_episodes: int = EVAL_EPISODES,
     log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train ``algo`` on ``env_id`` with the zoo hyperparameters, evaluate, save, record in the manifest.
 
     ``steps`` overrides the hyperparameters' ``n_timesteps``. Training runs with one torch thread.
     The checkpoint is ``<out_dir>/<algo>-<env slug>.zip`` (``out_dir`` defaults to :func:`agents_dir`).
+    Before training, UserInputError is raised when ``out_dir`` cannot be created or written, and when the
+    checkpoint already exists and ``overwrite`` is false (so shipped agents are not replaced by accident).
     Returns the manifest entry written (see docs/zoo.md for the fields).
     """
     import torch
@@ -418,7 +481,9 @@ def train(
         raise UserInputError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
     _, act_space = check_algo_env(algo, env_id)
     out = agents_dir(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _usable_out_dir(out)
+    if not overwrite:
+        _refuse_existing(out / checkpoint_name(algo, env_id))
     hyperparams = load_hyperparams(algo, env_id, out)
     total_steps = int(steps if steps is not None else float(hyperparams.get("n_timesteps", 100_000)))
     hyperparams["n_timesteps"] = total_steps
@@ -511,7 +576,7 @@ def load_agent(
     AgentNotFoundError says how to train one. Loading goes through :func:`load_zip` (no unpickling).
     """
     env_id = validate_env_id(env_id)
-    algo = normalize_algo(algo) if algo is not None else default_algo(env_id)
+    algo = normalize_algo(algo) if algo is not None else default_algo(env_id, agents_path=agents_path)
     directory = agents_dir(agents_path)
     name = checkpoint_name(algo, env_id)
     path = directory / name

@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Train a zoo agent, evaluate it and record it in the agents manifest.
 
-    python scripts/train.py --algo PPO --env CartPole-v1 [--steps N] [--seed S] [--out DIR]
+    python scripts/train.py --algo PPO --env CartPole-v1 [--steps N] [--seed S] [--out DIR] [--force]
 
 Hyperparameters come from agents/hyperparams/<algo>.yml; --steps overrides n_timesteps. The checkpoint is
 written to <out>/<algo>-<env slug>.zip and its entry (return over 20 seeded deterministic episodes,
 library versions, sha256, hyperparameters, wall time in s) is merged into <out>/manifest.json.
+An existing checkpoint (e.g. a shipped agent) is only replaced with --force; this is checked before training.
 Bad input prints one line ``error: ...`` and exits with status 2.
 """
 
@@ -25,8 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="agents directory (default: agents/ or $PARADOX_GYM_AGENTS)")
     parser.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes (default 20)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--force", action="store_true", help="replace an existing checkpoint of this algo and env")
     args = parser.parse_args(argv)
 
+    from paradox_gym.cli import check_writable_dir
     from paradox_gym.errors import UserInputError
     from paradox_gym.zoo import check_algo_env, normalize_algo, train, validate_env_id
 
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.eval_episodes <= 0:
         raise UserInputError(f"--eval-episodes must be a positive integer, got {args.eval_episodes}")
     check_algo_env(algo, env_id)
+    if args.out is not None:
+        check_writable_dir(args.out)  # before training: a bad --out must not cost a training run
     import torch
 
     torch.set_num_threads(1)  # train() does this too; set before anything else starts threads
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         eval_episodes=args.eval_episodes,
         log=lambda msg: print(msg, file=sys.stderr),
+        overwrite=args.force,
     )
     ev = entry["eval"]
     print(

@@ -599,3 +599,181 @@ def test_bad_hyperparameter_files_are_user_errors(tmp_path: Path, yaml_text: str
     with pytest.raises(UserInputError, match=message):
         zoo.train("A2C", "CartPole-v1", steps=8, progress=False, out_dir=tmp_path, eval_episodes=1)
     assert not (tmp_path / "manifest.json").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# discrete actions, output directory, observation spaces, overwriting, default algorithm, TD3 vs DDPG
+
+
+class _ZeroDimPredictor:
+    """Acts like SB3's predict on a Discrete space: returns a 0-d numpy array."""
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        return np.array(2), None  # FrozenLake: 2 = right
+
+
+def test_evaluate_agent_passes_discrete_actions_as_int() -> None:
+    result = zoo.evaluate_agent(_ZeroDimPredictor(), "FrozenLake-v1", n_episodes=2)
+    assert len(result["returns"]) == 2 and all(n > 0 for n in result["lengths"])
+
+
+def test_train_script_on_frozenlake_then_refuses_to_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "agents"
+    (out / "hyperparams").mkdir(parents=True)  # small rollouts keep the two training runs fast
+    (out / "hyperparams" / "ppo.yml").write_text(
+        "FrozenLake-v1:\n  n_steps: 64\n  batch_size: 64\n  n_epochs: 1\n  policy_kwargs:\n    net_arch: [8]\n"
+    )
+    base = ["--algo", "PPO", "--env", "FrozenLake-v1", "--steps", "256", "--out", str(out), "--eval-episodes", "2"]
+    done = _run_train(*base, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    zip_path = out / "ppo-frozenlake-v1.zip"
+    entry = zoo.read_manifest(out)["agents"]["ppo-frozenlake-v1.zip"]
+    assert entry["eval"]["episodes"] == 2 and entry["sha256"] == zoo.file_sha256(zip_path)
+    before = zoo.file_sha256(zip_path)
+    again = _run_train(*base, "--no-progress")
+    assert again.returncode == 2, again.stderr
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in again.stderr
+    mean = entry["eval"]["mean_return"]
+    assert f"{zip_path} already exists (manifest mean return {mean:.1f})" in lines[0]
+    assert "--force to replace it, or --out DIR to train elsewhere" in lines[0]
+    assert zoo.file_sha256(zip_path) == before
+    spec = importlib.util.spec_from_file_location("train_script", REPO / "scripts" / "train.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # --force in-process: one interpreter start less
+    assert script.main([*base, "--no-progress", "--force", "--seed", "1"]) == 0
+    assert zoo.read_manifest(out)["agents"]["ppo-frozenlake-v1.zip"]["seed"] == 1
+
+
+def test_train_refuses_to_replace_a_shipped_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zoo_dir = tmp_path / "zoo"
+    zoo_dir.mkdir()
+    name = "ppo-cartpole-v1.zip"
+    shutil.copy(SHIPPED / name, zoo_dir / name)
+    shutil.copy(SHIPPED / "manifest.json", zoo_dir / "manifest.json")
+    sha = zoo.file_sha256(zoo_dir / name)
+    message = rf"{name} already exists \(manifest mean return 500\.0\); pass --force to replace it, or --out DIR"
+    with pytest.raises(UserInputError, match=message):
+        zoo.train("PPO", "CartPole-v1", steps=64, progress=False, out_dir=zoo_dir, eval_episodes=1)
+    monkeypatch.setenv("PARADOX_GYM_AGENTS", str(zoo_dir))  # the default directory, as train.py without --out
+    with pytest.raises(UserInputError, match=message):
+        zoo.train("PPO", "CartPole-v1", steps=64, progress=False, eval_episodes=1)
+    assert zoo.file_sha256(zoo_dir / name) == sha
+    (zoo_dir / "ppo-acrobot-v1.zip").write_bytes(b"not listed")
+    with pytest.raises(UserInputError, match=r"ppo-acrobot-v1\.zip already exists \(not in the manifest\)"):
+        zoo.train("PPO", "Acrobot-v1", steps=64, progress=False, eval_episodes=1)
+    entry = zoo.train("PPO", "CartPole-v1", steps=64, progress=False, eval_episodes=1, overwrite=True)
+    assert entry["steps"] == 64 and zoo.file_sha256(zoo_dir / name) == entry["sha256"] != sha
+    assert zoo.read_manifest(zoo_dir)["agents"][name]["steps"] == 64
+
+
+def test_unusable_output_directory_is_refused_before_training(tmp_path: Path) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for bad in (a_file, a_file / "sub"):
+        with pytest.raises(UserInputError, match=rf"agents directory '{bad}' is not a writable directory"):
+            zoo.train("PPO", "CartPole-v1", steps=64, progress=False, out_dir=bad, eval_episodes=1)
+    done = _run_train("--algo", "PPO", "--env", "CartPole-v1", "--steps", "64", "--out", str(a_file))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"error: --out '{a_file}' is not a writable directory")
+    assert "training" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--algo", "PPO", "--env", "CartPole-v1", "--out", "/proc/x"], "--out '/proc/x' is not a writable directory"),
+        (
+            ["--algo", "PPO", "--env", "Blackjack-v1"],
+            "Blackjack-v1 has observation space Tuple(Discrete(32), Discrete(11), Discrete(2))",
+        ),
+    ],
+)
+def test_train_script_refuses_bad_out_and_observation_space(args: list[str], message: str) -> None:
+    test_train_script_bad_input_is_one_line_exit_2(args, message)
+
+
+def test_check_algo_env_refuses_non_mlp_observation_spaces() -> None:
+    with pytest.raises(UserInputError, match=r"observation space Tuple\(.*supported: Box, Discrete"):
+        zoo.check_algo_env("A2C", "Blackjack-v1")
+    obs_space, _ = zoo.check_algo_env("PPO", "FrozenLake-v1")
+    assert isinstance(obs_space, spaces.Discrete)
+
+
+def _fake_zoo(directory: Path, *algos: str, env_id: str = "Acrobot-v1") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    agents = {}
+    for algo in algos:
+        name = zoo.checkpoint_name(algo, env_id)
+        (directory / name).write_bytes(b"zip")
+        agents[name] = {"file": name, "algo": algo, "env_id": env_id}
+    (directory / "manifest.json").write_text(json.dumps({"format": 1, "agents": agents}))
+    return directory
+
+
+def test_default_algo_uses_an_agent_the_zoo_has(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARADOX_GYM_AGENTS", raising=False)
+    assert zoo.default_algo("Acrobot-v1") == "PPO"  # the shipped zoo has none
+    assert zoo.default_algo("Acrobot-v1", agents_path=_fake_zoo(tmp_path / "a2c", "A2C")) == "A2C"
+    assert zoo.default_algo("Acrobot-v1", agents_path=_fake_zoo(tmp_path / "both", "DQN", "A2C")) == "A2C"
+    assert zoo.default_algo("Acrobot-v1", agents_path=_fake_zoo(tmp_path / "ppo", "DQN", "PPO")) == "PPO"
+    assert zoo.default_algo("Acrobot-v1", agents_path=_fake_zoo(tmp_path / "other", "DQN", env_id="Taxi-v3")) == "PPO"
+    missing = _fake_zoo(tmp_path / "missing", "A2C")
+    (missing / "a2c-acrobot-v1.zip").unlink()  # listed but gone: not an agent the zoo has
+    assert zoo.default_algo("Acrobot-v1", agents_path=missing) == "PPO"
+    assert zoo.default_algo("CartPole-v1", agents_path=tmp_path / "a2c") == "PPO"  # DEFAULT_ALGOS wins
+    monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path / "a2c"))
+    assert zoo.default_algo("Acrobot-v1") == "A2C"
+
+
+def test_load_agent_finds_a_trained_non_default_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARADOX_GYM_AGENTS", raising=False)
+    zoo.train("A2C", "Acrobot-v1", steps=16, progress=False, out_dir=tmp_path, eval_episodes=1)
+    assert type(load_agent("Acrobot-v1", agents_path=tmp_path)) is A2C
+    monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path))
+    assert type(load_agent("Acrobot-v1")) is A2C
+
+
+def _saved_off_policy(tmp_path: Path, cls: Any, name: str, **kwargs: Any) -> Path:
+    model = cls("MlpPolicy", "Pendulum-v1", buffer_size=10, policy_kwargs={"net_arch": [8], **kwargs}, device="cpu")
+    path = tmp_path / f"{name}.zip"
+    model.save(path)
+    return path
+
+
+def test_td3_and_ddpg_zips_refuse_the_other_algorithm(tmp_path: Path) -> None:
+    td3 = _saved_off_policy(tmp_path, TD3, "td3")
+    ddpg = _saved_off_policy(tmp_path, DDPG, "ddpg")
+    with pytest.raises(UserInputError, match="td3.zip holds a TD3 agent, not DDPG"):
+        load_zip(td3, "Pendulum-v1", "DDPG")
+    with pytest.raises(UserInputError, match="ddpg.zip holds a DDPG agent, not TD3"):
+        load_zip(ddpg, "Pendulum-v1", "TD3")
+    assert type(load_zip(td3, "Pendulum-v1", "TD3")) is TD3 and type(load_zip(td3, "Pendulum-v1")) is TD3
+    assert type(load_zip(ddpg, "Pendulum-v1", "DDPG")) is DDPG and type(load_zip(ddpg, "Pendulum-v1")) is DDPG
+    one_critic = _saved_off_policy(tmp_path, TD3, "td3_one_critic", n_critics=1)  # still policy_delay 2
+    with pytest.raises(UserInputError, match="holds a TD3 agent, not DDPG"):
+        load_zip(one_critic, "Pendulum-v1", "DDPG")
+    with zipfile.ZipFile(ddpg) as archive:
+        data = json.loads(archive.read("data"))
+    del data["policy_delay"]
+    bare = tmp_path / "bare.zip"
+    _rewrite_zip(ddpg, bare, {"data": json.dumps(data).encode()})
+    with pytest.raises(UserInputError, match="cannot tell which of TD3, DDPG"):
+        load_zip(bare, "Pendulum-v1")
+    assert type(load_zip(bare, "Pendulum-v1", "TD3")) is TD3  # fields do not decide: the caller does
+
+
+def test_a2c_zip_requested_as_ppo_names_it_with_the_right_article(tmp_path: Path) -> None:
+    model = A2C("MlpPolicy", "CartPole-v1", policy_kwargs={"net_arch": [8]}, device="cpu")
+    model.save(tmp_path / "a2c.zip")
+    with pytest.raises(UserInputError, match="holds an A2C agent, not PPO"):
+        load_zip(tmp_path / "a2c.zip", "CartPole-v1", "PPO")
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_zip_loads_with_and_without_its_algo(name: str) -> None:
+    entry = MANIFEST[name]
+    assert type(load_zip(SHIPPED / name, entry["env_id"], entry["algo"])) is CLASSES[entry["algo"]]
+    assert type(load_zip(SHIPPED / name, entry["env_id"])) is CLASSES[entry["algo"]]
