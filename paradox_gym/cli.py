@@ -13,7 +13,6 @@ import argparse
 import datetime as _dt
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
@@ -123,16 +122,10 @@ def _split(value: str) -> list[str]:
 
 
 def check_writable_dir(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` if needed and prove a file can be written there; UserInputError otherwise."""
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise UserInputError(f"--out {str(path)!r} is not a writable directory ({exc.strerror or exc})") from None
-    return out
+    """Create ``path`` if needed and prove a file can be written there; UserInputError naming --out otherwise."""
+    from paradox_gym.zoo import ensure_writable_dir
+
+    return ensure_writable_dir(path, "--out")
 
 
 def default_out_dir(env_id: str) -> Path:

@@ -390,16 +390,20 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _usable_out_dir(out: Path) -> None:
-    """Create ``out`` if needed and prove a file can be written there; UserInputError otherwise."""
+def ensure_writable_dir(path: str | os.PathLike[str], label: str) -> Path:
+    """Create ``path`` if needed and prove a file can be written there; return it as a Path.
+
+    Raises UserInputError naming ``label`` (e.g. ``"--out"``) and the path otherwise.
+    """
+    out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        reason = exc.strerror or exc
-        raise UserInputError(f"agents directory {str(out)!r} is not a writable directory ({reason})") from None
+        raise UserInputError(f"{label} {str(path)!r} is not a writable directory ({exc.strerror or exc})") from None
+    return out
 
 
 def _refuse_existing(final: Path) -> None:
@@ -481,7 +485,7 @@ def train(
         raise UserInputError(f"eval_episodes must be a positive integer, got {eval_episodes!r}")
     _, act_space = check_algo_env(algo, env_id)
     out = agents_dir(out_dir)
-    _usable_out_dir(out)
+    ensure_writable_dir(out, "agents directory")
     if not overwrite:
         _refuse_existing(out / checkpoint_name(algo, env_id))
     hyperparams = load_hyperparams(algo, env_id, out)
