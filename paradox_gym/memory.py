@@ -61,7 +61,7 @@ def probe(
     import torch
 
     import paradox_gym  # noqa: F401  (registers the mock environments)
-    from paradox_gym.cli import build_agents, load_model
+    from paradox_gym.configurations import build_agents, load_model
     from paradox_gym.envs import as_env_action
 
     torch.set_num_threads(threads)

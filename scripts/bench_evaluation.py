@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from paradox_gym.energy import EnergyWrapper
         from paradox_gym.errors import UserInputError
-        from paradox_gym.cli import build_agents, load_model
+        from paradox_gym.configurations import build_agents, load_model
         from paradox_gym.evaluation import run_episode
         from paradox_gym.zoo import default_algo, normalize_algo, validate_env_id
 
