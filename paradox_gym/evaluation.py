@@ -4,7 +4,7 @@ The records defined at the top of this module (``EpisodeRecord``, ``TrialRecord`
 in J, times in s (per-step policy latencies in ns). ``paradox_gym.analysis`` consumes them. The heavy
 dependencies (gymnasium, torch, the energy package) are imported inside the functions that need them so
 that importing the records stays cheap. This module receives agents ready to run (loading and compressing
-them is the caller's job, ``paradox_gym.cli``): it never calls the zoo or the compression package.
+them is the caller's job, ``paradox_gym.configurations``): it never calls the zoo or the compression package.
 """
 
 from __future__ import annotations
