@@ -19,6 +19,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from paradox_gym.configurations import build_agents, load_model
 from paradox_gym.errors import ParadoxGymError, UserInputError
+from paradox_gym.files import ensure_writable_dir
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -102,8 +103,6 @@ def _split(value: str) -> list[str]:
 
 def check_writable_dir(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` if needed and prove a file can be written there; UserInputError naming --out otherwise."""
-    from paradox_gym.zoo import ensure_writable_dir
-
     return ensure_writable_dir(path, "--out")
 
 

@@ -14,11 +14,12 @@ import json
 import math
 import os
 import platform
-import tempfile
 import textwrap
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+from paradox_gym.files import write_bytes_atomic
 
 SCHEMA = "paradox_gym.evaluation/1"
 PHASES_ORDER: tuple[str, ...] = ("policy", "env", "overhead")
@@ -28,36 +29,8 @@ _PACKAGES = ("torch", "stable-baselines3", "gymnasium", "numpy", "codecarbon", "
 
 
 # ---------------------------------------------------------------------------------------------------
-# atomic writes
+# JSON / CSV files (written atomically through paradox_gym.files.write_bytes_atomic)
 # ---------------------------------------------------------------------------------------------------
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file 0600; give it the mode a plain open() would (0666 less the umask) so
-        # that results are as readable as any other file the user writes
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None

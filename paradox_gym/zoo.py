@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import io
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +33,7 @@ from gymnasium import spaces
 import paradox_gym  # noqa: F401  (registers the mock environments)
 from paradox_gym.envs import as_env_action
 from paradox_gym.errors import AgentNotFoundError, UserInputError
+from paradox_gym.files import ensure_writable_dir, write_bytes_atomic
 from paradox_gym.sb3_safe_load import ALGOS, algo_class, load_zip, normalize_algo
 
 __all__ = [
@@ -362,13 +363,6 @@ def read_manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, 
     return manifest
 
 
-def _default_file_mode() -> int:
-    """Permission bits of a newly created file under the current umask (mkstemp would give 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 @contextlib.contextmanager
 def _manifest_lock(directory: Path) -> Iterator[None]:
     """Serialize read-modify-write of the manifest between processes.
@@ -388,22 +382,6 @@ def _manifest_lock(directory: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-def ensure_writable_dir(path: str | os.PathLike[str], label: str) -> Path:
-    """Create ``path`` if needed and prove a file can be written there; return it as a Path.
-
-    Raises UserInputError naming ``label`` (e.g. ``"--out"``) and the path otherwise.
-    """
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise UserInputError(f"{label} {str(path)!r} is not a writable directory ({exc.strerror or exc})") from None
-    return out
 
 
 def _refuse_existing(final: Path) -> None:
@@ -433,19 +411,8 @@ def _update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
         manifest["format"] = MANIFEST_FORMAT
         manifest["agents"][key] = entry
         manifest["agents"] = dict(sorted(manifest["agents"].items()))
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".json", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(manifest, fh, indent=2, sort_keys=False)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())  # the new content is on disk before it replaces the old file
-            os.chmod(tmp, _default_file_mode())
-            os.replace(tmp, directory / MANIFEST_NAME)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+        write_bytes_atomic(directory / MANIFEST_NAME, text.encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -519,16 +486,9 @@ def train(
         result = evaluate_agent(model, env_id, eval_episodes, EVAL_SEED_START)
         name = checkpoint_name(algo, env_id)
         final = out / name
-        fd, tmp = tempfile.mkstemp(prefix=".train-", suffix=".zip", dir=out)
-        os.close(fd)
-        try:
-            model.save(tmp)
-            os.chmod(tmp, _default_file_mode())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        buffer = io.BytesIO()
+        model.save(buffer)
+        write_bytes_atomic(final, buffer.getvalue())
     finally:
         torch.set_num_threads(previous_threads)
 

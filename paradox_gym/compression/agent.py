@@ -30,6 +30,7 @@ from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_mo
 from paradox_gym.compression.quantization import quantized_engine
 from paradox_gym.compression.serialization import build_policy, decode_space, encode_space
 from paradox_gym.errors import AgentNotFoundError, ParadoxGymError, UserInputError
+from paradox_gym.files import write_bytes_atomic
 
 FORMAT = "paradox_gym.compressed_agent"
 FORMAT_VERSION = 1
@@ -112,15 +113,15 @@ class CompressedAgent:
         }
         weights = io.BytesIO()
         torch.save(self._float_state, weights)
-        tmp = f"{os.fspath(path)}.tmp"
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr("agent.json", json.dumps(meta, indent=2))
             archive.writestr("weights.pt", weights.getvalue())
             if self._calibration is not None:
                 calibration = io.BytesIO()
                 torch.save(torch.from_numpy(np.ascontiguousarray(self._calibration)), calibration)
                 archive.writestr("calibration.pt", calibration.getvalue())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, data.getvalue())
 
 
 def _read_tensor_file(archive: zipfile.ZipFile, name: str) -> Any:
