@@ -20,24 +20,6 @@ from typing import Any
 import numpy as np
 
 
-def _rollout_observations(model: Any, env_id: str, steps: int, seed: int) -> np.ndarray:
-    import gymnasium as gym
-
-    env = gym.make(env_id)
-    obs, _ = env.reset(seed=seed)
-    out = []
-    for _ in range(steps):
-        out.append(obs)
-        action, _ = model.predict(obs, deterministic=True)
-        if isinstance(env.action_space, gym.spaces.Discrete):
-            action = int(action)
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            obs, _ = env.reset()
-    env.close()
-    return np.stack(out)
-
-
 def _median_us(agent: Any, observations: np.ndarray, calls: int) -> float:
     """Median wall-clock microseconds of one single-observation ``predict`` call."""
     times = []
@@ -69,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import paradox_gym  # noqa: F401  (registers the environments)
         from paradox_gym import zoo
         from paradox_gym.compression import METHODS, compress
+        from paradox_gym.compression.quantization import collect_observations
         from paradox_gym.errors import UserInputError
 
         for name in ("calls", "rounds", "threads"):
@@ -78,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         model = zoo.load_agent(args.env, args.algo)
         agents = {m: compress(model, m, amount=args.amount, env=args.env, seed=args.seed) for m in methods}
-        observations = _rollout_observations(model, args.env, 200, args.seed)
+        observations = collect_observations(model.policy, args.env, 200, args.seed)
         for agent in agents.values():  # warm-up
             _median_us(agent, observations, 50)
         rounds: dict[str, list[float]] = {m: [] for m in agents}

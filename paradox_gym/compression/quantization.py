@@ -26,6 +26,7 @@ from paradox_gym.compression.inference_path import (
     get_attr_path,
     set_attr_path,
 )
+from paradox_gym.envs import as_env_action
 from paradox_gym.errors import UserInputError, UserTypeError
 
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
@@ -208,14 +209,11 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
                 actions, _ = policy.predict(obs, deterministic=True)
                 obs, _, _, _ = env.step(actions)
             return np.concatenate(collected)[:steps]
-        discrete = isinstance(policy.action_space, gym.spaces.Discrete)
         obs, _ = env.reset(seed=seed)
         for _ in range(steps):
             collected.append(np.asarray(obs))
             action, _ = policy.predict(obs, deterministic=True)
-            if discrete:
-                action = int(action)  # some envs (toy_text) index tables with the action
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, _, terminated, truncated, _ = env.step(as_env_action(action, env.action_space))
             if terminated or truncated:
                 obs, _ = env.reset()
         return np.stack(collected)
