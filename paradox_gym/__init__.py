@@ -1,8 +1,8 @@
 """paradox_gym: does compressing a deep-RL policy save energy, memory and time?
 
 Importing the package registers its Gymnasium environments (``paradox_gym/MockDRL-v0`` and
-``paradox_gym/MockDRLDiscrete-v0``). The heavier public API (compression, energy measurement, the agent
-zoo) is imported lazily on first attribute access, so ``gymnasium.make("paradox_gym:...")`` stays cheap.
+``paradox_gym/MockDRLDiscrete-v0``). The public API (``evaluate``, ``EvalSettings``,
+``EvalResult``, compression, energy measurement, the agent zoo) is imported lazily on first attribute access, so ``gymnasium.make("paradox_gym:...")`` stays cheap.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ _register_envs()
 
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
+    "evaluate": "paradox_gym.pipeline",
+    "Progress": "paradox_gym.pipeline",
+    "EvalSettings": "paradox_gym.experiment.settings",
+    "EvalResult": "paradox_gym.report.result",
     "compress": "paradox_gym.compression",
     "load_compressed": "paradox_gym.compression",
     "CompressedAgent": "paradox_gym.compression",
@@ -27,8 +31,9 @@ _LAZY: dict[str, str] = {
     "make_meters": "paradox_gym.energy",
     "METER_NAMES": "paradox_gym.energy",
     "load_agent": "paradox_gym.zoo",
-    "load_zip": "paradox_gym.zoo",
+    "load_zip": "paradox_gym.sb3",
     "default_algo": "paradox_gym.zoo",
+    "train": "paradox_gym.zoo",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -1,6 +1,6 @@
 """Statistics of an evaluation: means with 95% CIs, paired bootstrap ratios, verdicts, the paradox decomposition.
 
-Pure computation over the records of ``paradox_gym.evaluation`` (no I/O, no measurement). Units: energies
+Pure computation over the records of ``paradox_gym.experiment.records`` (no I/O, no measurement). Units: energies
 in J, times in s unless a name says otherwise (``_us`` microseconds, ``_ns`` nanoseconds), sizes in bytes.
 
 Rules (DESIGN 3.7, 3.8):
@@ -17,235 +17,32 @@ Rules (DESIGN 3.7, 3.8):
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # records produced upstream; only their attributes are read here (no call upstream)
-    from paradox_gym.evaluation import TrialRecord
+from paradox_gym.stats import (
+    BOOTSTRAP_RESAMPLES,
+    CONFIDENCE,
+    MeanCI,
+    PairedCI,
+    finite_or_none,
+    direction,
+    mean_ci,
+    paired_bootstrap,
+    t_quantile,
+)
+from paradox_gym.vocab import BASELINE, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, PHASES
 
-PHASES: tuple[str, ...] = ("policy", "env", "overhead")
+from paradox_gym.compression.footprint import Footprint
+from paradox_gym.experiment.records import MemoryProbe, TrialRecord
 
-CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 2000
 
-HOLDS = "holds"
-DOES_NOT_HOLD = "does not hold"
-INCONCLUSIVE = "inconclusive"
-NOT_APPLICABLE = "not applicable"  # per configuration only: the claim says nothing about it
 
 # "Return kept": the return difference's whole 95% interval lies within this fraction of the baseline's
 # |mean return| (the study's criterion for an acceptable compressed agent keeps >= 90% of the return).
 RETURN_MARGIN = 0.10
-
-
-# ---------------------------------------------------------------------------------------------------
-# Student t quantile (scipy is not a dependency)
-# ---------------------------------------------------------------------------------------------------
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 400):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t: float, df: float) -> float:
-    """Cumulative distribution function of Student's t with ``df`` degrees of freedom."""
-    if df <= 0:
-        raise ValueError(f"degrees of freedom must be > 0, got {df}")
-    x = df / (df + t * t)
-    tail = 0.5 * _betainc(df / 2.0, 0.5, x)
-    return 1.0 - tail if t >= 0 else tail
-
-
-def t_quantile(p: float, df: float) -> float:
-    """Quantile of Student's t (inverse of :func:`t_cdf`), accurate to ~1e-10; ``0 < p < 1``."""
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be in (0, 1), got {p}")
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        high *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (low + high)
-        if t_cdf(mid, df) < p:
-            low = mid
-        else:
-            high = mid
-        if high - low < 1e-12 * max(1.0, high):
-            break
-    return 0.5 * (low + high)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Intervals
-# ---------------------------------------------------------------------------------------------------
-def _num(x: float | None) -> float | None:
-    """A JSON-safe float: ``None`` for missing / non-finite values."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-@dataclass(frozen=True)
-class MeanCI:
-    """Mean of ``n`` values with a two-sided Student-t interval (``low``/``high`` are None when n < 2)."""
-
-    mean: float | None
-    low: float | None
-    high: float | None
-    n: int
-    std: float | None = None
-    confidence: float = CONFIDENCE
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (_num(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
-
-
-def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE, *,
-            nonnegative: bool = False) -> MeanCI:
-    """Mean with a ``confidence`` t-interval; non-finite values and ``None`` are dropped first.
-
-    ``nonnegative``: the quantity cannot be below 0 (energy, time, length), so the interval's lower bound
-    is truncated at 0 (with 2-3 trials a t-interval easily reaches below 0).
-    """
-    arr = np.array([v for v in values if v is not None], dtype=float)
-    arr = arr[np.isfinite(arr)]
-    n = int(arr.size)
-    if n == 0:
-        return MeanCI(None, None, None, 0, None, confidence)
-    mean = float(arr.mean())
-    if n < 2:
-        return MeanCI(mean, None, None, 1, None, confidence)
-    std = float(arr.std(ddof=1))
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
-    low = max(mean - half, 0.0) if nonnegative else mean - half
-    return MeanCI(mean, low, mean + half, n, std, confidence)
-
-
-@dataclass(frozen=True)
-class PairedCI:
-    """Compressed vs baseline over paired trials: ratio of means (paired percentile-bootstrap interval,
-    widened to contain the difference's) and difference of means (paired Student-t interval); the bounds
-    are ``None`` when there are fewer than 2 pairs or the ratio is undefined."""
-
-    ratio: float | None
-    ratio_low: float | None
-    ratio_high: float | None
-    diff: float | None
-    diff_low: float | None
-    diff_high: float | None
-    n: int
-    resamples: int
-    seed: int
-    confidence: float = CONFIDENCE
-    baseline_mean: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (_num(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
-
-
-def paired_bootstrap(
-    treated: Sequence[float] | np.ndarray,
-    baseline: Sequence[float] | np.ndarray,
-    *,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = 0,
-    confidence: float = CONFIDENCE,
-) -> PairedCI:
-    """Paired comparison of ``mean(treated) / mean(baseline)`` and ``mean(treated) - mean(baseline)``.
-
-    ``treated[i]`` and ``baseline[i]`` belong to the same trial (same episode seeds); pairs with a missing
-    value on either side are dropped. The difference interval is the paired Student-t interval of the
-    per-trial differences. The ratio interval is a paired percentile bootstrap (trial indices drawn with
-    replacement from a seeded ``numpy.random.Generator``: reproducible for a given ``seed``), widened where
-    needed to contain the difference interval divided by the baseline mean: a percentile bootstrap alone
-    covers far less than its nominal level with a handful of trials.
-    """
-    t = np.asarray(treated, dtype=float)
-    b = np.asarray(baseline, dtype=float)
-    if t.shape != b.shape:
-        raise ValueError(f"paired samples must have equal length, got {t.size} and {b.size}")
-    keep = np.isfinite(t) & np.isfinite(b)
-    t, b = t[keep], b[keep]
-    n = int(t.size)
-    if n == 0:
-        return PairedCI(None, None, None, None, None, None, 0, resamples, seed, confidence)
-    mt, mb = float(t.mean()), float(b.mean())
-    ratio = mt / mb if mb != 0 else None
-    diff = mt - mb
-    if n < 2:
-        return PairedCI(ratio, None, None, diff, None, None, n, resamples, seed, confidence, mb)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    bt, bb = t[idx].mean(axis=1), b[idx].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    q = [100.0 * alpha, 100.0 * (1.0 - alpha)]
-    # The difference: paired Student-t interval of the per-trial differences. A percentile bootstrap is far
-    # too narrow with few trials (with 2 pairs its "95%" interval is just the range of the two differences).
-    d = mean_ci(t - b, confidence)
-    d_low, d_high = d.low, d.high
-    r_low = r_high = None
-    if ratio is not None and np.all(bb != 0):
-        r_low, r_high = (float(v) for v in np.percentile(bt / bb, q))
-        # never narrower than the paired-t interval of the difference, expressed as a ratio (same reason)
-        if d_low is not None and d_high is not None:
-            lo, hi = sorted((1.0 + d_low / mb, 1.0 + d_high / mb))
-            r_low, r_high = min(r_low, lo), max(r_high, hi)
-        if np.all(t >= 0) and np.all(b > 0):
-            r_low = max(r_low, 0.0)  # a ratio of non-negative quantities cannot be negative
-    return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb)
-
-
-def direction(low: float | None, high: float | None, null: float) -> str:
-    """``"higher"`` / ``"lower"`` when the interval [low, high] excludes ``null``, ``"unchanged"`` when it
-    includes it, ``"undetermined"`` when there is no interval."""
-    if low is None or high is None:
-        return "undetermined"
-    if low > null:
-        return "higher"
-    if high < null:
-        return "lower"
-    return "unchanged"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -333,16 +130,16 @@ class ConfigSummary:
     crosscheck_meter: str | None
     crosscheck_energy_per_episode_j: float | None
     crosscheck_rel_diff: float | None
-    footprint: dict[str, Any]
-    memory: dict[str, Any] | None
+    footprint: Footprint | None
+    memory: MemoryProbe | None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
-            if isinstance(value, MeanCI):
+            if isinstance(value, (MeanCI, Footprint, MemoryProbe)):
                 out[key] = value.to_dict()
             elif isinstance(value, float):
-                out[key] = _num(value)
+                out[key] = finite_or_none(value)
             else:
                 out[key] = value
         return out
@@ -358,8 +155,8 @@ def summarize_config(
     *,
     meter: str,
     crosscheck_meter: str | None = None,
-    footprint: Mapping[str, Any] | None = None,
-    memory: Mapping[str, Any] | None = None,
+    footprint: Footprint | None = None,
+    memory: MemoryProbe | None = None,
 ) -> ConfigSummary:
     """Summarize the (complete) trials of one configuration; ``meter`` is the primary energy meter."""
     returns = [float(np.mean(t.returns)) for t in trials if t.episodes]
@@ -419,8 +216,8 @@ def summarize_config(
         crosscheck_meter=crosscheck_meter,
         crosscheck_energy_per_episode_j=cc_e,
         crosscheck_rel_diff=cc_rel,
-        footprint=dict(footprint or {}),
-        memory=dict(memory) if memory is not None else None,
+        footprint=footprint,
+        memory=memory,
     )
 
 
@@ -442,12 +239,11 @@ class Comparison:
     policy_time_per_step: PairedCI
     env_time_per_step: PairedCI
     decomposition: Decomposition | None
-    verdict: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
-            out[key] = value.to_dict() if hasattr(value, "to_dict") else (_num(value) if isinstance(value, float) else value)
+            out[key] = value.to_dict() if hasattr(value, "to_dict") else (finite_or_none(value) if isinstance(value, float) else value)
         return out
 
 
@@ -470,7 +266,7 @@ def compare(
     baseline_summary: ConfigSummary,
     *,
     meter: str,
-    baseline: str = "none",
+    baseline: str = BASELINE,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> Comparison:
@@ -495,8 +291,8 @@ def compare(
     pol = boot(lambda t: t.phase_wall_s.get("policy", 0.0) / t.steps if t.steps else None)
     env = boot(lambda t: t.phase_wall_s.get("env", 0.0) / t.steps if t.steps else None)
     pairs = ret.n
-    b_bytes = baseline_summary.footprint.get("serialized_bytes")
-    c_bytes = summary.footprint.get("serialized_bytes")
+    b_bytes = baseline_summary.footprint.serialized_bytes if baseline_summary.footprint else None
+    c_bytes = summary.footprint.serialized_bytes if summary.footprint else None
     size_ratio = (c_bytes / b_bytes) if (b_bytes and c_bytes is not None) else None
     decomposition = None
     n0, n1 = baseline_summary.length.mean, summary.length.mean
@@ -507,9 +303,7 @@ def compare(
             n0, e0, n1, e1,  # type: ignore[arg-type]
             baseline_summary.phase_energy_per_step_j, summary.phase_energy_per_step_j,
         )
-    comp = Comparison(config, baseline, pairs, size_ratio, ret, length, energy_ep, energy_step, pol, env, decomposition)
-    comp.verdict = verdict(comp, energy_label=f"J ({summary.energy_method})")
-    return comp
+    return Comparison(config, baseline, pairs, size_ratio, ret, length, energy_ep, energy_step, pol, env, decomposition)
 
 
 def _pooled_energy_per_step(trials: Sequence[TrialRecord], meter: str) -> float | None:
@@ -571,63 +365,6 @@ def energy_direction(ci: PairedCI) -> str:
 def return_direction(ci: PairedCI) -> str:
     """Direction of a return change, from the difference interval vs 0 (valid for negative returns too)."""
     return direction(ci.diff_low, ci.diff_high, 0.0)
-
-
-def _dominant_cause(d: Decomposition | None, sign: float) -> str:
-    """Name the largest contribution with the given sign (+1 extra cost, -1 saving)."""
-    if d is None:
-        return ""
-    parts = {"episode length": d.length_effect_j}
-    names = {"policy": "policy inference", "env": "the environment step", "overhead": "harness overhead"}
-    for phase, value in d.per_step_phase_j.items():
-        parts[names.get(phase, phase)] = value
-    if not d.per_step_phase_j:
-        parts["per-step cost"] = d.per_step_effect_j
-    name, value = max(parts.items(), key=lambda kv: sign * kv[1])
-    if sign * value <= 0:
-        return ""
-    return name
-
-
-def verdict(c: Comparison, energy_label: str = "J") -> str:
-    """One sentence per compressed configuration; every direction word follows from a CI, not a point."""
-    parts: list[str] = []
-    if c.size_ratio is not None:
-        pct = (c.size_ratio - 1) * 100
-        if round(pct) == 0:
-            parts.append(f"same size (size ratio {c.size_ratio:.3f})")
-        elif pct < 0:
-            parts.append(f"{-pct:.0f}% smaller")
-        else:
-            parts.append(f"{pct:.0f}% larger")
-    rdir = return_direction(c.ret)
-    parts.append(f"return {rdir} ({_return_text(c.ret)})")
-    parts.append(f"energy per episode {_pct_text(c.energy_per_episode)}")
-    parts.append(f"energy per step {_pct_text(c.energy_per_step)}")
-    edir = energy_direction(c.energy_per_episode)
-    if edir == "lower":
-        cause = _dominant_cause(c.decomposition, -1.0)
-        if rdir == "lower" and cause == "episode length":
-            # shorter episodes of a worse agent: less energy per episode, but not a saving at equal quality
-            conclusion = "energy per episode fell only because episodes got shorter as the return fell: no saving at equal return"
-            if energy_direction(c.energy_per_step) == "higher":
-                conclusion += " (and each step costs more)"
-        else:
-            conclusion = "energy saving"
-            if rdir == "lower":
-                conclusion += ", but return fell"
-            if cause:
-                conclusion += f"; the saving comes mostly from {cause}"
-    elif edir == "higher":
-        cause = _dominant_cause(c.decomposition, +1.0)
-        conclusion = "no energy saving"
-        if cause:
-            conclusion += f"; the extra cost is mostly in {cause}"
-    elif edir == "unchanged":
-        conclusion = "no energy saving (no detectable change)"
-    else:
-        conclusion = "energy change undetermined (fewer than 2 paired trials with energy)"
-    return f"{c.config}: " + ", ".join(parts) + f": {conclusion}."
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -783,7 +520,6 @@ class Analysis:
             "crosscheck_meter": self.crosscheck_meter,
             "summaries": {k: v.to_dict() for k, v in self.summaries.items()},
             "comparisons": {k: v.to_dict() for k, v in self.comparisons.items()},
-            "verdicts": {k: v.verdict for k, v in self.comparisons.items()},
             "decomposition": {
                 k: (v.decomposition.to_dict() if v.decomposition else None) for k, v in self.comparisons.items()
             },
@@ -802,9 +538,9 @@ def analyse(
     *,
     meter: str,
     crosscheck_meter: str | None = None,
-    footprints: Mapping[str, Mapping[str, Any]] | None = None,
-    memory: Mapping[str, Mapping[str, Any]] | None = None,
-    baseline: str = "none",
+    footprints: Mapping[str, Footprint] | None = None,
+    memory: Mapping[str, MemoryProbe] | None = None,
+    baseline: str = BASELINE,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> Analysis:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Agents trained by tests go to a throw-away user agents directory, never into the user's real one.
+os.environ["PARADOX_GYM_AGENTS"] = tempfile.mkdtemp(prefix="paradox-gym-test-agents-")
 
 import torch  # noqa: E402
 

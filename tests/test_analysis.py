@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from paradox_gym import analysis as an
-from paradox_gym.evaluation import TrialRecord
+from paradox_gym import stats as st
+from paradox_gym.compression import Footprint
+from paradox_gym.report.text import verdict
+from paradox_gym.experiment.records import TrialRecord
+
+def _fp(serialized_bytes: int) -> Footprint:
+    return Footprint(parameters=100, nonzero_parameters=100, serialized_bytes=serialized_bytes, macs=100)
+
 
 # two-sided 95% t quantiles (0.975) from standard tables
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 10: 2.228, 20: 2.086, 29: 2.045,
@@ -18,21 +25,21 @@ T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 10: 2.228, 
 
 @pytest.mark.parametrize("df,expected", sorted(T975.items()))
 def test_t_quantile_matches_tables(df: int, expected: float) -> None:
-    assert round(an.t_quantile(0.975, df), 3) == expected
+    assert round(st.t_quantile(0.975, df), 3) == expected
 
 
 def test_t_quantile_other_levels_and_symmetry() -> None:
-    assert round(an.t_quantile(0.995, 4), 3) == 4.604
-    assert round(an.t_quantile(0.95, 10), 3) == 1.812
-    assert an.t_quantile(0.025, 7) == pytest.approx(-an.t_quantile(0.975, 7))
-    assert an.t_quantile(0.5, 3) == 0.0
-    assert an.t_quantile(0.975, 1e7) == pytest.approx(1.959964, abs=1e-5)  # normal limit
+    assert round(st.t_quantile(0.995, 4), 3) == 4.604
+    assert round(st.t_quantile(0.95, 10), 3) == 1.812
+    assert st.t_quantile(0.025, 7) == pytest.approx(-st.t_quantile(0.975, 7))
+    assert st.t_quantile(0.5, 3) == 0.0
+    assert st.t_quantile(0.975, 1e7) == pytest.approx(1.959964, abs=1e-5)  # normal limit
     with pytest.raises(ValueError):
-        an.t_quantile(1.0, 3)
+        st.t_quantile(1.0, 3)
 
 
 def test_mean_ci_known_values() -> None:
-    ci = an.mean_ci([1, 2, 3, 4, 5])
+    ci = st.mean_ci([1, 2, 3, 4, 5])
     # mean 3, s = sqrt(2.5), half width = 2.776 * s / sqrt(5)
     half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)
     assert ci.mean == 3.0 and ci.n == 5
@@ -41,47 +48,47 @@ def test_mean_ci_known_values() -> None:
 
 
 def test_mean_ci_degenerate_inputs() -> None:
-    one = an.mean_ci([4.0])
+    one = st.mean_ci([4.0])
     assert one.mean == 4.0 and one.low is None and one.high is None
-    empty = an.mean_ci([])
+    empty = st.mean_ci([])
     assert empty.mean is None and empty.n == 0
-    dropped = an.mean_ci([1.0, None, float("nan"), 3.0])  # type: ignore[list-item]
+    dropped = st.mean_ci([1.0, None, float("nan"), 3.0])  # type: ignore[list-item]
     assert dropped.n == 2 and dropped.mean == 2.0
-    assert an.mean_ci([2.0, 2.0, 2.0]).low == 2.0  # zero spread -> zero-width interval
+    assert st.mean_ci([2.0, 2.0, 2.0]).low == 2.0  # zero spread -> zero-width interval
 
 
 def test_paired_bootstrap_reproducible_and_sensible() -> None:
     rng = np.random.default_rng(1)
     base = 10 + rng.normal(0, 1, size=12)
     treated = 2 * base + rng.normal(0, 0.1, size=12)  # a strongly paired doubling
-    a = an.paired_bootstrap(treated, base, seed=7)
-    b = an.paired_bootstrap(treated, base, seed=7)
-    c = an.paired_bootstrap(treated, base, seed=8)
+    a = st.paired_bootstrap(treated, base, seed=7)
+    b = st.paired_bootstrap(treated, base, seed=7)
+    c = st.paired_bootstrap(treated, base, seed=8)
     assert a == b
     assert a != c
     assert a.ratio == pytest.approx(treated.mean() / base.mean())
     assert a.ratio_low < a.ratio < a.ratio_high
     assert 1.9 < a.ratio_low and a.ratio_high < 2.1  # pairing keeps the ratio interval tight
     assert a.diff_low > 0
-    assert an.direction(a.ratio_low, a.ratio_high, 1.0) == "higher"
+    assert st.direction(a.ratio_low, a.ratio_high, 1.0) == "higher"
 
 
 def test_paired_bootstrap_equal_samples_include_one() -> None:
     x = [3.0, 4.0, 5.0, 6.0]
-    ci = an.paired_bootstrap(x, x)
+    ci = st.paired_bootstrap(x, x)
     assert ci.ratio == 1.0 and ci.ratio_low == 1.0 and ci.ratio_high == 1.0
-    assert an.direction(ci.ratio_low, ci.ratio_high, 1.0) == "unchanged"
+    assert st.direction(ci.ratio_low, ci.ratio_high, 1.0) == "unchanged"
 
 
 def test_paired_bootstrap_edge_cases() -> None:
-    single = an.paired_bootstrap([2.0], [1.0])
+    single = st.paired_bootstrap([2.0], [1.0])
     assert single.ratio == 2.0 and single.ratio_low is None
-    zero = an.paired_bootstrap([1.0, 2.0], [0.0, 0.0])
+    zero = st.paired_bootstrap([1.0, 2.0], [0.0, 0.0])
     assert zero.ratio is None and zero.diff == 1.5
-    dropped = an.paired_bootstrap([1.0, float("nan"), 3.0], [1.0, 2.0, 3.0])
+    dropped = st.paired_bootstrap([1.0, float("nan"), 3.0], [1.0, 2.0, 3.0])
     assert dropped.n == 2
     with pytest.raises(ValueError):
-        an.paired_bootstrap([1.0, 2.0], [1.0])
+        st.paired_bootstrap([1.0, 2.0], [1.0])
 
 
 @pytest.mark.parametrize(
@@ -90,7 +97,7 @@ def test_paired_bootstrap_edge_cases() -> None:
      (None, 1.2, "undetermined")],
 )
 def test_direction_follows_the_interval(low: float | None, high: float | None, expected: str) -> None:
-    assert an.direction(low, high, 1.0) == expected
+    assert st.direction(low, high, 1.0) == expected
 
 
 def test_decomposition_sums_exactly() -> None:
@@ -142,7 +149,7 @@ def _analyse(compressed: dict[str, dict[str, float]]) -> an.Analysis:
     for cfg, spec in compressed.items():
         trials[cfg] = [_trial(cfg, t, ret=spec["ret"], length=int(spec["length"]), e_step=spec["e_step"],
                               policy_share=spec["policy_share"], jitter=j * 0.5) for t, j in enumerate(JITTER)]
-    footprints = {"none": {"serialized_bytes": 20000}, **{c: {"serialized_bytes": 9000} for c in compressed}}
+    footprints = {"none": _fp(20000), **{c: _fp(9000) for c in compressed}}
     return an.analyse(trials, meter="cpu-model", footprints=footprints)
 
 
@@ -152,8 +159,8 @@ def test_analyse_paradox_case_verdicts_and_checks() -> None:
     comp = res.comparisons["ptdq"]
     assert an.energy_direction(comp.energy_per_episode) == "higher"
     assert an.return_direction(comp.ret) == "unchanged"
-    assert comp.verdict.startswith("ptdq: 55% smaller, return unchanged")
-    assert "no energy saving" in comp.verdict and "policy inference" in comp.verdict
+    assert verdict(comp).startswith("ptdq: 55% smaller, return unchanged")
+    assert "no energy saving" in verdict(comp) and "policy inference" in verdict(comp)
     d = comp.decomposition
     assert d is not None and d.length_effect_j + d.per_step_effect_j == pytest.approx(d.delta_j)
     status = {c.claim: c.status for c in res.checks}
@@ -169,8 +176,8 @@ def test_analyse_energy_falls_with_return() -> None:
     comp = res.comparisons["prune"]
     assert an.energy_direction(comp.energy_per_episode) == "lower"
     # less energy per episode only because a worse agent's episodes are shorter: not called a saving
-    assert "fell only because episodes got shorter as the return fell: no saving at equal return" in comp.verdict
-    assert "energy saving" not in comp.verdict
+    assert "fell only because episodes got shorter as the return fell: no saving at equal return" in verdict(comp)
+    assert "energy saving" not in verdict(comp)
     assert comp.decomposition is not None and comp.decomposition.length_effect_j < 0
     status = {c.claim: c.status for c in res.checks}
     assert status["size reduction did not bring energy reduction"] == an.DOES_NOT_HOLD
@@ -197,7 +204,7 @@ def test_verdict_uses_interval_not_point_estimate() -> None:
     comp = res.comparisons["ptdq"]
     assert comp.energy_per_episode.ratio > 1.0
     assert comp.energy_per_episode.ratio_low < 1.0 < comp.energy_per_episode.ratio_high
-    assert "no detectable change" in comp.verdict
+    assert "no detectable change" in verdict(comp)
 
 
 def test_incomplete_and_missing_energy_trials() -> None:
@@ -224,7 +231,7 @@ def test_negative_returns_use_the_difference() -> None:
     comp = res.comparisons["prune"]
     assert comp.ret.ratio > 1  # -900 / -150: a ratio above 1 that means a worse return
     assert an.return_direction(comp.ret) == "lower"
-    assert "return lower (difference -750" in comp.verdict
+    assert "return lower (difference -750" in verdict(comp)
     assert res.summaries["prune"].energy_per_return_j is None  # J per unit of a negative return is meaningless
 
 
@@ -249,8 +256,7 @@ def test_energy_fell_check_needs_the_return_interval() -> None:
                       "kept": {"ret": 500, "e_step": 0.5e-3, "policy_share": 0.3}})
     _with_returns(trials, "wide", [500, 200, 520, 150, 510, 480])
     _with_returns(trials, "kept", [r - 1.0 for r in (500.0, 500.01, 499.99, 500.02, 499.98, 500.005)])
-    res = an.analyse(trials, meter="cpu-model", footprints={"none": {"serialized_bytes": 2}, "wide": {
-        "serialized_bytes": 1}, "kept": {"serialized_bytes": 1}})
+    res = an.analyse(trials, meter="cpu-model", footprints={"none": _fp(2), "wide": _fp(1), "kept": _fp(1)})
     wide, kept = res.comparisons["wide"], res.comparisons["kept"]
     assert an.return_direction(wide.ret) == "unchanged" and wide.ret.diff_low < -50
     assert an.return_direction(kept.ret) == "lower" and an.return_kept(kept.ret)
@@ -262,9 +268,9 @@ def test_energy_fell_check_needs_the_return_interval() -> None:
 
 
 def test_negative_return_margin_uses_magnitude() -> None:
-    ci = an.paired_bootstrap([-150.5, -151.0, -149.8], [-150.0, -150.0, -150.0])
+    ci = st.paired_bootstrap([-150.5, -151.0, -149.8], [-150.0, -150.0, -150.0])
     assert an.return_kept(ci)  # within 10% of |-150|
-    bad = an.paired_bootstrap([-300.0, -320.0, -310.0], [-150.0, -150.0, -150.0])
+    bad = st.paired_bootstrap([-300.0, -320.0, -310.0], [-150.0, -150.0, -150.0])
     assert not an.return_kept(bad) and an.return_direction(bad) == "lower"
 
 
@@ -279,8 +285,8 @@ def test_checks_name_configs_when_answers_differ_and_list_every_config() -> None
     assert energy.per_config["ptdq"] == an.NOT_APPLICABLE  # its energy did not fall
     assert energy.per_config["prune-structured"] == an.DOES_NOT_HOLD
     # a per-step saving with the return kept is called a saving, with its cause
-    verdict = res.comparisons["prune-structured"].verdict
-    assert "return unchanged" in verdict and "energy saving; the saving comes mostly from policy inference" in verdict
+    sentence = verdict(res.comparisons["prune-structured"])
+    assert "return unchanged" in sentence and "energy saving; the saving comes mostly from policy inference" in sentence
 
 
 def test_vacuous_energy_check_lists_configs_as_not_applicable() -> None:
@@ -299,7 +305,7 @@ def test_percent_never_shows_a_signed_zero(ratio: float, text: str) -> None:
 def test_few_pairs_do_not_give_overconfident_intervals() -> None:
     # two trials, both a little lower: a percentile bootstrap would call this "lower" (its interval is just
     # the range of the two differences); the paired t interval (t_0.975,1 = 12.7) rightly cannot tell
-    ci = an.paired_bootstrap([9.0, 8.0], [10.0, 10.0])
+    ci = st.paired_bootstrap([9.0, 8.0], [10.0, 10.0])
     assert ci.diff == -1.5
     half = 12.7062 * math.sqrt(0.5) / math.sqrt(2)
     assert ci.diff_low == pytest.approx(-1.5 - half, rel=1e-4) and ci.diff_high == pytest.approx(-1.5 + half, rel=1e-4)
@@ -316,13 +322,13 @@ def test_paired_intervals_cover_at_about_the_nominal_level() -> None:
     for i in range(runs):
         base = 10 + rng.normal(0, 1, 5)
         treated = base + rng.normal(0, 0.5, 5)
-        ci = an.paired_bootstrap(treated, base, resamples=400, seed=i)
+        ci = st.paired_bootstrap(treated, base, resamples=400, seed=i)
         misses += an.energy_direction(ci) != "unchanged"
     assert misses / runs < 0.08
 
 
 def test_nonnegative_quantities_never_get_negative_bounds() -> None:
-    from paradox_gym.analysis import mean_ci, paired_bootstrap
+    from paradox_gym.stats import mean_ci, paired_bootstrap
 
     wide = mean_ci([0.01, 0.5])  # 2 values: t(1) = 12.7, the plain interval reaches far below 0
     assert wide.low is not None and wide.low < 0

@@ -304,7 +304,7 @@ def test_subprocess_error_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_run_cli_guard() -> None:
-    from paradox_gym.cli import run_cli
+    from paradox_gym._util.cli import run_cli
     from paradox_gym.errors import UserInputError
 
     def bad() -> int:
@@ -328,7 +328,7 @@ def _synthetic_analysis(ret: float, configs: tuple[str, ...]) -> Any:
     import numpy as np
 
     from paradox_gym import analysis as an
-    from paradox_gym.evaluation import TrialRecord
+    from paradox_gym.experiment.records import TrialRecord
 
     def trial(cfg: str, t: int, scale: float) -> TrialRecord:
         steps, energy = 4 * 200, 0.8 * scale * (1 + 0.01 * t)
@@ -342,10 +342,13 @@ def _synthetic_analysis(ret: float, configs: tuple[str, ...]) -> Any:
         )
 
     trials = {cfg: [trial(cfg, t, 1.0 + 0.3 * i) for t in range(5)] for i, cfg in enumerate(configs)}
-    memory = {cfg: {"status": "ok", "peak_rss_bytes": 330_000_000, "uss_delta_bytes": 1_000_000, "episodes": 3}
+    from paradox_gym.compression import Footprint
+    from paradox_gym.experiment.records import MemoryProbe
+
+    memory = {cfg: MemoryProbe(status="ok", peak_rss_bytes=330_000_000, uss_delta_bytes=1_000_000, episodes=3)
               for cfg in configs}
-    footprints = {cfg: {"serialized_bytes": 21000 - 2000 * i, "parameters": 4610, "nonzero_parameters": 4000}
-                  for i, cfg in enumerate(configs)}
+    footprints = {cfg: Footprint(parameters=4610, nonzero_parameters=4000, serialized_bytes=21000 - 2000 * i,
+                                 macs=4500) for i, cfg in enumerate(configs)}
     return an.analyse(trials, meter="cpu-model", crosscheck_meter="codecarbon", footprints=footprints,
                       memory=memory)
 

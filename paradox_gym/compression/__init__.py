@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from paradox_gym.compression.agent import CompressedAgent, load_compressed
 from paradox_gym.compression.footprint import Footprint
-from paradox_gym.compression.methods import METHODS, compress
+from paradox_gym.compression.methods import compress
+from paradox_gym.compression.registry import ALIASES, METHOD_TABLE, METHODS, Method, apply_recipe, get_method
 
-__all__ = ["METHODS", "CompressedAgent", "Footprint", "compress", "load_compressed"]
+__all__ = ["ALIASES", "METHODS", "METHOD_TABLE", "CompressedAgent", "Footprint", "Method", "apply_recipe",
+           "compress", "get_method", "load_compressed"]

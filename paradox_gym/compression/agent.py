@@ -28,9 +28,11 @@ from torch import nn
 from paradox_gym.compression.footprint import Footprint, measure
 from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_module
 from paradox_gym.compression.quantization import quantized_engine
+from paradox_gym.compression.recipe import check_recipe
+from paradox_gym.compression.registry import apply_recipe, get_method
 from paradox_gym.compression.serialization import build_policy, decode_space, encode_space
 from paradox_gym.errors import AgentNotFoundError, ParadoxGymError, UserInputError
-from paradox_gym.files import write_bytes_atomic
+from paradox_gym._util.files import write_bytes_atomic
 
 FORMAT = "paradox_gym.compressed_agent"
 FORMAT_VERSION = 1
@@ -66,8 +68,6 @@ class CompressedAgent:
         calibration: np.ndarray | None,
         baseline_footprint: Footprint,
     ) -> None:
-        from paradox_gym.compression.methods import SPARSE_METHODS
-
         self.policy = policy
         self.algo = algo
         self.recipe = dict(recipe)
@@ -76,7 +76,7 @@ class CompressedAgent:
         self.observation_space = policy.observation_space
         self.action_space = policy.action_space
         self.baseline_footprint = baseline_footprint
-        self.footprint = measure(self.policy_module, sparse=self.method in SPARSE_METHODS)
+        self.footprint = measure(self.policy_module, sparse=get_method(self.method).sparse)
         self._backend: str | None = recipe.get("backend")
         self._policy_kwargs = policy_kwargs
         self._float_state = float_state
@@ -181,8 +181,6 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         UserInputError: not a compressed-agent file, or ``env`` does not match.
         UnsafeAgentError: the file names a class this package would not construct.
     """
-    from paradox_gym.compression.methods import apply_recipe, check_recipe
-
     if not os.path.isfile(path):
         raise AgentNotFoundError(f"no compressed agent file at {os.fspath(path)!r}")
     try:
@@ -207,7 +205,7 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
     recipe = check_recipe(meta["recipe"])
     observation_space = decode_space(meta["observation_space"])
     action_space = decode_space(meta["action_space"])
-    if recipe["method"] == "ptsq":
+    if get_method(recipe["method"]).calibrated:
         _check_calibration(calibration, observation_space)
     if env is not None:
         if isinstance(env, str):

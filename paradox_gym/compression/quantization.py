@@ -26,7 +26,7 @@ from paradox_gym.compression.inference_path import (
     get_attr_path,
     set_attr_path,
 )
-from paradox_gym.envs import as_env_action
+from paradox_gym.envs.rollout import collect_observations as collect_rollout_observations
 from paradox_gym.errors import UserInputError, UserTypeError
 
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
@@ -199,24 +199,12 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
                 f"calibration env observation space {env.observation_space} does not match the "
                 f"policy's {policy.observation_space}"
             )
-        collected: list[np.ndarray] = []
         policy.set_training_mode(False)
-        if isinstance(env, VecEnv):
-            env.seed(seed)
-            obs = env.reset()
-            while sum(len(o) for o in collected) < steps:
-                collected.append(np.asarray(obs))
-                actions, _ = policy.predict(obs, deterministic=True)
-                obs, _, _, _ = env.step(actions)
-            return np.concatenate(collected)[:steps]
-        obs, _ = env.reset(seed=seed)
-        for _ in range(steps):
-            collected.append(np.asarray(obs))
-            action, _ = policy.predict(obs, deterministic=True)
-            obs, _, terminated, truncated, _ = env.step(as_env_action(action, env.action_space))
-            if terminated or truncated:
-                obs, _ = env.reset()
-        return np.stack(collected)
+        if isinstance(env, VecEnv):  # one sub-environment of it, played by the shared rollout loop
+            env = env.envs[0] if hasattr(env, "envs") else env
+            if isinstance(env, VecEnv):
+                raise UserTypeError("calibration from a VecEnv needs a DummyVecEnv (its envs are reachable)")
+        return collect_rollout_observations(policy.predict, env, steps, seed)
     finally:
         if own_env:
             env.close()

@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from paradox_gym.vocab import ENERGY_METHODS, PHASES, READING_STATUSES
+
 #: Labels of how an energy figure was obtained.
-METHODS: tuple[str, ...] = ("measured", "sampled", "modelled")
+METHODS: tuple[str, ...] = ENERGY_METHODS
 #: Status of one reading.
-STATUSES: tuple[str, ...] = ("ok", "too_short", "failed", "unavailable")
-#: Phases a window's time and energy are split into.
-PHASES: tuple[str, ...] = ("policy", "env", "overhead")
+STATUSES: tuple[str, ...] = READING_STATUSES
 #: Kinds of window.
 WINDOW_KINDS: tuple[str, ...] = ("episode", "trial")
 

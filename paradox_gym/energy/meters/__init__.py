@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from paradox_gym.energy.meters.base import Meter
+from paradox_gym._util.checks import check_cpu_tdp
+
+from paradox_gym.energy.meters.base import Availability, Meter
 from paradox_gym.energy.meters.codecarbon import CodeCarbonMeter
 from paradox_gym.energy.meters.cpu_model import CpuModelMeter
 from paradox_gym.energy.meters.nvml import NvmlMeter
 from paradox_gym.energy.meters.rapl import RaplMeter
 from paradox_gym.errors import UserInputError, UserTypeError
 
+#: What a meter's figures are used for: ``energy`` (the figures the report shows) or ``cross-check``
+#: (an independent or consistency comparison over the same windows, never a headline).
+METER_ROLES: tuple[str, ...] = ("energy", "cross-check")
+
+
+@dataclass(frozen=True)
+class MeterEntry:
+    """One meter in the table: its class, its role, and whether it takes the CPU TDP (W per package)."""
+
+    name: str
+    cls: type[Meter]
+    role: str
+    takes_cpu_tdp: bool = False
+
+    def build(self, cpu_tdp_w: float | None) -> Meter:
+        return self.cls(cpu_tdp_w=cpu_tdp_w) if self.takes_cpu_tdp else self.cls()  # type: ignore[call-arg]
+
+
+#: The meter table: adding a meter is its own file plus one entry here.
+METERS: dict[str, MeterEntry] = {
+    e.name: e
+    for e in (
+        MeterEntry("cpu-model", CpuModelMeter, "energy", takes_cpu_tdp=True),
+        MeterEntry("rapl", RaplMeter, "energy"),
+        MeterEntry("nvml", NvmlMeter, "energy"),
+        MeterEntry("codecarbon", CodeCarbonMeter, "cross-check", takes_cpu_tdp=True),
+    )
+}
 #: Names accepted by :func:`make_meters`.
-METER_NAMES: tuple[str, ...] = ("cpu-model", "rapl", "nvml", "codecarbon")
+METER_NAMES: tuple[str, ...] = tuple(METERS)
 
 __all__ = [
+    "METERS",
     "METER_NAMES",
+    "METER_ROLES",
+    "Availability",
+    "MeterEntry",
     "CodeCarbonMeter",
     "CpuModelMeter",
     "Meter",
@@ -26,18 +60,6 @@ __all__ = [
     "default_meter_names",
     "make_meters",
 ]
-
-
-def check_cpu_tdp(cpu_tdp_w: object) -> float | None:
-    """Validate a user TDP (W per CPU package): None or a finite number > 0."""
-    if cpu_tdp_w is None:
-        return None
-    if isinstance(cpu_tdp_w, bool) or not isinstance(cpu_tdp_w, (int, float)):
-        raise UserTypeError(f"cpu_tdp_w must be a number of watts, got {type(cpu_tdp_w).__name__}")
-    value = float(cpu_tdp_w)
-    if not math.isfinite(value) or value <= 0.0:
-        raise UserInputError(f"cpu_tdp_w must be a finite number of watts > 0, got {cpu_tdp_w!r}")
-    return value
 
 
 def make_meters(names: Iterable[str] | str, *, cpu_tdp_w: float | None = None) -> list[Meter]:
@@ -72,24 +94,18 @@ def make_meters(names: Iterable[str] | str, *, cpu_tdp_w: float | None = None) -
         if name in seen:
             raise UserInputError(f"meter {name!r} is listed twice")
         seen.add(name)
-        if name == "cpu-model":
-            meters.append(CpuModelMeter(cpu_tdp_w=tdp))
-        elif name == "rapl":
-            meters.append(RaplMeter())
-        elif name == "nvml":
-            meters.append(NvmlMeter())
-        else:
-            meters.append(CodeCarbonMeter(cpu_tdp_w=tdp))
+        meters.append(METERS[name].build(tdp))
     return meters
 
 
 def default_meter_names() -> list[str]:
     """``cpu-model`` plus the hardware counters available here (``rapl``, ``nvml``); never codecarbon."""
     names = ["cpu-model"]
-    if RaplMeter().availability()[0]:
-        names.append("rapl")
-    nvml = NvmlMeter()
-    if nvml.availability()[0]:
-        names.append("nvml")
-    nvml.close()
+    for entry in METERS.values():
+        if entry.role != "energy" or entry.name in names:
+            continue
+        meter = entry.build(None)
+        if meter.availability().available:
+            names.append(entry.name)
+        meter.close()
     return names

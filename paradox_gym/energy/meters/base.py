@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, NamedTuple
 
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.errors import UserInputError
@@ -30,6 +30,13 @@ class Snapshot:
         self.cpu_s = cpu_s
         self.value = value
         self.error = error
+
+
+class Availability(NamedTuple):
+    """Whether a meter can run on this machine, and why (a description when it can, the reason when not)."""
+
+    available: bool
+    reason: str
 
 
 class Meter(ABC):
@@ -56,17 +63,17 @@ class Meter(ABC):
     min_cpu_s: float = 0.0
 
     def __init__(self) -> None:
-        self._availability: tuple[bool, str] | None = None
+        self._availability: Availability | None = None
         self._open: dict[str, Snapshot] = {}
 
     # -- availability ---------------------------------------------------------------------------
-    def availability(self) -> tuple[bool, str]:
-        """``(True, description)`` when the meter can run here, else ``(False, reason)``. Cached."""
+    def availability(self) -> Availability:
+        """``Availability(True, description)`` when the meter can run here, else ``(False, reason)``. Cached."""
         if self._availability is None:
             try:
-                self._availability = self._probe()
+                self._availability = Availability(*self._probe())
             except Exception as exc:  # a probe must never crash the caller
-                self._availability = (False, f"{type(exc).__name__}: {exc}")
+                self._availability = Availability(False, f"{type(exc).__name__}: {exc}")
         return self._availability
 
     @abstractmethod

@@ -29,6 +29,7 @@ import inspect
 import logging
 from typing import Any
 
+from paradox_gym._util.checks import check_cpu_tdp
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
 from paradox_gym.errors import UserInputError
@@ -79,8 +80,6 @@ class CodeCarbonMeter(Meter):
         country_iso_code: str = "USA",
         tracking_mode: str = "process",
     ) -> None:
-        from paradox_gym.energy.meters import check_cpu_tdp
-
         super().__init__()
         if tracking_mode not in TRACKING_MODES:
             raise UserInputError(

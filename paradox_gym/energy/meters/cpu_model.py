@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from paradox_gym._util.checks import check_cpu_tdp
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
 from paradox_gym.energy.meters.tdp import TdpInfo, logical_cpus, resolve_tdp
@@ -33,8 +34,6 @@ class CpuModelMeter(Meter):
     min_cpu_s = 0.01
 
     def __init__(self, cpu_tdp_w: float | None = None, *, n_cpus: int | None = None) -> None:
-        from paradox_gym.energy.meters import check_cpu_tdp
-
         super().__init__()
         cpu_tdp_w = check_cpu_tdp(cpu_tdp_w)
         if n_cpus is not None and (isinstance(n_cpus, bool) or not isinstance(n_cpus, int) or n_cpus < 1):

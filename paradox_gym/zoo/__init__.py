@@ -1,6 +1,13 @@
 """The agent zoo: hyperparameters, training, the checkpoint manifest and safe loading of agents.
 
-Layout of the agents directory (``agents/`` next to the package, or ``$PARADOX_GYM_AGENTS``):
+Two agents directories are searched, in this order:
+
+* the user's agents directory, where :func:`train` writes: ``$PARADOX_GYM_AGENTS`` if set, else
+  ``$XDG_DATA_HOME/paradox_gym/agents`` (``~/.local/share/paradox_gym/agents``); ``--agents-dir`` /
+  ``agents_path=`` override it;
+* the shipped agents, package data in ``paradox_gym/zoo/shipped/`` (read-only: never modified).
+
+Layout of an agents directory:
 
 * ``hyperparams/<algo>.yml`` -- rl-zoo3 style hyperparameters keyed by Gymnasium env id;
 * ``<algo>-<env slug>.zip`` -- Stable-Baselines3 checkpoints (``ppo-cartpole-v1.zip``);
@@ -30,11 +37,11 @@ import numpy as np
 import yaml
 from gymnasium import spaces
 
-import paradox_gym  # noqa: F401  (registers the mock environments)
-from paradox_gym.envs import as_env_action
+from paradox_gym._util.files import ensure_writable_dir, write_bytes_atomic
+from paradox_gym.envs import make_env, validate_env_id
+from paradox_gym.envs.rollout import play_episode
 from paradox_gym.errors import AgentNotFoundError, UserInputError
-from paradox_gym.files import ensure_writable_dir, write_bytes_atomic
-from paradox_gym.sb3_safe_load import ALGOS, algo_class, load_zip, normalize_algo
+from paradox_gym.sb3 import ALGOS, algo_class, check_algo_env, load_zip, normalize_algo
 
 __all__ = [
     "ALGOS",
@@ -42,7 +49,9 @@ __all__ = [
     "EVAL_EPISODES",
     "EVAL_SEED_START",
     "MANIFEST_NAME",
+    "SHIPPED_DIR",
     "agents_dir",
+    "find_checkpoint",
     "check_algo_env",
     "checkpoint_name",
     "default_algo",
@@ -73,10 +82,8 @@ EVAL_EPISODES = 20
 EVAL_SEED_START = 10_000
 #: Hyperparameter keys that are not constructor arguments of the SB3 algorithm.
 _NON_CONSTRUCTOR_KEYS = ("n_timesteps", "policy", "n_envs", "noise_type", "noise_std")
-_DISCRETE_ONLY = ("DQN",)
-_BOX_ONLY = ("SAC", "TD3", "DDPG")
-#: Observation spaces an SB3 ``MlpPolicy`` (and the safe loader) can take.
-_MLP_OBS_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+#: The shipped agents and hyperparameters (package data; never written to).
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,54 +101,47 @@ def checkpoint_name(algo: str, env_id: str) -> str:
 
 
 def agents_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The agents directory: ``path`` if given, else ``$PARADOX_GYM_AGENTS``, else ``<repo>/agents``."""
+    """The user's agents directory (where :func:`train` writes): ``path`` if given, else
+    ``$PARADOX_GYM_AGENTS``, else ``$XDG_DATA_HOME/paradox_gym/agents`` (default
+    ``~/.local/share/paradox_gym/agents``). It need not exist yet."""
     if path is not None:
         return Path(path)
     env_value = os.environ.get("PARADOX_GYM_AGENTS")
     if env_value:
         return Path(env_value)
-    return Path(__file__).resolve().parent.parent / "agents"
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "paradox_gym" / "agents"
+
+
+def search_dirs(path: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Agents directories searched for a checkpoint: the user's (:func:`agents_dir`), then the shipped one."""
+    user = agents_dir(path)
+    return [user] if user.resolve() == SHIPPED_DIR else [user, SHIPPED_DIR]
+
+
+def find_checkpoint(algo: str, env_id: str, path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The first existing ``<algo>-<env slug>.zip`` in :func:`search_dirs`, or None."""
+    name = checkpoint_name(algo, env_id)
+    for directory in search_dirs(path):
+        if (directory / name).is_file():
+            return directory / name
+    return None
 
 
 def _hyperparams_dir(directory: str | os.PathLike[str] | None = None) -> Path:
-    """``<agents directory>/hyperparams`` if that folder exists, else the shipped ``agents/hyperparams``.
+    """``<agents directory>/hyperparams`` if that folder exists, else the shipped hyperparameters.
 
     ``directory`` is the agents directory in use (default: :func:`agents_dir`).
     """
-    shipped = Path(__file__).resolve().parent.parent / "agents" / "hyperparams"
     override = agents_dir(directory) / "hyperparams"
-    return override if override.is_dir() else shipped
-
-
-def validate_env_id(env_id: Any) -> str:
-    """Return ``env_id`` if Gymnasium knows it, else raise UserInputError with close matches."""
-    if not isinstance(env_id, str) or not env_id:
-        raise UserInputError(f"env id must be a non-empty string, got {env_id!r}")
-    if env_id in gymnasium.registry:
-        return env_id
-    known = sorted(gymnasium.registry.keys())
-    close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.6)
-    if not close:  # also try case-insensitively ("cartpole-v1")
-        lowered = {k.lower(): k for k in known}
-        close = [lowered[c] for c in difflib.get_close_matches(env_id.lower(), list(lowered), n=3, cutoff=0.6)]
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise UserInputError(f"unknown environment {env_id!r}{hint} (any id registered with gymnasium works)")
-
-
-def make_env(env_id: str) -> gymnasium.Env[Any, Any]:
-    """``gymnasium.make(env_id)``; a missing optional dependency (MuJoCo, Box2D, ...) is a UserInputError."""
-    try:
-        return gymnasium.make(env_id)
-    except (gymnasium.error.Error, ImportError) as exc:
-        first = " ".join(str(exc).split()) or type(exc).__name__
-        raise UserInputError(f"cannot create environment {env_id!r}: {first}") from None
+    return override if override.is_dir() else SHIPPED_DIR / "hyperparams"
 
 
 def default_algo(env_id: str, *, agents_path: str | os.PathLike[str] | None = None) -> str:
     """The default algorithm for ``env_id``.
 
-    DEFAULT_ALGOS when it lists ``env_id``; otherwise the algorithm of an agent the agents directory
-    ``agents_path`` (default :func:`agents_dir`, so ``$PARADOX_GYM_AGENTS`` is honoured) already holds
+    DEFAULT_ALGOS when it lists ``env_id``; otherwise the algorithm of an agent the agents directories
+    (:func:`search_dirs`: the user's ``agents_path`` or :func:`agents_dir`, then the shipped one) hold
     for ``env_id`` according to its manifest (PPO if there is a PPO one, else the alphabetically first);
     otherwise PPO. Raises UserInputError (with close-match suggestions) when the environment is not
     registered, or when the manifest is not valid JSON.
@@ -149,49 +149,19 @@ def default_algo(env_id: str, *, agents_path: str | os.PathLike[str] | None = No
     env_id = validate_env_id(env_id)
     if env_id in DEFAULT_ALGOS:
         return DEFAULT_ALGOS[env_id]
-    directory = agents_dir(agents_path)
     available: set[str] = set()
-    for name, entry in read_manifest(directory)["agents"].items():
-        if not isinstance(entry, dict) or entry.get("env_id") != env_id:
-            continue
-        algo = entry.get("algo")
-        if isinstance(algo, str) and algo.upper() in ALGOS and (directory / str(name)).is_file():
-            available.add(algo.upper())
+    for directory in search_dirs(agents_path):
+        for name, entry in read_manifest(directory)["agents"].items():
+            if not isinstance(entry, dict) or entry.get("env_id") != env_id:
+                continue
+            algo = entry.get("algo")
+            if isinstance(algo, str) and algo.upper() in ALGOS and (directory / str(name)).is_file():
+                available.add(algo.upper())
     if not available or "PPO" in available:
         return "PPO"
     return sorted(available)[0]
 
 
-def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
-    """Check that ``algo`` supports ``env_id``'s spaces; return (observation_space, action_space).
-
-    Observations must be Box, Discrete, MultiDiscrete or MultiBinary (what an MLP policy takes; Tuple,
-    Dict, Text, ... are refused); actions as each algorithm requires.
-    """
-    algo = normalize_algo(algo)
-    env_id = validate_env_id(env_id)
-    env = make_env(env_id)
-    try:
-        obs_space, act_space = env.observation_space, env.action_space
-    finally:
-        env.close()
-    if not isinstance(obs_space, _MLP_OBS_SPACES):
-        raise UserInputError(
-            f"{env_id} has observation space {obs_space}, which the zoo's MLP policies cannot take; "
-            f"supported: Box, Discrete, MultiDiscrete, MultiBinary"
-        )
-    if algo in _DISCRETE_ONLY and not isinstance(act_space, spaces.Discrete):
-        raise UserInputError(
-            f"{algo} needs a Discrete action space but {env_id} has {act_space}; "
-            f"use one of PPO, A2C, SAC, TD3, DDPG"
-        )
-    if algo in _BOX_ONLY and not isinstance(act_space, spaces.Box):
-        raise UserInputError(
-            f"{algo} needs a continuous (Box) action space but {env_id} has {act_space}; use one of PPO, A2C, DQN"
-        )
-    if not isinstance(act_space, (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
-        raise UserInputError(f"action space {act_space} of {env_id} is not supported by {algo}")
-    return obs_space, act_space
 
 
 # --------------------------------------------------------------------------------------------------
@@ -294,24 +264,17 @@ def evaluate_agent(
     """Run ``n_episodes`` deterministic episodes seeded ``seed_start + i``.
 
     Returns ``{"returns": [...], "lengths": [...], "mean_return", "std_return", "mean_length"}``
-    (returns in the environment's reward units, lengths in steps). Discrete actions are passed to the
-    environment as ``int`` (see :func:`paradox_gym.envs.as_env_action`).
+    (returns in the environment's reward units, lengths in steps), played by
+    :func:`paradox_gym.envs.rollout.play_episode`.
     """
     env = make_env(env_id)
     returns: list[float] = []
     lengths: list[int] = []
     try:
         for i in range(n_episodes):
-            obs, _ = env.reset(seed=seed_start + i)
-            total, steps, done = 0.0, 0, False
-            while not done:
-                action, _ = model.predict(obs, deterministic=True)
-                obs, reward, terminated, truncated, _ = env.step(as_env_action(action, env.action_space))
-                total += float(reward)
-                steps += 1
-                done = bool(terminated or truncated)
-            returns.append(total)
-            lengths.append(steps)
+            outcome = play_episode(model.predict, env, seed_start + i)
+            returns.append(outcome.episode_return)
+            lengths.append(outcome.length_steps)
     finally:
         env.close()
     return {
@@ -535,33 +498,38 @@ def load_agent(
 ) -> Any:
     """Load the zoo agent for ``env_id`` (``algo`` defaults to :func:`default_algo`).
 
-    The checkpoint's sha256 must match its manifest entry. A missing checkpoint is trained when
-    ``train_if_missing`` is true (with the zoo hyperparameters, into the agents directory); otherwise
-    AgentNotFoundError says how to train one. Loading goes through :func:`load_zip` (no unpickling).
+    The checkpoint is looked up in :func:`search_dirs` (the user's agents directory first, then the
+    shipped agents) and its sha256 must match the manifest entry beside it. A missing checkpoint is
+    trained when ``train_if_missing`` is true (with the zoo hyperparameters, into the user's agents
+    directory); otherwise AgentNotFoundError says how to train one. Loading goes through
+    :func:`load_zip` (no unpickling).
     """
     env_id = validate_env_id(env_id)
     algo = normalize_algo(algo) if algo is not None else default_algo(env_id, agents_path=agents_path)
-    directory = agents_dir(agents_path)
     name = checkpoint_name(algo, env_id)
-    path = directory / name
-    if not path.is_file():
+    path = find_checkpoint(algo, env_id, agents_path)
+    if path is None:
+        directory = agents_dir(agents_path)
         if not train_if_missing:
+            searched = " or ".join(str(d) for d in search_dirs(agents_path))
             raise AgentNotFoundError(
-                f"no {algo} agent for {env_id} in {directory} (expected {name}); train one with: "
-                f"python scripts/train.py --algo {algo} --env {env_id} (or pass --train-missing to evaluate.py)"
+                f"no {algo} agent for {env_id} in {searched} (expected {name}); train one with: "
+                f"paradox-gym train --algo {algo} --env {env_id} (or pass --train-missing to evaluate)"
             )
         check_algo_env(algo, env_id)
         train(algo, env_id, out_dir=directory, progress=False)
+        path = directory / name
+    directory = path.parent
     entry = read_manifest(directory)["agents"].get(name)
     if entry is None:
         raise UserInputError(
             f"{path} is not listed in {directory / MANIFEST_NAME}, so its sha256 cannot be verified; retrain it "
-            f"with: python scripts/train.py --algo {algo} --env {env_id} (or load it with load_zip)"
+            f"with: paradox-gym train --algo {algo} --env {env_id} (or load it with load_zip)"
         )
     actual = file_sha256(path)
     if actual != entry.get("sha256"):
         raise UserInputError(
             f"sha256 mismatch for {path}: file has {actual}, manifest says {entry.get('sha256')}; the file was "
-            f"modified or corrupted -- retrain with: python scripts/train.py --algo {algo} --env {env_id}"
+            f"modified or corrupted -- retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
         )
     return load_zip(path, env_id, algo)

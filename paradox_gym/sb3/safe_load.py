@@ -33,9 +33,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from paradox_gym.envs import make_env, validate_env_id
 from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
+from paradox_gym.sb3.algorithms import ALGORITHMS, ALGOS, algo_class, check_spaces, normalize_algo
 
-ALGOS: tuple[str, ...] = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG")
 
 #: Layout families (what the state dict can tell apart) -> algorithms sharing that layout.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -44,14 +45,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "sac": ("SAC",),
     "td3": ("TD3", "DDPG"),
 }
-DEFAULT_ACTIVATION: dict[str, str] = {
-    "PPO": "Tanh",
-    "A2C": "Tanh",
-    "DQN": "ReLU",
-    "SAC": "ReLU",
-    "TD3": "ReLU",
-    "DDPG": "ReLU",
-}
+DEFAULT_ACTIVATION: dict[str, str] = {a.name: a.default_activation for a in ALGORITHMS.values()}
 #: torch.nn activation classes accepted by name (SB3 writes "<class 'torch.nn.modules.activation.X'>").
 ACTIVATIONS: tuple[str, ...] = ("Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Sigmoid", "Softplus")
 #: Optimizers accepted by name (only matter if the loaded agent is trained further).
@@ -82,20 +76,6 @@ _MEMBER_LIMITS: dict[str, int] = {
     "_stable_baselines3_version": 1024,
 }
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def normalize_algo(algo: Any) -> str:
-    """Canonical upper-case algorithm name; UserInputError naming the valid ones otherwise."""
-    if isinstance(algo, str) and algo.upper() in ALGOS:
-        return algo.upper()
-    raise UserInputError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
-
-
-def algo_class(algo: str) -> Any:
-    """The stable_baselines3 class of ``algo`` (``"PPO"`` -> ``stable_baselines3.PPO``)."""
-    import stable_baselines3
-
-    return getattr(stable_baselines3, normalize_algo(algo))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -526,8 +506,6 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     Raises AgentNotFoundError (no file), UserInputError (not an SB3 zip, wrong algorithm, spaces that do
     not fit, unknown env), UnsafeAgentError (anything that cannot be rebuilt without running stored code).
     """
-    from paradox_gym.zoo import validate_env_id
-
     if algo is not None:
         algo = normalize_algo(algo)
     path = Path(path)
@@ -560,12 +538,10 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     if "n_critics" in layout:
         policy_kwargs["n_critics"] = layout["n_critics"]
 
-    from paradox_gym.zoo import check_algo_env, make_env
-
     env = make_env(env_id)
     try:
         _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
-        check_algo_env(algo, env_id)
+        check_spaces(algo, env_id, env.observation_space, env.action_space)
     except BaseException:
         env.close()
         raise

@@ -1,0 +1,135 @@
+"""``paradox-gym evaluate`` (and ``scripts/evaluate.py``): parse -> EvalSettings -> evaluate -> print.
+
+Every option is documented in docs/evaluation.md. Bad input: one line ``error: ...``, exit status 2.
+Ctrl-C during the trials: whole trials are kept and written, exit status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+from paradox_gym._util.cli import EXIT_INTERRUPTED, ArgumentParser
+from paradox_gym.compression import ALIASES, METHOD_TABLE
+from paradox_gym.energy.meters import METER_NAMES
+from paradox_gym.experiment.settings import (
+    DEFAULT_AMOUNT,
+    DEFAULT_EPISODES,
+    DEFAULT_THREADS,
+    DEFAULT_TRIALS,
+    DEFAULT_WARMUP,
+    PHASE_CLOCKS,
+    EvalSettings,
+)
+from paradox_gym.pipeline import Progress, evaluate
+from paradox_gym.zoo import env_slug
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``evaluate`` (shared by the console command and ``scripts/evaluate.py``)."""
+    methods = ", ".join(f"{m.name} ({m.summary})" for m in METHOD_TABLE.values() if m.name != "none")
+    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default CartPole-v1)")
+    p.add_argument("--algo", default=None, help="PPO, A2C, DQN, SAC, TD3 or DDPG (default: the zoo's for --env)")
+    p.add_argument("--agent", default=None, metavar="PATH", help="your own SB3 zip (loaded without unpickling)")
+    p.add_argument("--agents-dir", default=None, metavar="DIR",
+                   help="your agents directory (default $PARADOX_GYM_AGENTS or ~/.local/share/paradox_gym/agents)")
+    p.add_argument("--train-missing", action="store_true",
+                   help="train the zoo agent for --env/--algo first if it is not shipped (zoo hyperparameters)")
+    p.add_argument("--compress", default="ptdq",
+                   help=f"compression methods, comma separated; the baseline 'none' is always included "
+                        f"(default ptdq). Methods: {methods}; aliases: {', '.join(ALIASES)}")
+    p.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="pruning amount in [0, 1) (default 0.5)")
+    p.add_argument("--episodes", type=int, default=DEFAULT_EPISODES,
+                   help=f"episodes per trial (default {DEFAULT_EPISODES})")
+    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
+                   help=f"trials per configuration (default {DEFAULT_TRIALS})")
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
+                   help=f"warm-up episodes per configuration (default {DEFAULT_WARMUP})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    p.add_argument("--meters", default=None,
+                   help=f"energy meters, comma separated: {', '.join(METER_NAMES)} "
+                        f"(default: cpu-model plus rapl/nvml where available)")
+    p.add_argument("--cpu-tdp", type=float, default=None, metavar="W", help="CPU TDP in W per package for cpu-model")
+    p.add_argument("--no-codecarbon", action="store_true", help="skip the CodeCarbon cross-check")
+    p.add_argument("--out", default=None, metavar="DIR", help="output directory (default results/<time>-<env>/)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default 1)")
+    p.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probe")
+    p.add_argument("--phase-clock", default="wall", choices=PHASE_CLOCKS,
+                   help="per-step clock of the phase split: wall (cheapest, default) or cpu (per-thread CPU time)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (and nothing else)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; errors only")
+
+
+def default_out_dir(env_id: str) -> Path:
+    """``results/<YYYYmmdd-HHMMSS>-<env slug>``."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("results") / f"{stamp}-{env_slug(env_id)}"
+
+
+def settings_from_args(args: argparse.Namespace) -> EvalSettings:
+    """Parsed arguments -> validated EvalSettings (the output directory defaults to results/<time>-<env>)."""
+    out = args.out if args.out is not None else default_out_dir(args.env)
+    return EvalSettings(
+        env_id=args.env, algo=args.algo, agent_path=args.agent, methods=args.compress, amount=args.amount,
+        episodes=args.episodes, trials=args.trials, warmup=args.warmup, seed=args.seed, meters=args.meters,
+        cpu_tdp_w=args.cpu_tdp, codecarbon=not args.no_codecarbon, memory=not args.no_memory,
+        threads=args.threads, phase_clock=args.phase_clock, train_missing=args.train_missing,
+        agents_dir=args.agents_dir, out=str(out),
+    )
+
+
+class _ProgressBar:
+    """Progress on stderr: one line per stage, a tqdm bar over the trials."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, event: Progress) -> None:
+        if event.stage == "trials":
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=event.total, desc="trials", unit="trial", file=sys.stderr, leave=False)
+            self.bar.n = event.done
+            self.bar.refresh()
+            return
+        self.close()
+        print(event.message + " ...", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run(args: argparse.Namespace) -> int:
+    """The evaluate command: validate -> evaluate (writes the files) -> print."""
+    settings = settings_from_args(args)
+    quiet = args.quiet or args.json
+    bar = None if quiet else _ProgressBar()
+    try:
+        result = evaluate(settings, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    elif not args.quiet:
+        print(result.report())
+        print(f"\nfiles written to {settings.out}/ in {result.timings_s.get('total_s', 0.0):.1f} s")
+    if result.status == "interrupted":
+        print(f"interrupted: partial results (whole trials only) written to {settings.out}/", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def build_parser(prog: str = "paradox-gym evaluate") -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=prog,
+        description="Does compressing an RL policy save energy, memory and time? Measure it, with error bars.",
+    )
+    add_arguments(parser)
+    return parser

@@ -1,0 +1,171 @@
+"""Memory of one configuration, measured in a fresh process (DESIGN 3.6).
+
+    python -m paradox_gym.experiment.memory --env CartPole-v1 --algo PPO --method ptdq [--agent PATH] \
+        [--amount 0.5] [--episodes 3] [--seed 0] [--threads 1]
+
+The process loads the agent, compresses it, then plays ``--episodes`` deterministic episodes, and prints
+one JSON line (sizes in bytes):
+
+- ``rss_after_load_bytes`` / ``uss_after_load_bytes``: resident / unique set size once the agent is loaded
+  and compressed (the libraries' own memory included: the baseline of a fresh Python process running it);
+- ``peak_rss_bytes``: the process's peak resident set size over its whole life
+  (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), which is why it runs in its own process;
+- ``rss_after_rollout_bytes`` / ``uss_after_rollout_bytes`` and ``uss_delta_bytes`` (rollout minus load):
+  what playing the episodes added.
+
+USS comes from ``psutil.Process().memory_full_info().uss`` (``None`` where the platform cannot give it).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from paradox_gym._util.cli import ArgumentParser, run_cli
+from paradox_gym.envs import make_env
+from paradox_gym.envs.rollout import play_episode
+from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.experiment.records import MemoryProbe
+from paradox_gym.experiment.settings import EvalSettings
+
+
+def _rss_uss() -> tuple[int, int | None]:
+    import psutil
+
+    proc = psutil.Process()
+    try:
+        full = proc.memory_full_info()
+        return int(full.rss), int(full.uss)
+    except (psutil.AccessDenied, AttributeError):
+        return int(proc.memory_info().rss), None
+
+
+def _peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # Linux reports KiB
+
+
+def probe(
+    env_id: str,
+    algo: str,
+    method: str,
+    *,
+    agent_path: str | None = None,
+    amount: float = 0.5,
+    episodes: int = 3,
+    seed: int = 0,
+    threads: int = 1,
+    agents_dir: str | None = None,
+) -> dict[str, Any]:
+    """Load + compress + play ``episodes`` episodes in *this* process and report its memory (bytes).
+
+    Meant to run in a fresh process (``python -m paradox_gym.experiment.memory``); called in a long-lived process
+    the peak RSS would be that process's lifetime maximum.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    model = load_model(env_id, algo, agent_path, agents_dir=agents_dir)
+    agent = build_agents(model, [method], amount=amount, env_id=env_id, seed=seed)[method]
+    del model
+    rss_load, uss_load = _rss_uss()
+    env = make_env(env_id)
+    steps = 0
+    for i in range(episodes):
+        steps += play_episode(agent.predict, env, seed + i).length_steps
+    env.close()
+    rss_end, uss_end = _rss_uss()
+    return {
+        "status": "ok",
+        "method": method,
+        "episodes": episodes,
+        "steps": steps,
+        "rss_after_load_bytes": rss_load,
+        "uss_after_load_bytes": uss_load,
+        "rss_after_rollout_bytes": rss_end,
+        "uss_after_rollout_bytes": uss_end,
+        "uss_delta_bytes": (uss_end - uss_load) if uss_end is not None and uss_load is not None else None,
+        "peak_rss_bytes": _peak_rss_bytes(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    def _main() -> int:
+        parser = ArgumentParser(prog="python -m paradox_gym.experiment.memory", description="Memory of one configuration.")
+        parser.add_argument("--env", required=True)
+        parser.add_argument("--algo", required=True)
+        parser.add_argument("--method", required=True)
+        parser.add_argument("--agent", default=None)
+        parser.add_argument("--amount", type=float, default=0.5)
+        parser.add_argument("--episodes", type=int, default=3)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--threads", type=int, default=1)
+        parser.add_argument("--agents-dir", default=None)
+        a = parser.parse_args(argv)
+        result = probe(a.env, a.algo, a.method, agent_path=a.agent, amount=a.amount,
+                       episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir)
+        print(json.dumps(result))
+        return 0
+
+    return run_cli(_main)
+
+
+def _memory_command(settings: EvalSettings, algo: str, method: str) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "paradox_gym.experiment.memory",
+        "--env", settings.env_id, "--algo", algo, "--method", method,
+        "--amount", repr(settings.amount), "--episodes", str(settings.memory_episodes),
+        "--seed", str(settings.seed), "--threads", str(settings.threads),
+    ]
+    if settings.agent_path is not None:
+        cmd += ["--agent", str(settings.agent_path)]
+    if settings.agents_dir is not None:
+        cmd += ["--agents-dir", str(settings.agents_dir)]
+    return cmd
+
+
+def measure_memory(settings: EvalSettings, algo: str, methods: Sequence[str], *, timeout_s: float = 300.0,
+                   parallel: int = 2) -> dict[str, MemoryProbe]:
+    """Run ``python -m paradox_gym.experiment.memory`` once per configuration, each in a fresh process
+    (at most ``parallel`` at a time; each process measures only itself). Returns method -> probe.
+
+    A failure is returned as ``MemoryProbe.failed(reason)`` (never as 0 bytes).
+    """
+    results: dict[str, MemoryProbe] = {}
+    pending = list(methods)
+    while pending:
+        batch, pending = pending[:max(1, parallel)], pending[max(1, parallel):]
+        procs = {
+            m: subprocess.Popen(_memory_command(settings, algo, m), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+            for m in batch
+        }
+        try:
+            for method, proc in procs.items():
+                try:
+                    stdout, stderr = proc.communicate(timeout=timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
+                    results[method] = MemoryProbe.failed(f"memory probe timed out after {timeout_s:.0f} s")
+                    continue
+                lines = [line for line in stdout.splitlines() if line.strip().startswith("{")]
+                if proc.returncode != 0 or not lines:
+                    tail = (stderr.strip().splitlines() or ["no output"])[-1]
+                    results[method] = MemoryProbe.failed(f"memory probe exited with {proc.returncode}: {tail}")
+                else:
+                    results[method] = MemoryProbe.from_dict(json.loads(lines[-1]))
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    return {m: results[m] for m in methods}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

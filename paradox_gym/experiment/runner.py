@@ -1,0 +1,185 @@
+"""Seeded rollouts of ready agents through the EnergyWrapper: warm-up, then trials interleaved across
+configurations (A B A B ...), every episode played by :func:`paradox_gym.envs.rollout.play_episode`.
+
+This module receives agents ready to run (loading and compressing them is
+:mod:`paradox_gym.experiment.agents`' job). Energies in J, times in s, latencies in ns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
+from paradox_gym.energy.meters import METERS, Meter
+from paradox_gym.envs import make_env
+from paradox_gym.envs.rollout import PolicyTimer, play_episode
+from paradox_gym.errors import UserInputError
+from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
+from paradox_gym.experiment.settings import EvalSettings
+
+WARMUP_SEED_OFFSET = 1_000_000
+SEED_RULE = "episode seed = seed + trial * episodes + episode (same for every configuration)"
+
+
+def episode_seed(seed: int, trial: int, episode: int, episodes: int) -> int:
+    """Seed of episode ``episode`` of trial ``trial``: the same for every configuration (paired trials)."""
+    return seed + trial * episodes + episode
+
+
+def warmup_seed(seed: int, episode: int) -> int:
+    """Seed of warm-up episode ``episode`` (kept apart from the measured episodes' seeds)."""
+    return seed + WARMUP_SEED_OFFSET + episode
+
+
+def choose_primary_meter(meters: Sequence[Meter]) -> Meter:
+    """The meter whose figures the report shows: among available ``energy``-role meters, the first
+    ``measured`` one, else the first ``sampled``, else the first ``modelled`` (order as given).
+
+    Raises:
+        UserInputError: no chosen energy meter is available on this machine.
+    """
+    candidates = [m for m in meters if METERS[m.name].role == "energy" and m.availability().available]
+    for method in ("measured", "sampled", "modelled"):
+        for meter in candidates:
+            if meter.method == method:
+                return meter
+    reasons = "; ".join(f"{m.name}: {m.availability().reason}" for m in meters if METERS[m.name].role == "energy")
+    raise UserInputError(
+        f"none of the meters {[m.name for m in meters]} can give the energy figures here ({reasons}); "
+        "include cpu-model"
+    )
+
+
+@dataclass
+class EvaluationRun:
+    """What an evaluation produced: trials and episodes per configuration, in the order they ran."""
+
+    trials: dict[str, list[TrialRecord]]
+    episodes: list[EpisodeRecord]
+    meters: dict[str, dict[str, Any]]
+    primary_meter: str
+    crosscheck_meter: str | None
+    warmup_seeds: list[int]
+    interrupted: bool = False
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],
+                  window: Any, latencies: list[int], primary: str, crosscheck_meter: str | None) -> TrialRecord:
+    readings = window.readings
+    cc = None
+    if crosscheck_meter is not None and crosscheck_meter in readings and primary in readings:
+        cc = cross_check(readings[primary], readings[crosscheck_meter]).to_dict()
+    ph = window.phases
+    return TrialRecord(
+        config=config,
+        trial=trial,
+        seeds=seeds,
+        returns=returns,
+        lengths=lengths,
+        wall_s=window.wall_s,
+        cpu_s=window.cpu_s,
+        energy_j={k: r.energy_j for k, r in readings.items()},
+        energy_method={k: r.method for k, r in readings.items()},
+        energy_status={k: r.status for k, r in readings.items()},
+        phase_energy_j={k: dict(v) for k, v in window.phase_energy_j.items()},
+        phase_wall_s={"policy": ph.policy_wall_s, "env": ph.env_wall_s, "overhead": ph.overhead_wall_s},
+        phase_cpu_s={"policy": ph.policy_cpu_s, "env": ph.env_cpu_s, "overhead": ph.overhead_cpu_s},
+        policy_ns=np.asarray(latencies, dtype=np.int64),
+        crosscheck=cc,
+        energy_note={k: r.note for k, r in readings.items()},
+    )
+
+
+def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int]) -> tuple[float, int, float, Any]:
+    """One deterministic, timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays
+    it: each ``predict`` is timed and reported with ``env.record_policy_time``; its wall time (ns) is
+    appended to ``latencies``. Returns ``(return, length in steps, wall time in s, episode window or None)``."""
+    timer = PolicyTimer(env.record_policy_time, cpu_clock=env.phase_clock == "cpu", latencies_ns=latencies)
+    outcome = play_episode(agent.predict, env, seed, timer=timer)
+    return outcome.episode_return, outcome.length_steps, outcome.wall_s, outcome.final_info.get("energy")
+
+
+def run_evaluation(
+    agents: dict[str, Any],
+    settings: EvalSettings,
+    *,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> EvaluationRun:
+    """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations (A B A B).
+
+    All configurations share one environment and one :class:`EnergyWrapper`; trial ``t`` of every
+    configuration plays the same episode seeds (:func:`episode_seed`). A ``KeyboardInterrupt`` stops the
+    run: the trial in progress is discarded and the returned run has ``interrupted=True`` with every
+    complete trial.
+    """
+    import torch
+
+    torch.set_num_threads(settings.threads)
+    meters = make_meters(list(settings.meters or ()), cpu_tdp_w=settings.cpu_tdp_w)
+    primary = choose_primary_meter(meters).name
+    crosscheck_meter = next((m.name for m in meters
+                             if METERS[m.name].role == "cross-check" and m.availability().available), None)
+    meter_info = {
+        m.name: {"method": m.method, "role": METERS[m.name].role, "available": m.availability().available,
+                 "reason": m.availability().reason, "resolution_s": m.resolution_s}
+        for m in meters
+    }
+    for meter in meters:  # one-time set-up (CodeCarbon's hardware probe) outside every window
+        prepare = getattr(meter, "prepare", None)
+        if callable(prepare) and meter.availability().available:
+            try:
+                prepare()
+            except Exception:  # noqa: BLE001 - the meter then reports its own failure per window
+                pass
+    env = EnergyWrapper(make_env(settings.env_id), meters, phase_clock=settings.phase_clock)
+    run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
+                        [warmup_seed(settings.seed, i) for i in range(settings.warmup)])
+    started = time.perf_counter()
+    try:
+        # Warm-up: every configuration plays its warm-up episodes inside one throw-away trial window, so
+        # that one-time costs (lazy imports, first tracker start of each meter) fall outside measured trials.
+        scratch: list[int] = []
+        env.begin_trial()
+        for agent in agents.values():
+            for seed in run.warmup_seeds:
+                run_episode(agent, env, seed, scratch)
+                scratch.clear()
+        env.end_trial()
+        for trial in range(settings.trials):
+            for config, agent in agents.items():
+                seeds = [episode_seed(settings.seed, trial, i, settings.episodes) for i in range(settings.episodes)]
+                latencies: list[int] = []
+                returns: list[float] = []
+                lengths: list[int] = []
+                episodes: list[EpisodeRecord] = []
+                env.begin_trial()
+                for i, seed in enumerate(seeds):
+                    ret, length, wall_s, window = run_episode(agent, env, seed, latencies)
+                    returns.append(ret)
+                    lengths.append(length)
+                    episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
+                                                  window.to_dict() if window is not None else {}))
+                window = env.end_trial()
+                record = _trial_record(config, trial, seeds, returns, lengths, window, latencies,
+                                       primary, crosscheck_meter)
+                run.trials[config].append(record)
+                run.episodes.extend(episodes)
+                if on_trial is not None:
+                    on_trial(record)
+    except KeyboardInterrupt:
+        run.interrupted = True
+    finally:
+        run.elapsed_s = time.perf_counter() - started
+        try:
+            env.close()
+        except KeyboardInterrupt:  # a second Ctrl-C while closing the meters
+            run.interrupted = True
+        except Exception:  # noqa: BLE001 - closing must not hide the results
+            pass
+    return run

@@ -1,0 +1,115 @@
+"""The evaluation pipeline, as a library call: :func:`evaluate` (settings in, typed result out).
+
+    import paradox_gym as pg
+    result = pg.evaluate(pg.EvalSettings(env_id="CartPole-v1", methods=("ptdq",)))
+    print(result.report())
+    result.to_dict()["verdicts"]
+
+Data flows one way: settings -> agent (zoo / sb3 loading) -> compressed agents -> memory probes ->
+rollouts through the EnergyWrapper -> records -> analysis -> :class:`~paradox_gym.report.EvalResult`.
+Nothing is printed; progress goes to the optional ``progress`` callback.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from paradox_gym._util.files import ensure_writable_dir
+from paradox_gym.analysis import analyse
+from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.experiment.memory import measure_memory
+from paradox_gym.experiment.runner import run_evaluation
+from paradox_gym.experiment.settings import EvalSettings
+from paradox_gym.report.machine import machine_info, software_versions
+from paradox_gym.report.result import EvalResult
+from paradox_gym.vocab import BASELINE
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event: ``stage`` (``load``, ``compress``, ``memory``, ``trials``, ``analysis``), what
+    it is doing (``message``), and ``done`` of ``total`` units (trials) where that applies."""
+
+    stage: str
+    message: str
+    done: int = 0
+    total: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None) -> EvalResult:
+    """Measure the float agent and its compressed configurations; return the typed result.
+
+    Steps: check the output directory (when ``settings.out`` is set, before any long work); load the agent
+    (zoo, sha256-verified, or the user's zip, never unpickled); compress it once per method; measure
+    memory in a fresh process per configuration (``settings.memory``); run warm-up and interleaved
+    trials through the EnergyWrapper; analyse; write the files (when ``settings.out`` is set).
+
+    A ``KeyboardInterrupt`` during the trials ends them early: the result has ``status`` ``interrupted``
+    and holds every complete trial (and is written like a complete one).
+    """
+    say: ProgressCallback = progress or (lambda _event: None)
+    started = time.perf_counter()
+    if settings.out is not None:
+        ensure_writable_dir(settings.out, "--out")
+    import torch
+
+    torch.set_num_threads(settings.threads)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    say(Progress("load", f"loading the {settings.algo or 'default'} agent for {settings.env_id}"))
+    model = load_model(settings.env_id, settings.algo, settings.agent_path,
+                       train_if_missing=settings.train_missing, agents_dir=settings.agents_dir)
+    settings = settings.replace(algo=type(model).__name__)  # the class actually loaded
+    timings["load_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say(Progress("compress", f"loaded {settings.algo} agent for {settings.env_id}; compressing: "
+                             f"{', '.join(settings.methods) or '(baseline only)'}"))
+    agents = build_agents(model, settings.configs, amount=settings.amount, env_id=settings.env_id,
+                          seed=settings.seed)
+    timings["compress_s"] = time.perf_counter() - t0
+    footprints = {m: a.footprint for m, a in agents.items()}
+
+    memory = None
+    t0 = time.perf_counter()
+    if settings.memory:
+        say(Progress("memory", f"memory probe: one fresh process per configuration ({', '.join(settings.configs)})"))
+        memory = measure_memory(settings, settings.algo, settings.configs)
+    timings["memory_s"] = time.perf_counter() - t0
+
+    total = settings.trials * len(agents)
+    done = [0]
+
+    def on_trial(_record: object) -> None:
+        done[0] += 1
+        say(Progress("trials", "trials", done[0], total))
+
+    say(Progress("trials", "trials", 0, total))
+    run = run_evaluation(agents, settings, on_trial=on_trial)
+    timings["evaluation_s"] = run.elapsed_s
+
+    t0 = time.perf_counter()
+    say(Progress("analysis", "analysing"))
+    analysis = analyse(run.trials, meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
+                       footprints=footprints, memory=memory, seed=settings.seed)
+    if run.interrupted:
+        finished = min((len(v) for v in run.trials.values()), default=0)
+        analysis.notes.insert(0, f"interrupted: {finished} of {settings.trials} trial rounds finished; "
+                                 "only whole trials are analysed")
+    result = EvalResult(
+        settings=settings, run=run, analysis=analysis, footprints=footprints,
+        baseline_footprint=agents[BASELINE].baseline_footprint,
+        recipes={m: a.recipe for m, a in agents.items()}, memory=memory,
+        machine=machine_info(settings.threads), software=software_versions(), timings_s=timings,
+    )
+    timings["analysis_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - started  # before writing: result.json carries it
+    if settings.out is not None:
+        result.write(settings.out)
+    return result

@@ -1,0 +1,97 @@
+"""The algorithm table: which RL algorithms paradox_gym can load, compress and train, and what spaces each
+takes. Adding an algorithm is one :class:`Algorithm` record here (plus its inference path in
+:mod:`paradox_gym.compression.inference_path` and its layout in :mod:`paradox_gym.sb3.safe_load`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from gymnasium import spaces
+
+from paradox_gym.envs import make_env, validate_env_id
+from paradox_gym.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One algorithm: its class (``module.name``), the action spaces it accepts and its default
+    activation function (what SB3 builds when ``policy_kwargs`` does not say)."""
+
+    name: str
+    module: str
+    action_spaces: tuple[type, ...]
+    default_activation: str
+
+    def cls(self) -> Any:
+        """The algorithm class (imported on first use: stable_baselines3 is slow to import)."""
+        return getattr(importlib.import_module(self.module), self.name)
+
+
+_ANY_ACTION = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+ALGORITHMS: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("PPO", "stable_baselines3", _ANY_ACTION, "Tanh"),
+        Algorithm("A2C", "stable_baselines3", _ANY_ACTION, "Tanh"),
+        Algorithm("DQN", "stable_baselines3", (spaces.Discrete,), "ReLU"),
+        Algorithm("SAC", "stable_baselines3", (spaces.Box,), "ReLU"),
+        Algorithm("TD3", "stable_baselines3", (spaces.Box,), "ReLU"),
+        Algorithm("DDPG", "stable_baselines3", (spaces.Box,), "ReLU"),
+    )
+}
+ALGOS: tuple[str, ...] = tuple(ALGORITHMS)
+
+#: Observation spaces an MLP policy (and the safe loader) can take.
+MLP_OBS_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+def normalize_algo(algo: Any) -> str:
+    """Canonical upper-case algorithm name; UserInputError naming the valid ones otherwise."""
+    if isinstance(algo, str) and algo.upper() in ALGORITHMS:
+        return algo.upper()
+    raise UserInputError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
+
+
+def algo_class(algo: str) -> Any:
+    """The class of ``algo`` (``"PPO"`` -> ``stable_baselines3.PPO``)."""
+    return ALGORITHMS[normalize_algo(algo)].cls()
+
+
+def algos_for(action_space: spaces.Space[Any]) -> list[str]:
+    """Names of the algorithms that accept ``action_space``."""
+    return [a.name for a in ALGORITHMS.values() if isinstance(action_space, a.action_spaces)]
+
+
+def check_spaces(algo: str, env_id: str, obs_space: spaces.Space[Any], act_space: spaces.Space[Any]) -> None:
+    """UserInputError when ``algo`` with an MLP policy cannot act in these spaces."""
+    if not isinstance(obs_space, MLP_OBS_SPACES):
+        raise UserInputError(
+            f"{env_id} has observation space {obs_space}, which the zoo's MLP policies cannot take; "
+            f"supported: Box, Discrete, MultiDiscrete, MultiBinary"
+        )
+    record = ALGORITHMS[normalize_algo(algo)]
+    if not isinstance(act_space, record.action_spaces):
+        if not isinstance(act_space, _ANY_ACTION):
+            raise UserInputError(f"action space {act_space} of {env_id} is not supported by {algo}")
+        kinds = " or ".join("continuous (Box)" if k is spaces.Box else k.__name__ for k in record.action_spaces)
+        raise UserInputError(
+            f"{algo} needs a {kinds} action space but {env_id} has {act_space}; "
+            f"use one of {', '.join(algos_for(act_space))}"
+        )
+
+
+def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
+    """Check that ``algo`` supports ``env_id``'s spaces; return (observation_space, action_space)."""
+    algo = normalize_algo(algo)
+    env_id = validate_env_id(env_id)
+    env = make_env(env_id)
+    try:
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    check_spaces(algo, env_id, obs_space, act_space)
+    return obs_space, act_space

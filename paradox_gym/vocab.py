@@ -1,0 +1,32 @@
+"""One definition of each vocabulary the package speaks (imported everywhere, defines nothing else).
+
+Units: none here; these are names.
+"""
+
+from __future__ import annotations
+
+#: Phases of one environment step: policy inference (``predict``), the environment's ``step``, and the
+#: harness overhead (everything else the loop and the wrapper do).
+PHASES: tuple[str, ...] = ("policy", "env", "overhead")
+PHASE_LABELS: dict[str, str] = {"policy": "policy inference", "env": "environment step",
+                                "overhead": "harness overhead"}
+
+#: How an energy figure was obtained: ``measured`` (hardware counter: RAPL, NVML), ``sampled`` (power
+#: readings integrated over time), ``modelled`` (e.g. CPU time x per-core power).
+ENERGY_METHODS: tuple[str, ...] = ("measured", "sampled", "modelled")
+
+#: Status of one energy reading.
+READING_STATUSES: tuple[str, ...] = ("ok", "too_short", "failed", "unavailable")
+
+#: Status of an evaluation run.
+RUN_STATUSES: tuple[str, ...] = ("complete", "interrupted")
+
+#: Answers to one of the study's claims.
+HOLDS = "holds"
+DOES_NOT_HOLD = "does not hold"
+INCONCLUSIVE = "inconclusive"
+NOT_APPLICABLE = "not applicable"  # per configuration only: the claim says nothing about it
+CHECK_STATUSES: tuple[str, ...] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_APPLICABLE)
+
+#: The uncompressed configuration every other one is compared against.
+BASELINE = "none"
