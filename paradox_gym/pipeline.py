@@ -25,6 +25,7 @@ from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
 from paradox_gym.report.result import EvalResult
 from paradox_gym.vocab import BASELINE
+from paradox_gym.zoo import find_checkpoint
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,10 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    say(Progress("load", f"loading the {settings.algo or 'default'} agent for {settings.env_id}"))
+    if settings.train_missing and settings.agent_path is None and settings.algo is not None \
+            and find_checkpoint(settings.algo, settings.env_id, settings.agents_dir) is None:
+        say(Progress("load", f"no {settings.algo} agent for {settings.env_id} in the zoo: training one "
+                             "(train_missing)"))
     model = load_model(settings.env_id, settings.algo, settings.agent_path,
                        train_if_missing=settings.train_missing, agents_dir=settings.agents_dir)
     settings = settings.replace(algo=type(model).__name__)  # the class actually loaded

@@ -1,6 +1,6 @@
 """Footprint and single-observation ``predict`` latency of every compression method for one zoo agent.
 
-    python -m paradox_gym.compression --env CartPole-v1 --algo PPO
+    python scripts/bench_compression.py --env CartPole-v1 --algo PPO
 
 Prints one row per method: measured wall-clock microseconds per ``predict`` call (median over
 interleaved rounds; each round's figure is the median of ``--calls`` calls timed with
@@ -32,9 +32,9 @@ def _median_us(agent: Any, observations: np.ndarray, calls: int) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from paradox_gym.cli import ArgumentParser, run_cli
+    from paradox_gym._util.cli import ArgumentParser, run_cli
 
-    parser = ArgumentParser(prog="python -m paradox_gym.compression", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="bench_compression.py", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="CartPole-v1", help="zoo environment id (default CartPole-v1)")
     parser.add_argument("--algo", default=None, help="algorithm of the zoo agent (default: the env's default)")
     parser.add_argument("--methods", default=None, help="comma-separated methods (default: all)")

@@ -20,7 +20,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    from paradox_gym.cli import ArgumentParser, run_cli
+    from paradox_gym._util.cli import ArgumentParser, run_cli
 
     parser = ArgumentParser(prog="bench_evaluation.py",
                             description=__doc__.splitlines()[0].replace("``", ""))
@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
 
         from paradox_gym.energy import EnergyWrapper
         from paradox_gym.errors import UserInputError
-        from paradox_gym.configurations import build_agents, load_model
-        from paradox_gym.evaluation import run_episode
-        from paradox_gym.zoo import default_algo, normalize_algo, validate_env_id
+        from paradox_gym.experiment.agents import build_agents, load_model
+        from paradox_gym.experiment.runner import run_episode
+        from paradox_gym.envs import validate_env_id
+        from paradox_gym.sb3 import normalize_algo
+        from paradox_gym.zoo import default_algo
 
         if args.episodes < 1 or args.rounds < 1:
             raise UserInputError("--episodes and --rounds must be >= 1")

@@ -4,7 +4,7 @@ Three variants play the same seeded episodes, interleaved (A W C, then C W A, ..
 rounds of ``--episodes`` episodes each, after one warm-up round:
 
 - A: a plain predict/step loop on ``gymnasium.make("CartPole-v1")``, nothing measured;
-- W: ``paradox_gym.evaluation.run_episode`` (the evaluation loop: predict timed and reported) through
+- W: ``paradox_gym.experiment.runner.run_episode`` (the evaluation loop: predict timed and reported) through
   ``EnergyWrapper(phase_clock="wall")`` with the default meters — what ``scripts/evaluate.py`` runs;
 - C: the same with ``phase_clock="cpu"`` (per-thread CPU clock read around every phase).
 
@@ -24,9 +24,9 @@ import gymnasium as gym
 import torch
 
 import paradox_gym  # noqa: F401  (registers the environments)
-from paradox_gym.cli import ArgumentParser, run_cli
+from paradox_gym._util.cli import ArgumentParser, run_cli
 from paradox_gym.energy import EnergyWrapper
-from paradox_gym.evaluation import run_episode
+from paradox_gym.experiment.runner import run_episode
 from paradox_gym.zoo import load_agent
 
 

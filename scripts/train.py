@@ -8,5 +8,10 @@ import sys
 
 from paradox_gym.cli import command_main
 
+
+def main(argv: list[str] | None = None) -> int:
+    return command_main("train", argv)
+
+
 if __name__ == "__main__":
-    sys.exit(command_main("train", sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

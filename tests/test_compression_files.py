@@ -93,7 +93,15 @@ def test_malformed_members_refused(saved: dict[str, bytes], tmp_path: Path) -> N
 
 
 def test_footprint_table_command(capsys: pytest.CaptureFixture[str]) -> None:
-    from paradox_gym.compression.__main__ import main
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "bench_compression.py"
+    spec = importlib.util.spec_from_file_location("bench_compression", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    main = script.main
 
     assert main(["--env", "CartPole-v1", "--algo", "PPO", "--methods", "none,prune-structured",
                  "--calls", "3", "--rounds", "1"]) == 0

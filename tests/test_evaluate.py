@@ -231,7 +231,7 @@ def test_bad_algo_and_method_list_valid_choices(capsys: pytest.CaptureFixture[st
         (["--amount", "1.5"], "--amount"),
         (["--warmup", "-1"], "--warmup"),
         (["--threads", "0"], "--threads"),
-        (["--cpu-tdp", "-5"], "cpu_tdp"),
+        (["--cpu-tdp", "-5"], "--cpu-tdp"),
         (["--meters", "cpu-model,joulemeter"], "joulemeter"),
         (["--episodes", "ten"], "--episodes"),
         (["--no-such-option"], "unrecognized"),
@@ -252,18 +252,18 @@ def test_unwritable_out_is_refused_up_front(capsys: pytest.CaptureFixture[str], 
 def test_missing_agent_for_pair_says_how_to_train(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path / "empty-zoo"))
-    msg = _bad(capsys, ["--env", "CartPole-v1", "--algo", "A2C", "--no-memory", "--out", str(tmp_path / "o")])
-    assert "scripts/train.py" in msg
+    msg = _bad(capsys, ["--env", "Acrobot-v1", "--algo", "A2C", "--no-memory", "--out", str(tmp_path / "o")])
+    assert "paradox-gym train --algo A2C --env Acrobot-v1" in msg
 
 
 def test_train_missing_trains_the_zoo_agent_then_evaluates(tmp_path: Path) -> None:
     zoo = tmp_path / "zoo"
     (zoo / "hyperparams").mkdir(parents=True)
     (zoo / "hyperparams" / "a2c.yml").write_text(
-        "CartPole-v1:\n  n_envs: 1\n  n_timesteps: 64\n  policy: MlpPolicy\n"
+        "Acrobot-v1:\n  n_envs: 1\n  n_timesteps: 64\n  policy: MlpPolicy\n"
         "  policy_kwargs:\n    net_arch: [16, 16]\n"
     )
-    args = ["--env", "CartPole-v1", "--algo", "A2C", "--episodes", "1", "--trials", "1", "--warmup", "0",
+    args = ["--env", "Acrobot-v1", "--algo", "A2C", "--episodes", "1", "--trials", "1", "--warmup", "0",
             "--no-memory", "--no-codecarbon", "--json"]
     env = {**os.environ, "PARADOX_GYM_AGENTS": str(zoo)}
     run = lambda extra: subprocess.run(  # noqa: E731
@@ -275,8 +275,8 @@ def test_train_missing_trains_the_zoo_agent_then_evaluates(tmp_path: Path) -> No
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["config"]["algo"] == "A2C"
     manifest = json.loads((zoo / "manifest.json").read_text())
-    assert manifest["agents"]["a2c-cartpole-v1.zip"]["steps"] == 64
-    assert (zoo / "a2c-cartpole-v1.zip").is_file()
+    assert manifest["agents"]["a2c-acrobot-v1.zip"]["steps"] == 64
+    assert (zoo / "a2c-acrobot-v1.zip").is_file()
 
 
 def test_bad_agent_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, agents: dict[str, Path]) -> None:

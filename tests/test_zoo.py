@@ -29,7 +29,7 @@ from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputEr
 from paradox_gym.zoo import load_agent, load_zip
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = REPO / "agents"
+SHIPPED = zoo.SHIPPED_DIR
 # read here so that each shipped agent becomes its own test; a missing manifest fails the coverage test
 MANIFEST: dict[str, Any] = zoo.read_manifest(SHIPPED)["agents"]
 CLASSES = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG}
@@ -118,8 +118,9 @@ def test_load_agent_default_algo_and_missing_agent(tmp_path: Path, monkeypatch: 
     assert type(load_agent("CartPole-v1")) is PPO
     monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path))
     assert zoo.agents_dir() == tmp_path
-    with pytest.raises(AgentNotFoundError, match=r"python scripts/train.py --algo PPO --env CartPole-v1"):
-        load_agent("CartPole-v1")
+    assert type(load_agent("CartPole-v1")) is PPO  # the shipped agents are always searched after the user's
+    with pytest.raises(AgentNotFoundError, match=r"paradox-gym train --algo PPO --env Acrobot-v1"):
+        load_agent("Acrobot-v1")
 
 
 def test_sha256_mismatch_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -570,16 +571,16 @@ def test_train_script_bad_input_is_one_line_exit_2(args: list[str], message: str
 def test_load_agent_trains_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     (tmp_path / "hyperparams").mkdir()
     (tmp_path / "hyperparams" / "a2c.yml").write_text(
-        "CartPole-v1:\n  n_envs: 2\n  n_timesteps: 64\n  policy: MlpPolicy\n  policy_kwargs:\n    net_arch: [8]\n"
+        "Acrobot-v1:\n  n_envs: 2\n  n_timesteps: 64\n  policy: MlpPolicy\n  policy_kwargs:\n    net_arch: [8]\n"
     )
     if how == "agents_path":  # the directory's hyperparams/ is used without the environment variable too
         monkeypatch.delenv("PARADOX_GYM_AGENTS", raising=False)
-        model = load_agent("CartPole-v1", "A2C", train_if_missing=True, agents_path=tmp_path)
+        model = load_agent("Acrobot-v1", "A2C", train_if_missing=True, agents_path=tmp_path)
     else:
         monkeypatch.setenv("PARADOX_GYM_AGENTS", str(tmp_path))
-        model = load_agent("CartPole-v1", "A2C", train_if_missing=True)
+        model = load_agent("Acrobot-v1", "A2C", train_if_missing=True)
     assert type(model) is A2C
-    entry = zoo.read_manifest(tmp_path)["agents"]["a2c-cartpole-v1.zip"]
+    entry = zoo.read_manifest(tmp_path)["agents"]["a2c-acrobot-v1.zip"]
     assert entry["steps"] == 64 and entry["hyperparams"]["policy_kwargs"] == {"net_arch": [8]}
     assert model.safe_load_info["net_arch"] == {"pi": [8], "vf": [8]}
 

@@ -23,6 +23,7 @@ from paradox_gym.experiment.settings import (
     DEFAULT_WARMUP,
     PHASE_CLOCKS,
     EvalSettings,
+    SettingsError,
 )
 from paradox_gym.pipeline import Progress, evaluate
 from paradox_gym.zoo import env_slug
@@ -72,6 +73,18 @@ def default_out_dir(env_id: str) -> Path:
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
     """Parsed arguments -> validated EvalSettings (the output directory defaults to results/<time>-<env>)."""
     out = args.out if args.out is not None else default_out_dir(args.env)
+    try:
+        return _settings(args, out)
+    except SettingsError as exc:
+        raise exc.with_label(FLAGS.get(exc.field, exc.field)) from None
+
+
+#: EvalSettings field -> the flag that sets it (for error messages).
+FLAGS: dict[str, str] = {"episodes": "--episodes", "trials": "--trials", "warmup": "--warmup",
+                         "threads": "--threads", "seed": "--seed", "amount": "--amount", "cpu_tdp_w": "--cpu-tdp"}
+
+
+def _settings(args: argparse.Namespace, out: str | Path) -> EvalSettings:
     return EvalSettings(
         env_id=args.env, algo=args.algo, agent_path=args.agent, methods=args.compress, amount=args.amount,
         episodes=args.episodes, trials=args.trials, warmup=args.warmup, seed=args.seed, meters=args.meters,

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paradox_gym._util.checks import check_int
 from paradox_gym._util.cli import ArgumentParser
 from paradox_gym._util.files import ensure_writable_dir
+from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import ALGOS, check_algo_env, normalize_algo
 from paradox_gym.zoo import agents_dir, train
 
@@ -35,10 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     algo = normalize_algo(args.algo)
-    if args.steps is not None:
-        check_int("--steps", args.steps, 1)
-    check_int("--seed", args.seed, 0)
-    check_int("--eval-episodes", args.eval_episodes, 1)
+    if args.steps is not None and args.steps <= 0:
+        raise UserInputError(f"--steps must be a positive integer, got {args.steps}")
+    if args.seed < 0:
+        raise UserInputError(f"--seed must be >= 0, got {args.seed}")
+    if args.eval_episodes <= 0:
+        raise UserInputError(f"--eval-episodes must be a positive integer, got {args.eval_episodes}")
     check_algo_env(algo, args.env)
     ensure_writable_dir(agents_dir(args.out), "--out")  # before training: a bad --out must not cost a run
     import torch

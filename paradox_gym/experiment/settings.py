@@ -28,6 +28,21 @@ DEFAULT_MEMORY_EPISODES = 3
 PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
 
 
+class SettingsError(UserInputError):
+    """A bad value of one :class:`EvalSettings` field; ``field`` names it (the CLI shows its flag)."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+    def with_label(self, label: str) -> UserInputError:
+        """The same error naming ``label`` (e.g. ``--episodes``) instead of the field."""
+        text = str(self)
+        if text.startswith(self.field):
+            text = label + text[len(self.field):]
+        return UserInputError(text)
+
+
 def _names(value: Any, what: str) -> tuple[str, ...]:
     """A comma-separated string or a sequence of strings -> a tuple of stripped names."""
     if isinstance(value, str):
@@ -98,11 +113,17 @@ class EvalSettings:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
+        def checked(name: str, check: Any, *args: Any) -> Any:
+            try:
+                return check(*args)
+            except UserInputError as exc:
+                raise SettingsError(name, str(exc)) from None
+
         for name, minimum in (("episodes", 1), ("trials", 1), ("warmup", 0), ("threads", 1), ("seed", 0),
                               ("memory_episodes", 1)):
-            put(name, check_int(name, getattr(self, name), minimum))
-        put("amount", check_amount(self.amount))
-        put("cpu_tdp_w", check_cpu_tdp(self.cpu_tdp_w))
+            put(name, checked(name, check_int, name, getattr(self, name), minimum))
+        put("amount", checked("amount", check_amount, self.amount))
+        put("cpu_tdp_w", checked("cpu_tdp_w", check_cpu_tdp, self.cpu_tdp_w))
         put("phase_clock", check_choice("phase clock", self.phase_clock, PHASE_CLOCKS))
         methods: list[str] = []
         for m in _names(self.methods, "methods"):

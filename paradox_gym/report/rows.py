@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from paradox_gym.report.files import json_safe
+from paradox_gym.report.text import verdict
 
 
 def trial_dict(trial: Any) -> dict[str, Any]:
@@ -64,5 +65,6 @@ def summary_rows(analysis: Any) -> list[dict[str, Any]]:
         comp = analysis.comparisons.get(cfg)
         if comp is not None:
             _flatten("vs_baseline", comp.to_dict(), row)
+            row["vs_baseline.verdict"] = verdict(comp)
         rows.append(row)
     return rows
