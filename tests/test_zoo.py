@@ -145,7 +145,7 @@ def test_unknown_env_and_algo_suggest_valid_choices() -> None:
     with pytest.raises(UserInputError, match="MockDRL-v0"):
         load_agent("paradox_gym/MockDRl-v0")
     with pytest.raises(UserInputError, match="PPO, A2C, DQN, SAC, TD3, DDPG"):
-        load_agent("CartPole-v1", "TRPO")
+        load_agent("CartPole-v1", "PPG")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -551,7 +551,7 @@ def test_train_script_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algo", "TRPO", "--env", "CartPole-v1"], "unknown algorithm 'TRPO'"),
+        (["--algo", "PPG", "--env", "CartPole-v1"], "unknown algorithm 'PPG'"),
         (["--algo", "PPO", "--env", "CartPol-v1"], "did you mean 'CartPole-v1'"),
         (["--algo", "PPO", "--env", "CartPole-v1", "--steps", "0"], "--steps must be a positive integer"),
         (["--algo", "DQN", "--env", "Pendulum-v1"], "DQN needs a Discrete action space"),

@@ -6,12 +6,18 @@ networks are never used by ``predict`` and would only inflate size figures.
 =====================  =================================================================
 algorithm              inference path (attribute paths relative to ``model.policy``)
 =====================  =================================================================
-PPO, A2C               ``pi_features_extractor``, ``mlp_extractor.policy_net``, ``action_net``
+PPO, A2C, TRPO         ``pi_features_extractor``, ``mlp_extractor.policy_net``, ``action_net``
 DQN                    ``q_net.features_extractor``, ``q_net.q_net``
-SAC                    ``actor.features_extractor``, ``actor.latent_pi``, ``actor.mu``,
+QRDQN                  ``quantile_net.features_extractor``, ``quantile_net.quantile_net`` (outputs
+                       n_actions x n_quantiles; ``predict`` takes the argmax of the quantile means)
+SAC, TQC               ``actor.features_extractor``, ``actor.latent_pi``, ``actor.mu``,
                        ``actor.log_std``
 TD3, DDPG              ``actor.features_extractor``, ``actor.mu``
 =====================  =================================================================
+
+TRPO (sb3-contrib) uses SB3's ``ActorCriticPolicy``; TQC's actor is SAC's (only its critics, never run by
+``predict``, differ). gSDE policies of PPO / A2C / TRPO keep the same path (their ``log_std`` parameter stays
+float); gSDE SAC / TQC actors are not compressed (their ``log_std`` is a parameter, not a layer).
 
 The features extractor of an MLP policy is a parameter-free ``Flatten``; it is part of the path
 (for completeness of footprints) but is never altered.
@@ -27,7 +33,7 @@ from torch import nn
 
 from paradox_gym.errors import UserInputError, UserTypeError
 
-SUPPORTED_ALGOS: tuple[str, ...] = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG")
+SUPPORTED_ALGOS: tuple[str, ...] = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG", "TRPO", "TQC", "QRDQN")
 
 
 @dataclass(frozen=True)
@@ -60,15 +66,23 @@ PARTS: dict[str, tuple[Part, ...]] = {
         Part("mu", "actor.mu", True),
     ),
 }
+PARTS["QRDQN"] = (
+    Part("features_extractor", "quantile_net.features_extractor", False),
+    Part("quantile_net", "quantile_net.quantile_net", True),
+)
 PARTS["A2C"] = PARTS["PPO"]
+PARTS["TRPO"] = PARTS["PPO"]
 PARTS["DDPG"] = PARTS["TD3"]
+PARTS["TQC"] = PARTS["SAC"]
 
 
 def algo_classes() -> dict[str, type]:
     """Map algorithm name -> SB3 class (imported lazily: stable_baselines3 is slow to import)."""
+    from sb3_contrib import QRDQN, TQC, TRPO
     from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 
-    return {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG}
+    return {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG,
+            "TRPO": TRPO, "TQC": TQC, "QRDQN": QRDQN}
 
 
 def identify_algo(model: Any) -> str:
@@ -149,8 +163,9 @@ def check_policy(model: Any, algo: str) -> None:
             raise UserInputError(
                 f"unsupported {label} space {type(space).__name__}; supported: Box, Discrete"
             )
-    if algo == "SAC" and getattr(policy.actor, "use_sde", False):
-        raise UserInputError("unsupported policy: SAC with use_sde=True; use use_sde=False")
+    if algo in ("SAC", "TQC") and getattr(policy.actor, "use_sde", False):
+        raise UserInputError(f"unsupported policy: {algo} with use_sde=True (gSDE) cannot be compressed; "
+                             "evaluate it without --compress, or use an agent trained with use_sde=False")
     for part in PARTS[algo]:
         module = get_attr_path(policy, part.path)
         if not part.compressible:

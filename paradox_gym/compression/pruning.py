@@ -54,10 +54,10 @@ def prune_unstructured(policy: nn.Module, algo: str, amount: float, pruning: str
 def _structure(policy: nn.Module, algo: str) -> tuple[list[tuple[nn.Module, str]], list[tuple[nn.Module, str]]]:
     """(hidden layers in order, output heads fed by the last hidden layer) as (parent, attr) slots."""
     slots = _slots(policy, algo)
-    if algo in ("PPO", "A2C"):
+    if algo in ("PPO", "A2C", "TRPO"):
         # policy_net Linears are hidden; action_net is the head.
         return slots[:-1], slots[-1:]
-    if algo == "SAC":
+    if algo in ("SAC", "TQC"):
         # latent_pi Linears are hidden; mu and log_std both read the last latent layer.
         return slots[:-2], slots[-2:]
     # DQN q_net and TD3/DDPG actor.mu: one Sequential, its last Linear is the output.

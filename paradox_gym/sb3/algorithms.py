@@ -41,9 +41,21 @@ ALGORITHMS: dict[str, Algorithm] = {
         Algorithm("SAC", "stable_baselines3", (spaces.Box,), "ReLU"),
         Algorithm("TD3", "stable_baselines3", (spaces.Box,), "ReLU"),
         Algorithm("DDPG", "stable_baselines3", (spaces.Box,), "ReLU"),
+        # sb3-contrib
+        Algorithm("TRPO", "sb3_contrib", _ANY_ACTION, "Tanh"),
+        Algorithm("TQC", "sb3_contrib", (spaces.Box,), "ReLU"),
+        Algorithm("QRDQN", "sb3_contrib", (spaces.Discrete,), "ReLU"),
     )
 }
 ALGOS: tuple[str, ...] = tuple(ALGORITHMS)
+
+#: Algorithms recognised but not supported, with the reason (upper-case name -> one-line reason).
+REFUSED_ALGORITHMS: dict[str, str] = {
+    "ARS": "ARS (sb3-contrib) is not supported: its ARSPolicy / ARSLinearPolicy (trained by random search, no "
+           "actor-critic heads) has no safe-loader layout or compression inference path here",
+    "RECURRENTPPO": "RecurrentPPO (sb3-contrib) is not supported: its LSTM policy carries a hidden state between "
+                    "steps, which the one-observation-in, one-action-out inference path does not model",
+}
 
 #: Observation spaces an MLP policy (and the safe loader) can take.
 MLP_OBS_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
@@ -51,8 +63,12 @@ MLP_OBS_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.Mult
 
 def normalize_algo(algo: Any) -> str:
     """Canonical upper-case algorithm name; UserInputError naming the valid ones otherwise."""
-    if isinstance(algo, str) and algo.upper() in ALGORITHMS:
-        return algo.upper()
+    if isinstance(algo, str):
+        key = algo.upper().replace("-", "").replace("_", "")
+        if key in ALGORITHMS:
+            return key
+        if key in REFUSED_ALGORITHMS:
+            raise UserInputError(f"{REFUSED_ALGORITHMS[key]}; choose one of {', '.join(ALGOS)}")
     raise UserInputError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
 
 

@@ -40,9 +40,10 @@ from paradox_gym.sb3.algorithms import ALGORITHMS, ALGOS, algo_class, check_spac
 
 #: Layout families (what the state dict can tell apart) -> algorithms sharing that layout.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "actor-critic": ("PPO", "A2C"),
+    "actor-critic": ("PPO", "A2C", "TRPO"),
     "dqn": ("DQN",),
-    "sac": ("SAC",),
+    "qrdqn": ("QRDQN",),
+    "sac": ("SAC", "TQC"),
     "td3": ("TD3", "DDPG"),
 }
 DEFAULT_ACTIVATION: dict[str, str] = {a.name: a.default_activation for a in ALGORITHMS.values()}
@@ -62,8 +63,13 @@ _PLAIN_POLICY_KWARGS: dict[str, tuple[type, ...]] = {
     "share_features_extractor": (bool,),
 }
 #: policy_kwargs entries that need no action (derived elsewhere, or irrelevant for inference).
-_DERIVED_POLICY_KWARGS = ("net_arch", "n_critics", "use_sde", "activation_fn", "optimizer_class", "optimizer_kwargs")
-_SB3_POLICY_CLASSES = ("ActorCriticPolicy", "DQNPolicy", "SACPolicy", "TD3Policy")
+_DERIVED_POLICY_KWARGS = ("net_arch", "n_critics", "n_quantiles", "use_sde", "activation_fn", "optimizer_class",
+                          "optimizer_kwargs")
+#: Policy classes rebuilt (by the ``__init__`` name SB3 writes in plain text), and the modules they may come from.
+_SB3_POLICY_CLASSES = ("ActorCriticPolicy", "DQNPolicy", "SACPolicy", "TD3Policy", "TQCPolicy", "QRDQNPolicy")
+_POLICY_MODULES = ("stable_baselines3.", "sb3_contrib.")
+#: Off-policy algorithms: rebuilt with a one-transition replay buffer (inference only).
+_OFF_POLICY = ("DQN", "SAC", "TD3", "DDPG", "TQC", "QRDQN")
 #: Refuse a ``policy.pth`` larger than this (bytes, uncompressed): guards against decompression bombs.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
 #: Refuse a ``data`` JSON larger than this (bytes, uncompressed). SB3 writes a few kB to a few hundred kB;
@@ -243,15 +249,23 @@ def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
         if len(obs_dims) != 1:
             raise UnsafeAgentError(f"{path}: policy and value networks disagree on the input size; unknown layout")
         log_std = state.get("log_std")
-        if log_std is not None and (log_std.dim() != 1 or log_std.shape[0] != action[1]):
-            raise UnsafeAgentError(f"{path}: log_std of shape {tuple(log_std.shape)} (gSDE?) cannot be rebuilt safely")
-        return {
+        sde = log_std is not None and log_std.dim() == 2
+        if log_std is not None and not sde and (log_std.dim() != 1 or log_std.shape[0] != action[1]):
+            raise UnsafeAgentError(f"{path}: log_std of shape {tuple(log_std.shape)} cannot be rebuilt safely")
+        layout: dict[str, Any] = {
             "family": "actor-critic",
             "net_arch": {"pi": [o for _, o in pi], "vf": [o for _, o in vf]},
             "obs_dim": obs_dims.pop(),
             "act_dim": action[1],
             "continuous": log_std is not None,
+            "use_sde": sde,
         }
+        if sde:  # gSDE: log_std is (latent size, action size), or (latent size, 1) with full_std=False
+            assert log_std is not None
+            if log_std.shape[0] != action[0] or log_std.shape[1] not in (action[1], 1):
+                raise UnsafeAgentError(f"{path}: gSDE log_std of shape {tuple(log_std.shape)} does not fit the policy")
+            layout["full_std"] = bool(log_std.shape[1] == action[1])
+        return layout
     if any(k.startswith("q_net.") for k in keys):
         _check_prefixes(state, ("q_net.q_net.", "q_net_target.q_net."), path)
         q = _linear_chain(state, "q_net.q_net.", path)
@@ -264,17 +278,41 @@ def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
             "act_dim": q[-1][1],
             "continuous": False,
         }
+    if any(k.startswith("quantile_net.") for k in keys):
+        _check_prefixes(state, ("quantile_net.quantile_net.", "quantile_net_target.quantile_net."), path)
+        q = _linear_chain(state, "quantile_net.quantile_net.", path)
+        if not q:
+            raise UnsafeAgentError(f"{path}: QR-DQN quantile_net has no Linear layers; unknown layout")
+        return {  # the output is n_actions x n_quantiles: split once the action space is known
+            "family": "qrdqn",
+            "net_arch": [o for _, o in q[:-1]],
+            "obs_dim": q[0][0],
+            "out_dim": q[-1][1],
+            "act_dim": None,
+            "continuous": False,
+        }
     critics = sorted({int(m.group(1)) for k in keys if (m := re.match(r"critic\.qf(\d+)\.", k))})
     if any(k.startswith("actor.latent_pi.") or k.startswith("actor.mu.weight") for k in keys):
-        allowed = ("actor.latent_pi.", "actor.mu.", "actor.log_std.", "critic.qf", "critic_target.qf")
+        allowed = ("actor.latent_pi.", "actor.mu.", "actor.log_std", "critic.qf", "critic_target.qf")
         _check_prefixes(state, allowed, path)
         latent = _linear_chain(state, "actor.latent_pi.", path)
-        mu = _single_linear(state, "actor.mu", path)
-        log_std = _single_linear(state, "actor.log_std", path)
-        if mu is None or log_std is None or mu != log_std:
-            raise UnsafeAgentError(f"{path}: SAC actor without matching mu/log_std layers (gSDE?); unknown layout")
+        sde_param = state.get("actor.log_std")
+        sde = sde_param is not None
+        # gSDE: mu is Sequential(Linear, Hardtanh) (clip_mean > 0) or a Linear; log_std is a parameter
+        mu = _single_linear(state, "actor.mu.0", path) if sde and "actor.mu.0.weight" in keys else \
+            _single_linear(state, "actor.mu", path)
+        if mu is None:
+            raise UnsafeAgentError(f"{path}: SAC/TQC actor without a mu layer; unknown layout")
+        if sde:
+            assert sde_param is not None
+            if sde_param.dim() != 2 or tuple(sde_param.shape) != (mu[0], mu[1]) or "actor.log_std.weight" in keys:
+                raise UnsafeAgentError(f"{path}: gSDE log_std of shape {tuple(sde_param.shape)} does not fit the actor")
+        else:
+            log_std = _single_linear(state, "actor.log_std", path)
+            if log_std is None or mu != log_std:
+                raise UnsafeAgentError(f"{path}: SAC/TQC actor without matching mu/log_std layers; unknown layout")
         obs_dim = latent[0][0] if latent else mu[0]
-        qf = _critic_layout(state, critics, obs_dim, mu[1], path)
+        qf, q_out = _critic_layout(state, critics, obs_dim, mu[1], path, quantiles=True)
         return {
             "family": "sac",
             "net_arch": {"pi": [o for _, o in latent], "qf": qf},
@@ -282,6 +320,9 @@ def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
             "act_dim": mu[1],
             "continuous": True,
             "n_critics": len(critics),
+            "critic_out": q_out,
+            "use_sde": sde,
+            "mu_clipped": sde and "actor.mu.0.weight" in keys,
         }
     if any(k.startswith("actor.mu.") for k in keys):
         _check_prefixes(state, ("actor.mu.", "actor_target.mu.", "critic.qf", "critic_target.qf"), path)
@@ -289,7 +330,7 @@ def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
         if not mu_layers:
             raise UnsafeAgentError(f"{path}: TD3/DDPG actor has no Linear layers; unknown layout")
         obs_dim, act_dim = mu_layers[0][0], mu_layers[-1][1]
-        qf = _critic_layout(state, critics, obs_dim, act_dim, path)
+        qf, _ = _critic_layout(state, critics, obs_dim, act_dim, path)
         return {
             "family": "td3",
             "net_arch": {"pi": [o for _, o in mu_layers[:-1]], "qf": qf},
@@ -304,16 +345,33 @@ def _layout(state: dict[str, Any], path: Path) -> dict[str, Any]:
     )
 
 
-def _critic_layout(state: dict[str, Any], critics: list[int], obs_dim: int, act_dim: int, path: Path) -> list[int]:
+def _critic_layout(state: dict[str, Any], critics: list[int], obs_dim: int, act_dim: int, path: Path,
+                   quantiles: bool = False) -> tuple[list[int], int]:
+    """Hidden sizes of the critics and their output size (1; TQC's critics output ``n_quantiles``)."""
     if not critics or critics != list(range(len(critics))):
         raise UnsafeAgentError(f"{path}: critics are not numbered qf0..qfN; unknown layout")
     layouts = [_linear_chain(state, f"critic.qf{i}.", path) for i in critics]
     if any(layers != layouts[0] for layers in layouts) or not layouts[0]:
         raise UnsafeAgentError(f"{path}: critics differ in shape; unknown layout")
     first = layouts[0]
-    if first[0][0] != obs_dim + act_dim or first[-1][1] != 1:
+    if first[0][0] != obs_dim + act_dim or (first[-1][1] != 1 and not quantiles):
         raise UnsafeAgentError(f"{path}: critic input/output sizes do not fit the actor; unknown layout")
-    return [o for _, o in first[:-1]]
+    return [o for _, o in first[:-1]], first[-1][1]
+
+
+def _split_quantiles(layout: dict[str, Any], act_space: Any, path: Path) -> None:
+    """QR-DQN: the quantile net outputs ``n_actions x n_quantiles``; set both from the action space."""
+    from gymnasium import spaces
+
+    if not isinstance(act_space, spaces.Discrete):
+        raise UserInputError(f"{path}: a QR-DQN agent needs a Discrete action space, not {act_space}")
+    n_actions = int(act_space.n)
+    if layout["out_dim"] % n_actions:
+        raise UserInputError(
+            f"{path}: quantile net outputs {layout['out_dim']} values, not a multiple of the env's {n_actions} actions"
+        )
+    layout["act_dim"] = n_actions
+    layout["n_quantiles"] = layout["out_dim"] // n_actions
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,12 +382,16 @@ def _resolve_algo(requested: str | None, layout: dict[str, Any], data: dict[str,
     family = layout["family"]
     candidates = FAMILIES[family]
     if family == "actor-critic":
-        if "n_epochs" in data:  # PPO stores n_epochs; A2C has no such attribute
+        if "n_epochs" in data:  # PPO stores n_epochs; A2C and TRPO have no such attribute
             found: str | None = "PPO"
+        elif "cg_max_steps" in data or "n_critic_updates" in data:  # TRPO's conjugate-gradient settings
+            found = "TRPO"
         elif "n_steps" in data and "gae_lambda" in data:
             found = "A2C"
         else:
             found = None
+    elif family == "sac":  # TQC's critics output quantiles; it stores top_quantiles_to_drop_per_net
+        found = "TQC" if layout["critic_out"] > 1 or "top_quantiles_to_drop_per_net" in data else "SAC"
     elif family == "td3":
         found = _td3_or_ddpg(layout, data)
     else:
@@ -416,8 +478,6 @@ def _policy_kwargs(algo: str, data: dict[str, Any], path: Path) -> tuple[dict[st
         raise UnsafeAgentError(
             f"{path}: policy_kwargs entry {key!r} is not understood by the safe loader; cannot rebuild the policy"
         )
-    if raw.get("use_sde") is True:
-        raise UnsafeAgentError(f"{path}: gSDE policies (use_sde=True) are not supported by the safe loader")
     activation = DEFAULT_ACTIVATION[algo]
     # SB3 writes every entry of a pickled policy_kwargs beside the blob (as JSON, or as str() of the
     # object), and a plain-JSON policy_kwargs cannot hold a class: either way, no activation_fn entry
@@ -520,7 +580,7 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     if isinstance(policy_class, dict):
         module = policy_class.get("__module__")
         init = policy_class.get("__init__")
-        if isinstance(module, str) and not module.startswith("stable_baselines3."):
+        if isinstance(module, str) and not module.startswith(_POLICY_MODULES):
             raise UnsafeAgentError(f"{path}: custom policy class from module {module!r} cannot be rebuilt safely")
         match = re.match(r"<function (\w+)\.__init__", init) if isinstance(init, str) else None
         if match and match.group(1) not in _SB3_POLICY_CLASSES:
@@ -528,18 +588,31 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
                 f"{path}: policy class {match.group(1)} cannot be rebuilt safely (only the MLP policies "
                 f"{', '.join(_SB3_POLICY_CLASSES)})"
             )
-    if _plain(data, "use_sde") is True:
-        raise UnsafeAgentError(f"{path}: gSDE policies (use_sde=True) are not supported by the safe loader")
-
     layout = _layout(state, path)
     algo = _resolve_algo(algo, layout, data, path)
     policy_kwargs, notes = _policy_kwargs(algo, data, path)
     policy_kwargs["net_arch"] = layout["net_arch"]
     if "n_critics" in layout:
         policy_kwargs["n_critics"] = layout["n_critics"]
+    if algo == "TQC":
+        policy_kwargs["n_quantiles"] = layout["critic_out"]
+    use_sde = bool(layout.get("use_sde"))
+    if use_sde != (_plain(data, "use_sde") is True) and _plain(data, "use_sde") is not None:
+        raise UnsafeAgentError(f"{path}: use_sde={_plain(data, 'use_sde')!r} does not fit the saved weights")
+    if use_sde:
+        if "full_std" in layout:
+            policy_kwargs["full_std"] = layout["full_std"]
+        if algo in ("SAC", "TQC"):
+            if not layout["mu_clipped"]:
+                policy_kwargs["clip_mean"] = 0.0  # mu is a bare Linear: saved with clip_mean 0
+            elif not isinstance(policy_kwargs.get("clip_mean"), (int, float)) or policy_kwargs["clip_mean"] <= 0:
+                policy_kwargs["clip_mean"] = 2.0  # SB3's default; only the Hardtanh bound matters
 
     env = make_env(env_id)
     try:
+        if layout["family"] == "qrdqn":
+            _split_quantiles(layout, env.action_space, path)
+            policy_kwargs["n_quantiles"] = layout["n_quantiles"]
         _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
         check_spaces(algo, env_id, env.observation_space, env.action_space)
     except BaseException:
@@ -557,8 +630,10 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
         and 0 < learning_rate < float("inf")
     ):
         kwargs["learning_rate"] = float(learning_rate)
-    if algo in ("DQN", "SAC", "TD3", "DDPG"):
+    if algo in _OFF_POLICY:
         kwargs["buffer_size"] = 1  # inference only: no replay memory
+    if use_sde:
+        kwargs["use_sde"] = True
     cls = algo_class(algo)
     try:
         model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
@@ -573,7 +648,7 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
         model.env.close()
         raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
     model.policy.set_training_mode(False)
-    if algo == "DQN":
+    if algo in ("DQN", "QRDQN"):
         rate = _plain(data, "exploration_rate")
         if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0.0 <= rate <= 1.0:
             model.exploration_rate = float(rate)
@@ -586,6 +661,8 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
         "algo": algo,
         "net_arch": layout["net_arch"],
         "n_critics": layout.get("n_critics"),
+        "n_quantiles": policy_kwargs.get("n_quantiles"),
+        "use_sde": use_sde,
         "activation_fn": notes["activation_fn"],
         "notes": {k: v for k, v in notes.items() if k != "activation_fn"},
         "sb3_version_in_zip": version,
