@@ -15,12 +15,17 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
-from paradox_gym.cli import evaluate, train
+from paradox_gym.cli import evaluate, train, validate_meters
+from paradox_gym.cli import study_report, sweep
 
 #: subcommand -> (module with add_arguments / run, one-line help)
 COMMANDS: dict[str, tuple[ModuleType, str]] = {
     "evaluate": (evaluate, "measure a trained agent against its compressed copies"),
     "train": (train, "train a zoo agent and record it in the user's agents directory"),
+    "validate-meters": (validate_meters, "check the energy meters on calibrated workloads and find their "
+                                         "shortest trustworthy window"),
+    "sweep": (sweep, "measure every cell of a grid (agents x methods x amounts), resumably"),
+    "report": (study_report, "write the study report of a sweep directory"),
 }
 
 

@@ -12,13 +12,26 @@ package energy of ``rapl`` (the sum of its package zones, without DRAM: CodeCarb
 the package zones machine-wide and leaves DRAM out, and ``CodeCarbonMeter`` keeps it so), with
 CodeCarbon's CPU energy;
 part ``"gpu"`` compares ``nvml`` with CodeCarbon's GPU energy. RAM is a model on both sides and is not
-compared.
+compared; CodeCarbon's CPU, RAM and GPU parts are reported separately (``codecarbon_cpu_j``,
+``codecarbon_ram_j``, ``codecarbon_gpu_j``), never a CPU figure beside a CPU+RAM total.
+
+What the comparison is worth (``kind``): each side's **source** is named (:func:`source_of`): a RAPL
+counter, a TDP model (CPU time or CPU load x a TDP from CodeCarbon's table: the ``cpu-model`` meter and
+CodeCarbon's "TDP x load" and "constant" modes), or the NVML counter (our ``nvml`` meter and
+CodeCarbon's GPU part alike). Two sides with the same source are a **consistency check** (they can
+only disagree through bookkeeping: windows, tick granularity, core counts); only sides with different
+sources are a **validation**. On the reference machine (no RAPL) the ``cpu-model`` vs CodeCarbon
+comparison is therefore a consistency check, never a validation.
+
+Windows shorter than CodeCarbon's resolution (its reading is ``too_short``: under 1 s) get no
+percentage: ``rel_diff`` is None, ``below_resolution`` True and the display text
+``n/a (below resolution)``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.errors import UserInputError, UserTypeError
@@ -26,6 +39,37 @@ from paradox_gym.errors import UserInputError, UserTypeError
 #: Default relative tolerance of the cross-check.
 DEFAULT_TOLERANCE = 0.10
 PARTS: tuple[str, ...] = ("cpu", "gpu")
+#: What a comparison is worth, from the sources of its two sides.
+CONSISTENCY_CHECK = "consistency check"
+VALIDATION = "validation"
+KINDS: tuple[str, ...] = (CONSISTENCY_CHECK, VALIDATION)
+BELOW_RESOLUTION = "n/a (below resolution)"
+
+#: Source of an energy figure, per meter (CodeCarbon's depends on the CPU method it chose).
+RAPL_SOURCE = "RAPL counter"
+TDP_SOURCE = "TDP model"
+NVML_SOURCE = "NVML counter"
+NVML_POWER_SOURCE = "NVML power readings"
+METER_SOURCES: dict[str, str] = {"rapl": RAPL_SOURCE, "cpu-model": TDP_SOURCE, "nvml": NVML_SOURCE}
+
+
+def source_of(reading: EnergyReading, part: str = "cpu") -> str:
+    """The source behind ``reading``'s figure for ``part`` (``cpu`` or ``gpu``)."""
+    if reading.meter == "codecarbon":
+        if part == "gpu":
+            return NVML_SOURCE  # CodeCarbon reads the NVML energy counter too
+        method = str(reading.details.get("codecarbon_cpu_method", ""))
+        if method.startswith(("RAPL", "Windows EMI")):
+            return RAPL_SOURCE
+        if method.startswith(("TDP", "constant")):
+            return TDP_SOURCE
+        return method or "unknown"
+    return METER_SOURCES.get(reading.meter, reading.meter)
+
+
+def comparison_kind(source_a: str, source_b: str) -> str:
+    """``consistency check`` when both sides share a source or model, else ``validation``."""
+    return CONSISTENCY_CHECK if source_a == source_b else VALIDATION
 
 
 @dataclass(frozen=True)
@@ -41,6 +85,10 @@ class CrossCheck:
         methods: ``{"ours": ..., "codecarbon": ...}`` describing how each was obtained.
         part: ``"cpu"`` or ``"gpu"``.
         tolerance: the relative tolerance used.
+        kind: ``"consistency check"`` (both sides share a source or model) or ``"validation"``.
+        sources: ``{"ours": ..., "codecarbon": ...}``, the source of each side (see :func:`source_of`).
+        below_resolution: the window is shorter than CodeCarbon's resolution (no percentage).
+        codecarbon_parts_j: CodeCarbon's ``cpu``, ``ram`` and ``gpu`` energies (J), kept apart.
     """
 
     our_j: float | None
@@ -51,10 +99,29 @@ class CrossCheck:
     methods: dict[str, str]
     part: str = "cpu"
     tolerance: float = DEFAULT_TOLERANCE
+    kind: str = CONSISTENCY_CHECK
+    sources: dict[str, str] = field(default_factory=dict)
+    below_resolution: bool = False
+    codecarbon_parts_j: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        """The relative difference as shown in a table: ``+3.2%``, ``n/a (below resolution)`` or ``n/a``."""
+        if self.below_resolution:
+            return BELOW_RESOLUTION
+        if self.rel_diff is None or not math.isfinite(self.rel_diff):
+            return "n/a"
+        return f"{self.rel_diff:+.1%}"
 
     def to_dict(self) -> dict[str, object]:
-        """Flat dict for reports."""
+        """Flat dict for reports (``codecarbon_j`` is CodeCarbon's figure for ``part`` only)."""
         return {
+            "kind": self.kind,
+            "display": self.display,
+            "below_resolution": self.below_resolution,
+            "our_source": self.sources.get("ours", ""),
+            "codecarbon_source": self.sources.get("codecarbon", ""),
+            **{f"codecarbon_{k}_j": v for k, v in self.codecarbon_parts_j.items()},
             "part": self.part,
             "our_j": self.our_j,
             "codecarbon_j": self.codecarbon_j,
@@ -113,6 +180,11 @@ def cross_check(
     }
     our_j = _our_figure(ours, part)
     cc_j = codecarbon.components.get(part) if codecarbon.energy_j is not None else None
+    sources = {"ours": source_of(ours, part), "codecarbon": source_of(codecarbon, part)}
+    kind = comparison_kind(sources["ours"], sources["codecarbon"])
+    parts = ({k: float(codecarbon.components[k]) for k in ("cpu", "ram", "gpu") if k in codecarbon.components}
+             if codecarbon.energy_j is not None else {})
+    extra = {"kind": kind, "sources": sources, "codecarbon_parts_j": parts}
     if our_j is None or cc_j is None:
         missing = []
         if our_j is None:
@@ -120,7 +192,11 @@ def cross_check(
         if cc_j is None:
             missing.append(f"codecarbon is {codecarbon.status}: {codecarbon.note}")
         return CrossCheck(our_j, cc_j, None, False, "nothing to compare: " + "; ".join(missing),
-                          methods, part, float(tolerance))
+                          methods, part, float(tolerance), **extra)
+    if codecarbon.status == "too_short":
+        return CrossCheck(our_j, cc_j, None, False,
+                          f"window below CodeCarbon's resolution ({codecarbon.note}): no percentage",
+                          methods, part, float(tolerance), below_resolution=True, **extra)
     if cc_j == 0.0:
         rel = 0.0 if our_j == 0.0 else math.inf
     else:
@@ -141,4 +217,4 @@ def cross_check(
     for reading in (ours, codecarbon):
         if reading.status == "too_short":
             warnings.append(f"{reading.meter} window is too short: {reading.note}")
-    return CrossCheck(our_j, cc_j, rel, within, "; ".join(warnings), methods, part, float(tolerance))
+    return CrossCheck(our_j, cc_j, rel, within, "; ".join(warnings), methods, part, float(tolerance), **extra)

@@ -11,7 +11,13 @@ It reproduces the parts of the real module the NVML meter touches, with the real
 - ``nvmlDeviceGetCount``, ``nvmlDeviceGetHandleByIndex(index)``, ``nvmlDeviceGetHandleByUUID(uuid)``,
   ``nvmlDeviceGetUUID(handle)`` (a ``str`` such as ``"GPU-8a3c..."``),
   ``nvmlDeviceGetTotalEnergyConsumption(handle)`` (int, **mJ since the driver loaded**; raises
-  ``NVMLError_NotSupported`` before Volta) and ``nvmlDeviceGetPowerUsage(handle)`` (int, **mW**).
+  ``NVMLError_NotSupported`` before Volta) and ``nvmlDeviceGetPowerUsage(handle)`` (int, **mW**);
+- ``nvmlDeviceGetName(handle)`` (str), ``nvmlSystemGetDriverVersion()`` (str),
+  ``nvmlDeviceGetPowerManagementLimit(handle)`` and ``nvmlDeviceGetEnforcedPowerLimit(handle)`` (int, mW).
+
+A device built with ``watts`` draws that constant power in real time: its counter is
+``energy_mj + watts x (time.perf_counter() - epoch_s) x 1000`` and its power reading ``watts x 1000`` mW
+(:func:`constant_power_gpu`), so that any window measures ``watts x its duration``.
 
 ``tests/test_energy_nvml.py`` checks these names, signatures and error codes against the real module.
 Install with ``monkeypatch.setitem(sys.modules, "pynvml", make_fake_pynvml([...]))``.
@@ -20,6 +26,7 @@ Install with ``monkeypatch.setitem(sys.modules, "pynvml", make_fake_pynvml([...]
 from __future__ import annotations
 
 import string
+import time
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -124,6 +131,12 @@ class FakeGpu:
         power_mw: the power reading in mW; None = ``NVMLError_NotSupported``.
         energy_error: an ``NVML_ERROR_*`` code the energy call raises instead (e.g. no permission).
         broken: every device call raises ``NVMLError_GpuIsLost`` (a fault mid-run).
+        watts: a constant power draw in W in real time (None: the counter moves only when a test
+            changes ``energy_mj``); the counter then adds ``watts x (perf_counter - epoch_s)``.
+        epoch_s: ``time.perf_counter()`` at which the constant draw started.
+        name: ``nvmlDeviceGetName`` value.
+        power_limit_mw: ``nvmlDeviceGetPowerManagementLimit`` / ``nvmlDeviceGetEnforcedPowerLimit``
+            value in mW (None: ``NVMLError_NotSupported``).
     """
 
     uuid: str
@@ -131,9 +144,35 @@ class FakeGpu:
     power_mw: int | None = 100_000
     energy_error: int | None = None
     broken: bool = False
+    watts: float | None = None
+    epoch_s: float = 0.0
+    name: str = "NVIDIA Fake GPU"
+    power_limit_mw: int | None = 700_000
+
+    def counter_mj(self) -> int | None:
+        """The energy counter now (mJ), or None without one."""
+        if self.energy_mj is None:
+            return None
+        if self.watts is None:
+            return int(self.energy_mj)
+        return int(self.energy_mj + self.watts * (time.perf_counter() - self.epoch_s) * 1000.0)
+
+    def power_now_mw(self) -> int | None:
+        """The power reading now (mW), or None when unsupported."""
+        if self.watts is not None:
+            return int(round(self.watts * 1000.0))
+        return None if self.power_mw is None else int(self.power_mw)
 
 
-def make_fake_pynvml(gpus: list[FakeGpu], *, init_error: int | bool | None = None) -> types.ModuleType:
+def constant_power_gpu(uuid: str = "GPU-00000000-fake-0000-0000-000000000100", watts: float = 100.0,
+                       **kw: Any) -> FakeGpu:
+    """A GPU drawing ``watts`` W from now on, with an energy counter (``counter = watts x time``)."""
+    return FakeGpu(uuid, energy_mj=kw.pop("energy_mj", 5_000_000), watts=watts, epoch_s=time.perf_counter(),
+                   **kw)
+
+
+def make_fake_pynvml(gpus: list[FakeGpu], *, init_error: int | bool | None = None,
+                     driver_version: str = "550.54.15") -> types.ModuleType:
     """A module object standing in for ``pynvml``.
 
     Args:
@@ -204,19 +243,39 @@ def make_fake_pynvml(gpus: list[FakeGpu], *, init_error: int | bool | None = Non
         gpu = _device(handle)
         if gpu.energy_error is not None:
             raise NVMLError(gpu.energy_error)
-        if gpu.energy_mj is None:
+        value = gpu.counter_mj()
+        if value is None:
             raise NVMLError(ERROR_CODES["NVML_ERROR_NOT_SUPPORTED"])
-        return int(gpu.energy_mj)
+        return value
 
     def nvmlDeviceGetPowerUsage(handle: FakeGpu) -> int:
         gpu = _device(handle)
-        if gpu.power_mw is None:
+        value = gpu.power_now_mw()
+        if value is None:
             raise NVMLError(ERROR_CODES["NVML_ERROR_NOT_SUPPORTED"])
-        return int(gpu.power_mw)
+        return value
+
+    def nvmlDeviceGetName(handle: FakeGpu) -> str:
+        return _device(handle).name
+
+    def nvmlSystemGetDriverVersion() -> str:
+        _check_init()
+        return driver_version
+
+    def nvmlDeviceGetPowerManagementLimit(handle: FakeGpu) -> int:
+        gpu = _device(handle)
+        if gpu.power_limit_mw is None:
+            raise NVMLError(ERROR_CODES["NVML_ERROR_NOT_SUPPORTED"])
+        return int(gpu.power_limit_mw)
+
+    def nvmlDeviceGetEnforcedPowerLimit(handle: FakeGpu) -> int:
+        return nvmlDeviceGetPowerManagementLimit(handle)
 
     for fn in (nvmlInit, nvmlInitWithFlags, nvmlShutdown, nvmlDeviceGetCount,
                nvmlDeviceGetHandleByIndex, nvmlDeviceGetHandleByUUID, nvmlDeviceGetUUID,
-               nvmlDeviceGetTotalEnergyConsumption, nvmlDeviceGetPowerUsage):
+               nvmlDeviceGetTotalEnergyConsumption, nvmlDeviceGetPowerUsage, nvmlDeviceGetName,
+               nvmlSystemGetDriverVersion, nvmlDeviceGetPowerManagementLimit,
+               nvmlDeviceGetEnforcedPowerLimit):
         setattr(mod, fn.__name__, fn)
     #: names of the functions above (checked against the real module by the tests)
     mod.FAKED_FUNCTIONS = tuple(

@@ -227,6 +227,12 @@ class NvmlMeter(Meter):
                 pass
         self._nvml = None
 
+    def device_names(self) -> tuple[str, ...]:
+        """``gpu-N`` for every visible GPU this meter measures (empty when it is unavailable)."""
+        if not self.availability().available:
+            return ()
+        return tuple(f"gpu-{i}" for i in sorted({*self._counter, *self._power}))
+
     # -- windows --------------------------------------------------------------------------------
     def _on_begin(self, key: str) -> None:
         _sync_cuda()
