@@ -1,0 +1,73 @@
+"""``paradox-gym sweep`` (and ``scripts/sweep.py``): a grid file -> one evaluation per cell -> job files ->
+the study report. Resumable: re-running the same command skips finished jobs. Documented in docs/study.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from paradox_gym._util.cli import ArgumentParser
+from paradox_gym.study.executors import EXECUTORS, ExecutorOptions
+from paradox_gym.study.grid import load_grid
+from paradox_gym.study.sweep import SweepEvent, run_sweep
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    executors = "; ".join(f"{e.name}: {e.summary}" for e in EXECUTORS.values())
+    p.add_argument("--grid", required=True, metavar="GRID.yml", help="the grid file (YAML; see docs/study.md)")
+    p.add_argument("--out", required=True, metavar="DIR", help="study directory (job files, report)")
+    p.add_argument("--executor", default="serial", choices=tuple(EXECUTORS), help=f"how jobs run ({executors})")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes of --executor process (default: the CPU count)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="Ray cluster to join with --executor ray (default: start a local one)")
+    p.add_argument("--retry-failed", action="store_true", help="run failed jobs again (default: skip them)")
+    p.add_argument("--force", action="store_true",
+                   help="measure a grid whose shared settings differ from those DIR holds")
+    p.add_argument("--agents-dir", default=None, metavar="DIR", help="your agents directory (zoo agents)")
+    p.add_argument("--return-margin", type=float, default=None, metavar="K",
+                   help="report: return kept when >= (1 - K) of the baseline's (default 0.10)")
+    p.add_argument("--no-report", action="store_true", help="do not write the study report at the end")
+    p.add_argument("--quiet", action="store_true", help="no progress lines; errors only")
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA --:--:--"
+    s = int(round(seconds))
+    return f"ETA {s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def print_progress(event: SweepEvent) -> None:
+    """One line per event on stderr: ``[done/total, failed] ETA message``."""
+    if event.kind in ("plan", "finish"):
+        print(f"sweep: {event.message}", file=sys.stderr, flush=True)
+        return
+    word = {"start": "running", "done": "done", "failed": "FAILED"}[event.kind]
+    print(f"[{event.done}/{event.total} done, {event.failed} failed, {_clock(event.eta_s)}] {word} {event.message}",
+          file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise SystemExit(ArgumentParser().error(f"--workers must be >= 1, got {args.workers}"))
+    grid = load_grid(args.grid, agents_dir=args.agents_dir)
+    summary = run_sweep(
+        grid, args.out, executor=args.executor,
+        options=ExecutorOptions(workers=args.workers, ray_address=args.ray_address),
+        retry_failed=args.retry_failed, force=args.force, progress=None if args.quiet else print_progress,
+        grid_file=str(args.grid), command=[Path(sys.argv[0]).name, *sys.argv[1:]],
+        report=not args.no_report, return_margin=args.return_margin,
+    )
+    if not args.quiet and summary.report:
+        print(f"study report: {summary.report.get('study_md')}")
+    return 1 if summary.failed else 0
+
+
+def build_parser(prog: str = "paradox-gym sweep") -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description="Measure every cell of a grid (agents x methods x amounts), "
+                                                   "resumably, and write the study report.")
+    add_arguments(parser)
+    return parser

@@ -1,0 +1,158 @@
+"""Executors: how a sweep's jobs are run. One :class:`Executor` record each in :data:`EXECUTORS`.
+
+- ``serial`` (default): measured jobs one at a time in this process. Concurrent jobs on one machine
+  would share its power and CPUs and contaminate each other's energy and latency.
+- ``process``: a pool of worker processes on this machine, for work whose energy is not reported
+  (return-only checks); its jobs are marked ``shared`` and the report shows no energy or latency for them.
+- ``ray``: a Ray cluster (``pip install 'paradox_gym[ray]'``). Each measured job requests the custom
+  resource ``energy_meter: 1`` and all of its node's CPUs, and is pinned to that node, so at most one
+  measured job runs per node. Nodes offer the resource with ``ray start --resources='{"energy_meter": 1}'``.
+
+Every executor calls ``on_done(outcome)`` in the driver as each job finishes (the driver is the only
+writer of results) and ``on_start(job)`` when it hands a job to a worker where it knows when (serial, ray).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from paradox_gym.errors import UserInputError
+from paradox_gym.study.jobs import Job, JobOutcome, failure_outcome, run_job
+
+OnStart = Callable[[Job], None]
+OnDone = Callable[[JobOutcome], None]
+
+#: The custom Ray resource a node offers once (``ray start --resources='{"energy_meter": 1}'``).
+RAY_RESOURCE = "energy_meter"
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    """``workers``: processes of the ``process`` executor (None: the CPU count); ``ray_address``: the Ray
+    cluster to join (None: start a local one with one ``energy_meter``)."""
+
+    workers: int | None = None
+    ray_address: str | None = None
+
+
+Run = Callable[[Sequence[Job], OnStart, OnDone, ExecutorOptions], None]
+
+
+@dataclass(frozen=True)
+class Executor:
+    """One way to run jobs. ``measurement`` is ``exclusive`` when measured jobs never share a machine
+    (their energy and latency are reported) or ``shared`` (they do: energy and latency are not reported)."""
+
+    name: str
+    run: Run
+    measurement: str
+    summary: str
+
+
+def _serial(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: ExecutorOptions) -> None:
+    for job in jobs:
+        on_start(job)
+        outcome = run_job(job, "serial")
+        on_done(outcome)
+        if outcome.status == "interrupted":
+            raise KeyboardInterrupt
+
+
+def _run_shared(job: Job) -> JobOutcome:
+    return run_job(job, "process")
+
+
+def _process(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: ExecutorOptions) -> None:
+    import concurrent.futures as cf
+    import multiprocessing
+
+    workers = options.workers or os.cpu_count() or 1
+    # spawn: a fresh interpreter per worker (forking a process that has loaded torch is not safe)
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_shared, job) for job in jobs]  # on_start: not known when a worker takes it
+        for future in cf.as_completed(futures):
+            on_done(future.result())
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError("--executor ray needs Ray: pip install 'paradox_gym[ray]'") from None
+    return ray
+
+
+def _meter_nodes(ray: Any) -> dict[str, float]:
+    """Alive nodes that offer the ``energy_meter`` resource: node id -> CPUs."""
+    return {n["NodeID"]: float(n["Resources"].get("CPU", 1.0)) for n in ray.nodes()
+            if n.get("Alive") and n.get("Resources", {}).get(RAY_RESOURCE, 0) >= 1}
+
+
+def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: ExecutorOptions) -> None:
+    ray = _import_ray()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    started_here = False
+    if not ray.is_initialized():
+        if options.ray_address:
+            ray.init(address=options.ray_address, log_to_driver=False)
+        else:
+            ray.init(resources={RAY_RESOURCE: 1}, include_dashboard=False, log_to_driver=False)
+        started_here = True
+    try:
+        remote = ray.remote(max_retries=0)(run_job)
+        pending = list(jobs)
+        in_flight: dict[Any, tuple[Job, str]] = {}
+        while pending or in_flight:
+            nodes = _meter_nodes(ray)
+            if not nodes and not in_flight:
+                raise UserInputError(
+                    f"the Ray cluster has no node with the {RAY_RESOURCE!r} resource; start nodes with: "
+                    f"ray start --resources='{{\"{RAY_RESOURCE}\": 1}}'")
+            busy = {node for _, node in in_flight.values()}
+            for node, cpus in nodes.items():
+                if not pending:
+                    break
+                if node in busy:
+                    continue
+                job = pending.pop(0)
+                on_start(job)
+                ref = remote.options(
+                    num_cpus=cpus, resources={RAY_RESOURCE: 1},
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False),
+                ).remote(job, "ray")
+                in_flight[ref] = (job, node)
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=10.0)
+            for ref in ready:
+                job, node = in_flight.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as exc:  # the worker or its node died: the job failed, the sweep goes on
+                    outcome = failure_outcome(job, exc, executor="ray")
+                on_done(outcome)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+EXECUTORS: dict[str, Executor] = {
+    e.name: e
+    for e in (
+        Executor("serial", _serial, "exclusive", "measured jobs one at a time in this process (default)"),
+        Executor("process", _process, "shared",
+                 "worker processes on this machine; energy and latency are not reported"),
+        Executor("ray", _ray, "exclusive",
+                 "a Ray cluster, at most one measured job per node (energy_meter resource + all its CPUs)"),
+    )
+}
+
+
+def get_executor(name: str) -> Executor:
+    if name not in EXECUTORS:
+        raise UserInputError(f"unknown executor {name!r}; valid: {', '.join(EXECUTORS)}")
+    return EXECUTORS[name]
+
+
+__all__ = ["EXECUTORS", "RAY_RESOURCE", "Executor", "ExecutorOptions", "get_executor"]

@@ -1,0 +1,294 @@
+"""A study grid: a YAML file -> :class:`Grid` -> one :class:`~paradox_gym.study.jobs.Job` per cell.
+
+    agents:                      # zoo agents (env + algo), your zips (env + path), or the word `shipped`
+      - {env: CartPole-v1, algo: PPO}
+      - {env: CartPole-v1, algo: DQN}
+    methods: [ptdq, prune-structured]
+    amounts: [0.3, 0.6]          # fractions in [0, 1), for the methods that use an amount
+    episodes: 2
+    trials: 2
+
+A cell is one agent, one method and one amount; a method without an amount (``ptdq``) has one cell per
+agent. Each cell becomes one evaluation of the baseline against that configuration in the same run
+(:func:`paradox_gym.evaluate`), so every cell is a self-contained paired comparison. Every other key
+sets the :class:`~paradox_gym.experiment.settings.EvalSettings` field of the same name for all cells
+(:data:`GRID_KEYS`); an unknown key is an error naming the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from paradox_gym._util.checks import check_amount, check_int
+from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
+from paradox_gym.errors import AgentNotFoundError, UserInputError
+from paradox_gym.experiment.settings import EvalSettings
+from paradox_gym.study.jobs import AgentSpec, Job, make_job
+from paradox_gym.vocab import BASELINE
+
+
+def _bool(name: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise UserInputError(f"grid key {name!r} must be true or false, got {value!r}")
+        return value
+
+    return check
+
+
+def _int(name: str, minimum: int) -> Callable[[Any], int]:
+    return lambda value: check_int(name, value, minimum)
+
+
+def _as_is(value: Any) -> Any:
+    return value  # validated by EvalSettings when the jobs are built
+
+
+def _optional_number(name: str) -> Callable[[Any], float | None]:
+    def check(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserInputError(f"grid key {name!r} must be a number, got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _device(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise UserInputError(f"grid key 'device' must be a device name such as cpu, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class GridKey:
+    """One key of a grid file that sets an :class:`EvalSettings` field for every cell.
+
+    ``check`` turns the YAML value into the field's value (raising UserInputError); ``unsupported``
+    is the only value accepted while this version's EvalSettings has no such field (None: any value is
+    accepted and recorded in the job's identity)."""
+
+    name: str
+    check: Callable[[Any], Any]
+    summary: str
+    field: str
+    unsupported_default: Any = None
+
+
+#: Grid keys that set EvalSettings fields (the cell keys ``agents``, ``methods``, ``amounts`` are separate).
+GRID_KEYS: dict[str, GridKey] = {
+    k.name: k
+    for k in (
+        GridKey("episodes", _int("episodes", 1), "episodes per trial", "episodes"),
+        GridKey("trials", _int("trials", 1), "trials per configuration", "trials"),
+        GridKey("warmup", _int("warmup", 0), "warm-up episodes per configuration", "warmup"),
+        GridKey("seed", _int("seed", 0), "seed of the first measured episode", "seed"),
+        GridKey("replicates", _int("replicates", 1), "independent replicates per cell", "replicates", 1),
+        GridKey("control", _bool("control"), "A/A control (a second copy of the baseline)", "control", False),
+        GridKey("device", _device, "torch device of the policies", "device", "cpu"),
+        GridKey("meters", _as_is, "energy meters", "meters"),
+        GridKey("codecarbon", _bool("codecarbon"), "CodeCarbon cross-check", "codecarbon"),
+        GridKey("memory", _bool("memory"), "fresh-process memory probe", "memory"),
+        GridKey("memory_episodes", _int("memory_episodes", 1), "episodes per memory probe", "memory_episodes"),
+        GridKey("threads", _int("threads", 1), "torch threads", "threads"),
+        GridKey("phase_clock", _as_is, "per-step clock of the phase split", "phase_clock"),
+        GridKey("cpu_tdp_w", _optional_number("cpu_tdp_w"), "CPU TDP in W per package", "cpu_tdp_w"),
+    )
+}
+
+CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts")
+AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path")
+#: ``agents: shipped`` means every agent shipped with the package (paradox_gym/zoo/shipped/manifest.json).
+SHIPPED = "shipped"
+#: Amounts used when a grid lists a method with an amount but no ``amounts``.
+DEFAULT_AMOUNTS: tuple[float, ...] = (0.5,)
+
+
+def settings_fields() -> frozenset[str]:
+    """The fields this version's EvalSettings has."""
+    return frozenset(f.name for f in dataclasses.fields(EvalSettings))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One agent, one method, one amount (None for methods without an amount)."""
+
+    agent: AgentSpec
+    method: str
+    amount: float | None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated grid: agents x cells, plus the settings shared by every cell.
+
+    ``settings`` are EvalSettings keyword arguments shared by every cell; ``extra`` holds grid keys this
+    version's EvalSettings has no field for (recorded in each job's identity, see :data:`GRID_KEYS`).
+    """
+
+    agents: tuple[AgentSpec, ...]
+    methods: tuple[str, ...]
+    amounts: tuple[float, ...]
+    settings: dict[str, Any]
+    extra: dict[str, Any]
+    source: dict[str, Any]
+    agents_dir: str | None = None
+
+    def cells(self) -> list[Cell]:
+        """Agents in grid order; per agent the methods in grid order, amount methods once per amount."""
+        cells: list[Cell] = []
+        for agent in self.agents:
+            for method in self.methods:
+                if METHOD_TABLE[method].uses_amount:
+                    cells.extend(Cell(agent, method, a) for a in self.amounts)
+                else:
+                    cells.append(Cell(agent, method, None))
+        return cells
+
+    def jobs(self, measurement: str = "exclusive") -> list[Job]:
+        """One :class:`~paradox_gym.study.jobs.Job` per cell (validated: a bad setting raises here,
+        before anything is measured)."""
+        return [make_job(c.agent, c.method, c.amount, self.settings, self.extra, measurement)
+                for c in self.cells()]
+
+    def common_identity(self, measurement: str = "exclusive") -> dict[str, Any]:
+        """What every job of this grid shares and that changes results: settings, version, measurement."""
+        probe = self.jobs(measurement)[0] if self.agents and self.methods else None
+        shared = dict(probe.identity) if probe is not None else {}
+        for key in ("agent_sha256", "env_id", "algo", "method", "amount", "methods"):
+            shared.pop(key, None)
+        return shared
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"grid file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"grid file {str(path)!r} cannot be read ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"grid file {str(path)!r} is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def load_grid(path: str | Path, *, agents_dir: str | None = None) -> Grid:
+    """Read and validate a grid file (YAML, loaded with ``yaml.safe_load``: nothing in it executes).
+    Agent paths are relative to the grid file's folder."""
+    path = Path(path)
+    return parse_grid(_load_yaml(path), base_dir=path.parent, agents_dir=agents_dir)
+
+
+def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, list) or not value:
+        raise UserInputError(f"grid key {key!r} must be a non-empty list, got {value!r}")
+    return value
+
+
+def _shipped_agents() -> list[dict[str, Any]]:
+    from paradox_gym.zoo import SHIPPED_DIR, read_manifest
+
+    entries = read_manifest(SHIPPED_DIR)["agents"]
+    return [{"env": e["env_id"], "algo": e["algo"]} for _, e in sorted(entries.items())
+            if isinstance(e, dict) and (SHIPPED_DIR / str(e.get("file", ""))).is_file()]
+
+
+def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
+    from paradox_gym.envs import validate_env_id
+    from paradox_gym.sb3 import normalize_algo
+    from paradox_gym.zoo import checkpoint_name, default_algo, file_sha256, find_checkpoint, search_dirs
+
+    if not isinstance(entry, dict):
+        raise UserInputError(f"each agent must be a mapping with keys {', '.join(AGENT_KEYS)}, got {entry!r}")
+    for key in entry:
+        if key not in AGENT_KEYS:
+            raise UserInputError(f"unknown agent key {key!r}; valid: {', '.join(AGENT_KEYS)}")
+    if "env" not in entry:
+        raise UserInputError(f"agent {entry!r} has no 'env' (the Gymnasium env id)")
+    env_id = validate_env_id(entry["env"])
+    algo = normalize_algo(entry["algo"]) if entry.get("algo") is not None else None
+    if entry.get("path") is not None:
+        file = Path(str(entry["path"]))
+        file = file if file.is_absolute() else base_dir / file
+        if not file.is_file():
+            raise AgentNotFoundError(f"agent file {str(file)!r} does not exist")
+        return AgentSpec(env_id, algo, str(file), str(file), file_sha256(file))
+    algo = algo or default_algo(env_id, agents_path=agents_dir)
+    found = find_checkpoint(algo, env_id, agents_dir)
+    if found is None:
+        searched = " or ".join(str(d) for d in search_dirs(agents_dir))
+        raise AgentNotFoundError(
+            f"no {algo} agent for {env_id} in {searched} (expected {checkpoint_name(algo, env_id)}); train one "
+            f"with: paradox-gym train --algo {algo} --env {env_id}")
+    return AgentSpec(env_id, algo, None, str(found), file_sha256(found))
+
+
+def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None = None) -> Grid:
+    """Validate a parsed grid document (see the module docstring); UserInputError names what is wrong."""
+    valid = (*CELL_KEYS, *GRID_KEYS)
+    if not isinstance(doc, dict):
+        raise UserInputError(f"a grid file must be a mapping of keys ({', '.join(valid)}), got {type(doc).__name__}")
+    for key in doc:
+        if key not in valid:
+            raise UserInputError(f"unknown grid key {key!r}; valid: {', '.join(valid)}")
+    for key in ("agents", "methods"):
+        if key not in doc:
+            raise UserInputError(f"grid has no {key!r} (required keys: agents, methods)")
+
+    raw_agents: list[Any] = (_shipped_agents() if doc["agents"] == SHIPPED else _list(doc, "agents"))
+    agents = tuple(_agent(a, Path(base_dir), agents_dir) for a in raw_agents)
+    if len({(a.env_id, a.algo, a.sha256) for a in agents}) != len(agents):
+        raise UserInputError("grid lists the same agent twice")
+
+    methods: list[str] = []
+    for m in _list(doc, "methods"):
+        name = canonical_method(m)
+        if name == BASELINE:
+            continue  # the baseline is measured in every cell
+        if name in methods:
+            raise UserInputError(f"grid lists method {name!r} twice")
+        methods.append(name)
+    if not methods:
+        raise UserInputError("grid has no compression method besides the baseline 'none'")
+
+    if "amounts" in doc:
+        amounts = [check_amount(a) for a in _list(doc, "amounts")]
+        if len(set(amounts)) != len(amounts):
+            raise UserInputError(f"grid lists an amount twice: {amounts}")
+    else:
+        amounts = list(DEFAULT_AMOUNTS)
+
+    have = settings_fields()
+    settings: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, key in GRID_KEYS.items():
+        if name not in doc:
+            continue
+        value = key.check(doc[name])
+        if key.field in have:
+            settings[key.field] = value
+        elif value == key.unsupported_default:
+            extra[key.field] = value
+        else:
+            raise UserInputError(
+                f"grid key {name!r} = {value!r} is not supported by this version's evaluate "
+                f"(EvalSettings has no {key.field!r}); valid: {key.unsupported_default!r}")
+    if agents_dir is not None:
+        settings["agents_dir"] = str(agents_dir)
+    source = json.loads(json.dumps(doc, default=str))
+    return Grid(tuple(agents), tuple(methods), tuple(amounts), settings, extra, source, agents_dir)
+
+
+__all__ = ["AGENT_KEYS", "CELL_KEYS", "GRID_KEYS", "SHIPPED", "AgentSpec", "Cell", "Grid", "GridKey",
+           "load_grid", "parse_grid", "settings_fields"]

@@ -1,0 +1,344 @@
+"""Jobs of a study: identity (a hash of everything that changes a result), the work of one job, and the
+job store on disk.
+
+A job is one cell of a grid (one agent, one method, one amount), measured by :func:`paradox_gym.evaluate`
+against its own baseline in the same run. Its id is the sha256 of :func:`job_identity` (the agent file's
+sha256, env id, algorithm, method, amount, every EvalSettings field that changes a result -- episodes,
+trials, warm-up, seed, meters, ... -- the package version and whether jobs share a machine).
+
+The store (``DIR``):
+
+- ``DIR/jobs/<id>.json``: a finished job (written atomically, once: its presence means it is complete);
+- ``DIR/failed/<id>.json``: a failed job with its error (not counted done; removed when it later succeeds);
+- ``DIR/grid.json``: the grid and its fingerprint (a changed grid that would mix incompatible results is
+  refused unless forced);
+- ``DIR/.sweep.lock``: held (``flock``) while a sweep writes; the kernel drops it when the process dies.
+
+Only the sweep's driver process writes to the store; executors return :class:`JobOutcome` records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from paradox_gym import __version__
+from paradox_gym._util.cli import one_line
+from paradox_gym._util.files import ensure_writable_dir
+from paradox_gym.errors import UserInputError
+from paradox_gym.experiment.settings import DEFAULT_AMOUNT, EvalSettings
+from paradox_gym.report.files import write_json_atomic
+
+JOB_SCHEMA = "paradox_gym.study.job/1"
+FAILURE_SCHEMA = "paradox_gym.study.failure/1"
+GRID_SCHEMA = "paradox_gym.study.grid/1"
+#: Characters of the sha256 hex digest used as a job id (64 bits).
+ID_CHARS = 16
+#: ``exclusive``: measured jobs run one at a time per machine (serial, ray); ``shared``: jobs share a
+#: machine (process executor), so their energy and latency are contaminated and never reported.
+MEASUREMENTS: tuple[str, ...] = ("exclusive", "shared")
+
+# EvalSettings fields that locate things but never change a result (the agent is identified by sha256).
+_NOT_IDENTITY = ("out", "agents_dir", "agent_path", "train_missing")
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a grid: a zoo agent (``path`` None; ``file`` is the checkpoint found) or the user's
+    zip (``path``), identified by the sha256 of its file."""
+
+    env_id: str
+    algo: str | None
+    path: str | None
+    file: str
+    sha256: str
+
+    @property
+    def label(self) -> str:
+        """Short name for tables: ``PPO CartPole-v1`` (a user's zip: ``PPO CartPole-v1 (my.zip)``)."""
+        head = f"{self.algo or '?'} {self.env_id}"
+        return head if self.path is None else f"{head} ({Path(self.path).name})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env_id": self.env_id, "algo": self.algo, "path": self.path, "file": self.file,
+                "sha256": self.sha256, "label": self.label}
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces: the bytes a hash is taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def sha256_of(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def job_identity(agent: AgentSpec, method: str, amount: float | None, settings: EvalSettings,
+                 extra: dict[str, Any], measurement: str) -> dict[str, Any]:
+    """Everything that changes a job's result, as plain data (hashed into the job id).
+
+    Every EvalSettings field is included except those that only locate files (``out``, ``agents_dir``,
+    ``agent_path``, ``train_missing``: the agent is identified by ``agent_sha256``); ``amount`` is None
+    for a method that does not use one; ``extra`` are grid keys this version's EvalSettings has no field
+    for (they join the same flat mapping, so the id does not change when the field arrives with the same
+    value); ``measurement`` says whether jobs shared a machine.
+    """
+    if measurement not in MEASUREMENTS:
+        raise UserInputError(f"unknown measurement {measurement!r}; valid: {', '.join(MEASUREMENTS)}")
+    identity = settings.to_dict()
+    for key in _NOT_IDENTITY:
+        identity.pop(key, None)
+    identity.update(extra)
+    identity.update({
+        "method": method, "amount": amount, "agent_sha256": agent.sha256,
+        "paradox_gym_version": __version__, "measurement": measurement,
+    })
+    return identity
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell to measure: ``settings`` are the EvalSettings keyword arguments, ``id`` the hash of
+    ``identity``."""
+
+    id: str
+    agent: AgentSpec
+    method: str
+    amount: float | None
+    settings: dict[str, Any]
+    identity: dict[str, Any]
+
+    def eval_settings(self) -> EvalSettings:
+        return EvalSettings(**self.settings)
+
+    def describe(self) -> str:
+        """``PPO CartPole-v1 prune-structured 0.3``."""
+        amount = "" if self.amount is None else f" {self.amount:g}"
+        return f"{self.agent.label} {self.method}{amount}"
+
+    def cell(self) -> dict[str, Any]:
+        return {"id": self.id, "agent": self.agent.label, "method": self.method, "amount": self.amount}
+
+
+def make_job(agent: AgentSpec, method: str, amount: float | None, common: dict[str, Any],
+             extra: dict[str, Any], measurement: str = "exclusive") -> Job:
+    """The job of one cell; ``common`` are EvalSettings keyword arguments shared by the grid. The settings
+    are validated here (a bad value raises UserInputError before anything is measured)."""
+    kwargs = dict(common)
+    kwargs.update(env_id=agent.env_id, algo=agent.algo, agent_path=agent.path, methods=(method,),
+                  amount=DEFAULT_AMOUNT if amount is None else amount)
+    settings = EvalSettings(**kwargs)
+    kwargs["meters"] = settings.meters  # resolved here, so every host measures with the meters the id names
+    identity = job_identity(agent, method, amount, settings, extra, measurement)
+    return Job(sha256_of(identity)[:ID_CHARS], agent, method, amount, kwargs, identity)
+
+
+def grid_fingerprint(common_identity: dict[str, Any]) -> str:
+    """Hash of what every job of a grid shares (its settings, package version, measurement): two grids
+    with the same fingerprint give results that may be put in one table."""
+    return sha256_of(common_identity)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the machine a job ran on
+# ---------------------------------------------------------------------------------------------------
+def machine_fingerprint() -> str:
+    """sha256 (16 hex digits) of the hardware and OS facts that change energy and latency: CPU model,
+    logical CPUs, total memory, architecture, OS and kernel. Jobs with different fingerprints (or host
+    names) are never compared on energy or latency."""
+    import psutil
+
+    from paradox_gym.report.machine import cpu_model
+
+    facts = {"cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "memory_bytes": psutil.virtual_memory().total,
+             "machine": platform.machine(), "system": platform.system(), "release": platform.release()}
+    return sha256_of(facts)[:ID_CHARS]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------------
+# the work of one job (runs wherever the executor puts it; returns data, writes nothing)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobOutcome:
+    """What one job produced: ``status`` ``done`` (``record`` is the job file), ``failed`` (``record`` is
+    the failure file) or ``interrupted`` (Ctrl-C; nothing is stored)."""
+
+    job_id: str
+    status: str
+    record: dict[str, Any]
+    elapsed_s: float
+
+
+def _agent_check(job: Job) -> str | None:
+    """Why this host cannot run ``job``'s agent (None when the file here has the job's sha256)."""
+    from paradox_gym.zoo import file_sha256, find_checkpoint
+
+    if job.identity.get("paradox_gym_version") != __version__:
+        return (f"paradox_gym {__version__} on {socket.gethostname()} differs from the grid's "
+                f"{job.identity.get('paradox_gym_version')}")
+    agent = job.agent
+    path = Path(agent.path) if agent.path else find_checkpoint(agent.algo or "", agent.env_id,
+                                                               job.settings.get("agents_dir"))
+    if path is None or not path.is_file():
+        return f"agent {agent.label} not found on {socket.gethostname()}"
+    sha = file_sha256(path)
+    if sha != agent.sha256:
+        return f"agent file {path} on {socket.gethostname()} has sha256 {sha}, the grid's has {agent.sha256}"
+    return None
+
+
+def _base_record(job: Job, executor: str) -> dict[str, Any]:
+    return {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(), "method": job.method,
+            "amount": job.amount, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(),
+            "executor": executor, "pid": os.getpid()}
+
+
+def failure_outcome(job: Job, exc: BaseException, base: dict[str, Any] | None = None,
+                    elapsed_s: float = 0.0, executor: str = "serial") -> JobOutcome:
+    """A ``failed`` outcome for ``job``: the error's type, one-line message and traceback tail."""
+    base = base if base is not None else _base_record(job, executor)
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))[-4000:]
+    record = {"schema": FAILURE_SCHEMA, **base, "finished_at": _now(), "elapsed_s": elapsed_s,
+              "error_type": type(exc).__name__, "error": one_line(exc)[:2000] or type(exc).__name__,
+              "traceback": tb}
+    return JobOutcome(job.id, "failed", record, elapsed_s)
+
+
+def run_job(job: Job, executor: str = "serial") -> JobOutcome:
+    """Measure one job with :func:`paradox_gym.evaluate` (nothing is written; the driver stores the
+    outcome). Any exception becomes a ``failed`` outcome with its message; Ctrl-C during the trials gives
+    ``interrupted`` (the partial result is discarded: a job is whole or absent)."""
+    from paradox_gym.pipeline import evaluate
+
+    started = time.perf_counter()
+    base = _base_record(job, executor)
+    base["started_at"] = _now()
+    try:
+        problem = _agent_check(job)
+        if problem is not None:
+            raise UserInputError(problem)
+        result = evaluate(job.eval_settings())
+    except Exception as exc:  # recorded, not raised: one bad cell does not stop a sweep
+        return failure_outcome(job, exc, base, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    if result.status != "complete":
+        return JobOutcome(job.id, "interrupted", {}, elapsed)
+    doc = result.to_dict()
+    doc["files"] = {}
+    complete = {(cfg, t.trial) for cfg, trials in result.run.trials.items() for t in trials}
+    episodes = [{"config": e.config, "trial": e.trial, "episode": e.episode, "seed": e.seed, "return": e.ret,
+                 "length": e.length, "wall_s": e.wall_s}
+                for e in result.run.episodes if (e.config, e.trial) in complete]
+    record = {"schema": JOB_SCHEMA, **base, "finished_at": _now(), "elapsed_s": elapsed, "result": doc,
+              "episodes": episodes}
+    return JobOutcome(job.id, "done", record, elapsed)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the store
+# ---------------------------------------------------------------------------------------------------
+class JobStore:
+    """The files of one study directory (see the module docstring). Only the sweep's driver writes."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.jobs_dir = self.root / "jobs"
+        self.failed_dir = self.root / "failed"
+        self.grid_path = self.root / "grid.json"
+        self.lock_path = self.root / ".sweep.lock"
+
+    def create(self) -> None:
+        ensure_writable_dir(self.root, "--out")
+        self.jobs_dir.mkdir(exist_ok=True)
+        self.failed_dir.mkdir(exist_ok=True)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory's sweep lock (non-blocking: a second sweep on the same directory is refused)."""
+        import fcntl
+
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UserInputError(f"another sweep is writing to {self.root} (its lock {self.lock_path} is "
+                                     "held); wait for it to finish or use another --out") from None
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock; a killed process releases it too
+
+    def clean_temporary(self) -> int:
+        """Remove temporary files a killed writer left behind; returns how many (call under the lock)."""
+        removed = 0
+        for folder in (self.jobs_dir, self.failed_dir, self.root):
+            for tmp in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    removed += 1
+        return removed
+
+    @staticmethod
+    def _ids(folder: Path) -> set[str]:
+        return {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")} if folder.is_dir() else set()
+
+    def done_ids(self) -> set[str]:
+        return self._ids(self.jobs_dir)
+
+    def failed_ids(self) -> set[str]:
+        return self._ids(self.failed_dir)
+
+    def job_path(self, job_id: str) -> Path:
+        return self.jobs_dir / f"{job_id}.json"
+
+    def write_outcome(self, outcome: JobOutcome) -> Path | None:
+        """Store a finished or failed job atomically (an interrupted one is not stored)."""
+        if outcome.status == "done":
+            path = write_json_atomic(self.job_path(outcome.job_id), outcome.record)
+            with contextlib.suppress(FileNotFoundError):
+                (self.failed_dir / f"{outcome.job_id}.json").unlink()
+            return path
+        if outcome.status == "failed":
+            return write_json_atomic(self.failed_dir / f"{outcome.job_id}.json", outcome.record)
+        return None
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserInputError(f"{path} is not a readable JSON file ({exc}); delete it to measure that job again") from None
+        if not isinstance(doc, dict):
+            raise UserInputError(f"{path} is not a job record (a JSON object); delete it to measure that job again")
+        return doc
+
+    def read_done(self) -> list[dict[str, Any]]:
+        return [self._read(self.job_path(i)) for i in sorted(self.done_ids())]
+
+    def read_failed(self) -> list[dict[str, Any]]:
+        return [self._read(self.failed_dir / f"{i}.json") for i in sorted(self.failed_ids())]
+
+    def read_grid(self) -> dict[str, Any] | None:
+        return self._read(self.grid_path) if self.grid_path.is_file() else None
+
+    def write_grid(self, doc: dict[str, Any]) -> Path:
+        return write_json_atomic(self.grid_path, doc)
+
+
+__all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
+           "JobStore", "failure_outcome", "grid_fingerprint", "job_identity", "machine_fingerprint", "make_job", "run_job",
+           "sha256_of"]

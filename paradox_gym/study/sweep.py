@@ -1,0 +1,171 @@
+"""Run a grid: :func:`run_sweep` (resumable, crash-safe, one writer).
+
+Re-running the same sweep skips every job whose file exists (``DIR/jobs/<id>.json``); failed jobs are
+retried only with ``retry_failed``; a grid whose shared settings differ from the directory's
+(``DIR/grid.json`` fingerprint) is refused unless ``force``. A job file is written atomically as the job
+finishes, so killing the sweep at any moment loses at most the jobs in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from paradox_gym.errors import UserInputError
+from paradox_gym.study.executors import ExecutorOptions, get_executor
+from paradox_gym.study.grid import Grid
+from paradox_gym.study.jobs import GRID_SCHEMA, Job, JobOutcome, JobStore, grid_fingerprint
+
+
+@dataclass(frozen=True)
+class SweepEvent:
+    """One progress event: ``kind`` is ``plan``, ``start``, ``done``, ``failed`` or ``finish``;
+    ``done`` / ``total`` count this grid's finished jobs, ``failed`` its failed ones; ``eta_s`` is the
+    estimated time left (s; None until a job has finished in this run)."""
+
+    kind: str
+    message: str
+    done: int
+    total: int
+    failed: int
+    eta_s: float | None = None
+
+
+ProgressCallback = Callable[[SweepEvent], None]
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did: ``total`` jobs in the grid, ``done`` finished (``done_before`` of them already
+    before this run), ``failed`` with a failure record, ``skipped_failed`` failed jobs not retried,
+    ``ran`` jobs run now, ``elapsed_s`` wall time of this run (s), ``report`` the report files."""
+
+    out: str
+    total: int
+    done_before: int
+    done: int
+    failed: int
+    skipped_failed: int
+    ran: int
+    elapsed_s: float
+    report: dict[str, str] = field(default_factory=dict)
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted(set(old) | set(new))
+    diffs = [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+    return ", ".join(diffs) or "fingerprint differs"
+
+
+def check_grid(store: JobStore, doc: dict[str, Any], force: bool) -> None:
+    """Refuse (UserInputError) a grid whose shared settings differ from those ``store`` was filled with,
+    unless ``force``."""
+    old = store.read_grid()
+    if old is None or old.get("fingerprint") == doc["fingerprint"] or force:
+        return
+    raise UserInputError(
+        f"{store.root} holds jobs of a grid with other shared settings ({_changes(old.get('common') or {}, doc['common'])}); "
+        "their results would not be comparable: use another --out, or --force to measure this grid there "
+        "(the report then covers only this grid's jobs)")
+
+
+def run_sweep(
+    grid: Grid,
+    out: str,
+    *,
+    executor: str = "serial",
+    options: ExecutorOptions = ExecutorOptions(),
+    retry_failed: bool = False,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    grid_file: str | None = None,
+    command: Sequence[str] | None = None,
+    report: bool = True,
+    return_margin: float | None = None,
+) -> SweepSummary:
+    """Run every job of ``grid`` not yet finished in ``out`` with ``executor``, then write the report.
+
+    Raises UserInputError before any measurement for a bad grid, a changed grid (without ``force``) or a
+    directory another sweep is writing to. KeyboardInterrupt stops the sweep; finished jobs stay.
+    """
+    say: ProgressCallback = progress or (lambda _e: None)
+    chosen = get_executor(executor)
+    jobs: list[Job] = grid.jobs(chosen.measurement)
+    ids = [j.id for j in jobs]
+    if len(set(ids)) != len(ids):
+        raise UserInputError("grid has two cells with the same identity (the same agent, method and amount)")
+    common = grid.common_identity(chosen.measurement)
+    doc = {
+        "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
+        "grid": grid.source, "grid_file": grid_file, "executor": chosen.name, "measurement": chosen.measurement,
+        "command": list(command) if command is not None else None,
+        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "jobs": [j.cell() for j in jobs],
+    }
+    store = JobStore(out)
+    store.create()
+    started = time.perf_counter()
+    with store.lock():
+        store.clean_temporary()
+        check_grid(store, doc, force)
+        store.write_grid(doc)
+        wanted = set(ids)
+        done_ids = store.done_ids() & wanted
+        failed_ids = (store.failed_ids() & wanted) - done_ids
+        todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
+        skipped_failed = 0 if retry_failed else len(failed_ids)
+        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0}
+        done_before = len(done_ids)
+        total = len(jobs)
+        plan = (f"{total} jobs in the grid: {done_before} already done, {len(todo)} to run with {chosen.name}"
+                + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else ""))
+        say(SweepEvent("plan", plan, state["done"], total, state["failed"]))
+        run_started = time.perf_counter()
+
+        def eta() -> float | None:
+            if not state["ran"]:
+                return None
+            left = len(todo) - state["ran"]
+            return max(0.0, (time.perf_counter() - run_started) / state["ran"] * left)
+
+        def on_start(job: Job) -> None:
+            say(SweepEvent("start", f"{job.id} {job.describe()}", state["done"], total, state["failed"], eta()))
+
+        def on_done(outcome: JobOutcome) -> None:
+            if outcome.status == "interrupted":
+                return
+            store.write_outcome(outcome)
+            state["ran"] += 1
+            job = next(j for j in jobs if j.id == outcome.job_id)
+            if outcome.status == "done":
+                state["done"] += 1
+                if outcome.job_id in failed_ids:
+                    failed_ids.discard(outcome.job_id)
+                    state["failed"] -= 1
+                say(SweepEvent("done", f"{job.id} {job.describe()} ({outcome.elapsed_s:.1f} s)",
+                               state["done"], total, state["failed"], eta()))
+            else:
+                if outcome.job_id not in failed_ids:
+                    failed_ids.add(outcome.job_id)
+                    state["failed"] += 1
+                say(SweepEvent("failed", f"{job.id} {job.describe()}: {outcome.record.get('error')}",
+                               state["done"], total, state["failed"], eta()))
+
+        if todo:
+            chosen.run(todo, on_start, on_done, options)
+        files: dict[str, str] = {}
+        if report:
+            from paradox_gym.study.report import write_report
+
+            files = write_report(out, return_margin=return_margin)
+    elapsed = time.perf_counter() - started
+    summary = SweepSummary(str(out), total, done_before, state["done"], state["failed"], skipped_failed,
+                           state["ran"], elapsed, files)
+    say(SweepEvent("finish", f"{summary.done}/{total} jobs done, {summary.failed} failed, {summary.ran} run now "
+                             f"in {elapsed:.0f} s", summary.done, total, summary.failed, 0.0))
+    return summary
+
+
+__all__ = ["SweepEvent", "SweepSummary", "check_grid", "run_sweep"]

@@ -1,0 +1,278 @@
+"""The study layer without measuring: grid expansion and its errors, job identity, the job store, the
+best-amount rule and the summary counts on synthetic results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paradox_gym.errors import ParadoxGymError, UserInputError
+from paradox_gym.study import jobs as jobs_module
+from paradox_gym.study.executors import EXECUTORS, get_executor
+from paradox_gym.study.grid import GRID_KEYS, load_grid, parse_grid
+from paradox_gym.study.jobs import JobOutcome, JobStore, make_job
+from paradox_gym.study.report import best_amounts, build_report, cell_row, format_study, summary_counts
+
+ISSUE_GRID = """\
+agents:
+  - {env: CartPole-v1, algo: PPO}
+  - {env: CartPole-v1, algo: DQN}
+methods: [ptdq, prune-structured]
+amounts: [0.3, 0.6]
+episodes: 2
+trials: 2
+"""
+
+
+def _grid(**changes):
+    doc = {"agents": [{"env": "CartPole-v1", "algo": "PPO"}], "methods": ["prune-structured"],
+           "amounts": [0.3], "episodes": 2, "trials": 2, "codecarbon": False, "memory": False}
+    doc.update(changes)
+    return parse_grid(doc)
+
+
+# ---------------------------------------------------------------------------------------------------
+# grid
+# ---------------------------------------------------------------------------------------------------
+def test_issue_grid_expands_to_six_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "grid.yml"
+    path.write_text(ISSUE_GRID)
+    jobs = load_grid(path).jobs()
+    cells = [(j.agent.algo, j.method, j.amount) for j in jobs]
+    assert cells == [("PPO", "ptdq", None), ("PPO", "prune-structured", 0.3), ("PPO", "prune-structured", 0.6),
+                     ("DQN", "ptdq", None), ("DQN", "prune-structured", 0.3), ("DQN", "prune-structured", 0.6)]
+    assert len({j.id for j in jobs}) == 6
+    settings = jobs[1].eval_settings()
+    assert (settings.episodes, settings.trials, settings.amount, settings.methods) == (2, 2, 0.3, ("prune-structured",))
+
+
+def test_unknown_grid_key_names_it_and_the_valid_ones() -> None:
+    with pytest.raises(UserInputError) as err:
+        parse_grid({"agents": [{"env": "CartPole-v1"}], "methods": ["ptdq"], "epsiodes": 3})
+    message = str(err.value)
+    assert "'epsiodes'" in message and "episodes" in message and "amounts" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"agents": [{"env": "CartPole-v1", "algorithm": "PPO"}], "methods": ["ptdq"]}, ["'algorithm'", "env, algo, path"]),
+    ({"agents": [{"env": "CartPole-v1"}], "methods": ["zip"]}, ["'zip'", "ptdq"]),
+    ({"agents": [{"env": "CartPole-v1"}], "methods": ["prune"], "amounts": [1.5]}, ["amount", "1.5"]),
+    ({"agents": [{"env": "CartPole-v1"}], "methods": ["ptdq"], "episodes": 0}, ["episodes", "0"]),
+    ({"agents": [{"env": "CartPole-v1"}]}, ["methods"]),
+    ({"agents": [], "methods": ["ptdq"]}, ["agents"]),
+    ({"agents": [{"env": "NoSuchEnv-v9"}], "methods": ["ptdq"]}, ["NoSuchEnv-v9"]),
+    ({"agents": [{"env": "CartPole-v1", "path": "missing.zip"}], "methods": ["ptdq"]}, ["missing.zip"]),
+    ({"agents": [{"env": "CartPole-v1"}], "methods": ["ptdq"], "meters": "joules"}, ["joules"]),
+    (["not", "a", "mapping"], ["mapping"]),
+])
+def test_bad_grids_are_one_line_errors(doc, words) -> None:
+    with pytest.raises(ParadoxGymError) as err:
+        parse_grid(doc).jobs()
+    assert all(w in str(err.value) for w in words), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_grid_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="does not exist"):
+        load_grid(tmp_path / "nope.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("agents: [\n")
+    with pytest.raises(UserInputError, match="not valid YAML"):
+        load_grid(bad)
+    hostile = tmp_path / "hostile.yml"
+    hostile.write_text("agents: !!python/object/apply:os.system ['echo pwned']\nmethods: [ptdq]\n")
+    with pytest.raises(UserInputError, match="not valid YAML"):
+        load_grid(hostile)
+
+
+def test_shipped_agents_and_method_without_amount() -> None:
+    grid = parse_grid({"agents": "shipped", "methods": ["ptdq", "prune"], "amounts": [0.1, 0.2]})
+    manifest = json.loads((Path(jobs_module.__file__).parents[1] / "zoo" / "shipped" / "manifest.json").read_text())
+    assert len(grid.agents) == len(manifest["agents"])
+    assert len(grid.cells()) == 3 * len(manifest["agents"])
+
+
+def test_every_grid_key_reaches_the_settings() -> None:
+    grid = _grid(warmup=1, seed=7, threads=1, memory_episodes=2, phase_clock="cpu", cpu_tdp_w=10,
+                 replicates=1, control=False)
+    settings = grid.jobs()[0].eval_settings()
+    assert (settings.warmup, settings.seed, settings.phase_clock, settings.cpu_tdp_w) == (1, 7, "cpu", 10.0)
+    for key in GRID_KEYS.values():
+        assert key.field in grid.settings or key.field not in {"warmup", "seed"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------------------------------
+def test_same_inputs_same_hash() -> None:
+    assert [j.id for j in _grid().jobs()] == [j.id for j in _grid().jobs()]
+    assert _grid().jobs()[0].id == parse_grid(dict(_grid().source)).jobs()[0].id
+
+
+@pytest.mark.parametrize("change", [
+    {"episodes": 3}, {"trials": 3}, {"warmup": 1}, {"seed": 1}, {"codecarbon": True}, {"memory": True},
+    {"amounts": [0.31]}, {"methods": ["prune"]}, {"agents": [{"env": "CartPole-v1", "algo": "DQN"}]},
+    {"threads": 2}, {"phase_clock": "cpu"}, {"cpu_tdp_w": 10}, {"memory_episodes": 4},
+])
+def test_any_changed_input_changes_the_hash(change) -> None:
+    assert _grid(**change).jobs()[0].id != _grid().jobs()[0].id
+
+
+def test_version_agent_file_measurement_and_extra_keys_change_the_hash(monkeypatch, tmp_path: Path) -> None:
+    grid = _grid()
+    job = grid.jobs()[0]
+    assert grid.jobs("shared")[0].id != job.id
+    assert make_job(job.agent, job.method, job.amount, grid.settings, {"future_key": 2}).id != job.id
+    other = type(job.agent)(job.agent.env_id, job.agent.algo, job.agent.path, job.agent.file, "0" * 64)
+    assert make_job(other, job.method, job.amount, grid.settings, {}).id != job.id
+    monkeypatch.setattr(jobs_module, "__version__", "99.0")
+    assert _grid().jobs()[0].id != job.id
+
+
+def test_locations_do_not_change_the_hash(tmp_path: Path) -> None:
+    job = _grid().jobs()[0]
+    moved = make_job(job.agent, job.method, job.amount, {**_grid().settings, "out": str(tmp_path)}, {})
+    assert moved.id == job.id
+
+
+# ---------------------------------------------------------------------------------------------------
+# store
+# ---------------------------------------------------------------------------------------------------
+def test_store_outcomes_and_lock(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    store.create()
+    store.write_outcome(JobOutcome("abc", "failed", {"id": "abc", "error": "boom"}, 1.0))
+    assert store.failed_ids() == {"abc"} and store.done_ids() == set()
+    store.write_outcome(JobOutcome("abc", "done", {"id": "abc"}, 1.0))
+    assert store.done_ids() == {"abc"} and store.failed_ids() == set()
+    store.write_outcome(JobOutcome("xyz", "interrupted", {}, 1.0))
+    assert store.done_ids() == {"abc"}
+    (store.jobs_dir / ".abc.json.123.tmp").write_text("{")
+    assert store.clean_temporary() == 1
+    with store.lock():
+        with pytest.raises(UserInputError, match="another sweep"):
+            with JobStore(tmp_path).lock():
+                pass
+    with JobStore(tmp_path).lock():
+        pass
+
+
+def test_executor_table() -> None:
+    assert set(EXECUTORS) == {"serial", "process", "ray"}
+    assert EXECUTORS["serial"].measurement == EXECUTORS["ray"].measurement == "exclusive"
+    assert EXECUTORS["process"].measurement == "shared"
+    with pytest.raises(UserInputError, match="valid: serial, process, ray"):
+        get_executor("threads")
+
+
+# ---------------------------------------------------------------------------------------------------
+# report on synthetic results
+# ---------------------------------------------------------------------------------------------------
+def _ci(ratio, low, high, base=100.0):
+    return {"ratio": ratio, "ratio_low": low, "ratio_high": high, "diff": (ratio - 1) * base,
+            "diff_low": (low - 1) * base, "diff_high": (high - 1) * base, "n": 3, "resamples": 100, "seed": 0,
+            "confidence": 0.95, "baseline_mean": base}
+
+
+def _record(agent, method, amount, ret, energy, *, host="h1", measurement="exclusive", base=100.0):
+    none = {"ret": {"mean": base}, "length": {"mean": 100.0}, "energy_per_episode_j": {"mean": 1.0}}
+    comp = {"ret": _ci(*ret, base=base), "length": _ci(1, 1, 1), "energy_per_episode": _ci(*energy, base=1.0),
+            "energy_per_step": _ci(1, 0.9, 1.1, base=0.01), "policy_time_per_step": _ci(1, 0.9, 1.1, base=1e-4),
+            "pairs": 3, "size_ratio": 1 - (amount or 0.5)}
+    return {"id": f"{agent}-{method}-{amount}", "method": method, "amount": amount, "host": host,
+            "machine_fingerprint": "f" + host, "identity": {"measurement": measurement},
+            "agent": {"label": agent, "sha256": "s"},
+            "result": {"config": {"env_id": "E-v0", "algo": agent, "episodes": 2, "trials": 3},
+                       "comparisons": {method: comp}, "summaries": {"none": none, method: none},
+                       "verdicts": {method: "words"}, "energy_meter": "cpu-model", "energy_method": "modelled"}}
+
+
+KEPT = (0.99, 0.95, 1.03)        # whole interval above -10%
+NOT_SHOWN = (0.95, 0.80, 1.10)   # point estimate within 10%, interval not
+LOST = (0.5, 0.4, 0.6)
+LOWER = (0.8, 0.7, 0.9)
+SAME = (1.0, 0.9, 1.1)
+
+
+def test_best_amount_is_the_largest_kept_amount() -> None:
+    records = [
+        _record("A", "prune-structured", 0.1, KEPT, SAME),
+        _record("A", "prune-structured", 0.3, KEPT, LOWER),
+        _record("A", "prune-structured", 0.5, NOT_SHOWN, LOWER),
+        _record("A", "prune-structured", 0.7, LOST, LOWER),
+        _record("A", "prune", 0.1, LOST, SAME),
+        _record("A", "prune", 0.5, KEPT, SAME),   # kept again at a larger amount: the largest counts
+        _record("B", "prune-structured", 0.1, LOST, LOWER),
+        _record("B", "ptdq", None, KEPT, SAME),
+    ]
+    rows = [cell_row(r) for r in records]
+    best = {(b["agent"], b["method"]): b for b in best_amounts(rows)}
+    assert set(best) == {("A", "prune-structured"), ("A", "prune"), ("B", "prune-structured")}
+    assert best["A", "prune-structured"]["best_amount"] == 0.3
+    assert best["A", "prune-structured"]["energy_per_episode_direction"] == "lower"
+    assert best["A", "prune-structured"]["energy_per_episode_ratio"] == pytest.approx(0.8)
+    assert best["A", "prune"]["best_amount"] == 0.5
+    assert best["B", "prune-structured"]["best_amount"] is None
+    # a looser margin keeps 0.5 too (its lower bound is -20%)
+    loose = {(b["agent"], b["method"]): b for b in best_amounts([cell_row(r, 0.25) for r in records])}
+    assert loose["A", "prune-structured"]["best_amount"] == 0.5
+
+
+def test_return_kept_uses_the_magnitude_for_negative_returns() -> None:
+    # baseline -200: a difference interval [-15, +5] is within 10% of |-200| = 20
+    rec = _record("P", "prune", 0.2, (1.0, 1.075, 0.975), SAME, base=-200.0)
+    assert cell_row(rec)["return_kept"] is True
+    rec = _record("P", "prune", 0.2, (1.0, 1.2, 0.975), SAME, base=-200.0)  # diff_low -40 < -20
+    assert cell_row(rec)["return_kept"] is False
+
+
+def test_summary_counts_on_synthetic_cells() -> None:
+    records = [
+        _record("A", "ptdq", None, (0.99, 0.95, 1.03), SAME),
+        _record("A", "ptsq", None, (0.90, 0.85, 0.95), SAME),
+        _record("B", "ptdq", None, (0.80, 0.7, 0.9), LOWER),
+        _record("B", "ptsq", None, (0.95, 0.9, 1.0), SAME),
+        _record("C", "ptdq", None, KEPT, LOWER),
+        _record("C", "ptsq", None, KEPT, SAME),
+        _record("D", "prune", 0.5, KEPT, LOWER, measurement="shared"),
+    ]
+    counts = summary_counts([cell_row(r) for r in records])
+    q = counts["best_return_by_quantization"]
+    assert q["agents_compared"] == 3
+    assert q["wins"] == {"ptdq": 2, "ptsq": 2}  # A: ptdq, B: ptsq, C: tie
+    e = counts["energy_per_episode"]
+    assert e["cells"] == 6  # the shared-machine cell has no energy
+    assert (e["lower"], e["unchanged"]) == (2, 4)
+    assert (e["fell_return_kept"], e["fell_return_not_kept"]) == (1, 1)
+    assert e["energy_fell_only_where_return_fell"] == "does not hold"
+
+
+def test_shared_measurement_hides_energy_and_latency() -> None:
+    row = cell_row(_record("D", "prune", 0.5, KEPT, LOWER, measurement="shared"))
+    assert row["energy_per_episode_ratio"] is None and row["latency_ratio"] is None
+    assert row["energy_per_episode_direction"] == "not measured"
+    assert row["return_kept"] is True
+
+
+def test_report_of_synthetic_store_leaves_out_other_grids_and_names_hosts(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    store.create()
+    recs = [_record("A", "prune", 0.1, KEPT, SAME, host="h1"), _record("A", "prune", 0.3, LOST, LOWER, host="h2"),
+            _record("Z", "prune", 0.1, KEPT, SAME)]
+    for r in recs:
+        r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+    store.write_grid({"fingerprint": "x", "common": {"episodes": 2}, "grid": {}, "jobs": [
+        {"id": recs[0]["id"]}, {"id": recs[1]["id"]}, {"id": "missing-one"}]})
+    doc = build_report(tmp_path)
+    assert doc["jobs"] == {"total": 3, "done": 2, "failed": 0, "missing": 1, "left_out": 1}
+    assert {h["host"] for h in doc["hosts"]} == {"h1", "h2"}
+    text = format_study(doc)
+    assert "more than one machine" in text and "| A | prune | 0.1 |" in text
+    with pytest.raises(UserInputError, match="return margin"):
+        build_report(tmp_path, return_margin=1.5)
+    with pytest.raises(UserInputError, match="not a sweep directory"):
+        build_report(tmp_path / "nothing")
