@@ -35,6 +35,7 @@ from paradox_gym.stats import (
 )
 from paradox_gym.vocab import BASELINE, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, PHASES
 
+from paradox_gym.compression.floor import InferenceFloor, inference_floor
 from paradox_gym.compression.footprint import Footprint
 from paradox_gym.experiment.records import MemoryProbe, TrialRecord
 
@@ -132,11 +133,12 @@ class ConfigSummary:
     crosscheck_rel_diff: float | None
     footprint: Footprint | None
     memory: MemoryProbe | None
+    inference_floor: InferenceFloor | None = None  # set by analyse(macs_per_s=...); see _runtime_extras
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in self.__dict__.items():
-            if isinstance(value, (MeanCI, Footprint, MemoryProbe)):
+            if isinstance(value, (MeanCI, Footprint, MemoryProbe, InferenceFloor)):
                 out[key] = value.to_dict()
             elif isinstance(value, float):
                 out[key] = finite_or_none(value)
@@ -512,6 +514,9 @@ class Analysis:
     comparisons: dict[str, Comparison]
     checks: list[Check]
     notes: list[str] = field(default_factory=list)
+    #: configuration -> comparison with the ``sb3`` float baseline, for those compared with their own
+    #: runtime's float baseline in ``comparisons`` (see _runtime_extras)
+    reference_comparisons: dict[str, Comparison] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -525,6 +530,7 @@ class Analysis:
             },
             "checks": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
+            "reference_comparisons": {k: v.to_dict() for k, v in self.reference_comparisons.items()},
         }
 
 
@@ -543,8 +549,15 @@ def analyse(
     baseline: str = BASELINE,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    baselines: Mapping[str, str] | None = None,
+    macs_per_s: float | None = None,
 ) -> Analysis:
-    """Summaries, paired comparisons against ``baseline``, verdicts and checks for a whole evaluation."""
+    """Summaries, paired comparisons against ``baseline``, verdicts and checks for a whole evaluation.
+
+    ``baselines`` (configuration -> the configuration it is compared with; default ``baseline`` for all)
+    and ``macs_per_s`` (the measured matmul rate for the arithmetic floor) serve inference runtimes; see
+    :func:`_runtime_extras`.
+    """
     footprints = footprints or {}
     memory = memory or {}
     summaries = {
@@ -564,9 +577,11 @@ def analyse(
         for cfg, trials in trials_by_config.items():
             if cfg == baseline:
                 continue
+            own = (baselines or {}).get(cfg, baseline)
+            own = own if own in trials_by_config else baseline
             comparisons[cfg] = compare(
-                cfg, complete_trials(trials), base, summaries[cfg], summaries[baseline],
-                meter=meter, baseline=baseline, resamples=resamples, seed=seed,
+                cfg, complete_trials(trials), complete_trials(trials_by_config[own]), summaries[cfg],
+                summaries[own], meter=meter, baseline=own, resamples=resamples, seed=seed,
             )
     methods = {s.energy_method for s in summaries.values() if s.energy_method}
     notes: list[str] = []
@@ -599,4 +614,61 @@ def analyse(
     for s in summaries.values():
         if s.energy_windows < 2:
             notes.append(f"{s.config}: energy rests on {s.energy_windows} trial window(s); no confidence interval")
-    return Analysis(meter, energy_method, crosscheck_meter, summaries, comparisons, study_checks(list(comparisons.values())), notes)
+    reference, checked = _runtime_extras(trials_by_config, summaries, comparisons, notes, meter=meter,
+                                         baseline=baseline, macs_per_s=macs_per_s, resamples=resamples, seed=seed)
+    return Analysis(meter, energy_method, crosscheck_meter, summaries, comparisons, study_checks(checked), notes,
+                    reference_comparisons=reference)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inference runtimes: comparisons with the sb3 float baseline, the arithmetic floor
+# ---------------------------------------------------------------------------------------------------
+def _runtime_extras(
+    trials_by_config: Mapping[str, Sequence[TrialRecord]],
+    summaries: Mapping[str, ConfigSummary],
+    comparisons: Mapping[str, Comparison],
+    notes: list[str],
+    *,
+    meter: str,
+    baseline: str,
+    macs_per_s: float | None,
+    resamples: int,
+    seed: int,
+) -> tuple[dict[str, Comparison], list[Comparison]]:
+    """What runtimes add to an analysis; returns ``(reference comparisons, comparisons the checks use)``.
+
+    - A configuration compared with another runtime's float baseline (``onnxruntime:ptdq`` vs
+      ``onnxruntime:none``) is also compared with ``baseline`` (the ``sb3`` float agent); one note line
+      gives energy per step and policy time per step of each against it.
+    - A configuration that is itself some configuration's baseline (``onnxruntime:none``) is compared (with
+      ``baseline``) but is not a compression, so the study's checks leave it out.
+    - With ``macs_per_s``, each summary gets its :class:`InferenceFloor` (footprint MACs at that rate vs the
+      mean policy time per step) and one note line states the multiples and dispatch shares.
+    """
+    targets = {c.baseline for c in comparisons.values()} - {baseline}
+    checked = [c for cfg, c in comparisons.items() if cfg not in targets]
+    reference: dict[str, Comparison] = {}
+    if baseline in trials_by_config:
+        base = complete_trials(trials_by_config[baseline])
+        for cfg, comp in comparisons.items():
+            if comp.baseline != baseline:
+                reference[cfg] = compare(cfg, complete_trials(trials_by_config[cfg]), base, summaries[cfg],
+                                         summaries[baseline], meter=meter, baseline=baseline,
+                                         resamples=resamples, seed=seed)
+    if reference:
+        notes.append(f"against the {baseline} (sb3 float) baseline: " + "; ".join(
+            f"{cfg} energy/step {_pct_text(c.energy_per_step)}, policy time/step {_pct_text(c.policy_time_per_step)}"
+            for cfg, c in reference.items()))
+    if macs_per_s:
+        floors = []
+        for cfg, s in summaries.items():
+            if s.footprint is not None and s.policy_us_per_step.mean is not None:
+                s.inference_floor = inference_floor(s.footprint.macs, s.policy_us_per_step.mean / 1e6, macs_per_s)
+                f = s.inference_floor
+                if f.multiple is not None and f.dispatch_fraction is not None:
+                    floors.append(f"{cfg} {f.policy_s * 1e6:.3g} us = {f.multiple:,.0f}x its {f.floor_s * 1e9:.3g} ns "
+                                  f"floor ({100 * f.dispatch_fraction:.2f}% above it)")
+        if floors:
+            notes.append(f"arithmetic floor (float32 MACs at {macs_per_s / 1e9:.3g} GMAC/s, one measured "
+                         f"1024x1024 matmul): policy inference per step " + "; ".join(floors))
+    return reference, checked

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from paradox_gym._util.cli import EXIT_INTERRUPTED, ArgumentParser
 from paradox_gym.compression import ALIASES, METHOD_TABLE
+from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
+from paradox_gym.compression.runtimes import RUNTIME_TABLE
 from paradox_gym.energy.meters import METER_NAMES
 from paradox_gym.experiment.settings import (
     DEFAULT_AMOUNT,
@@ -43,6 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"compression methods, comma separated; the baseline 'none' is always included "
                         f"(default ptdq). Methods: {methods}; aliases: {', '.join(ALIASES)}")
     p.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="pruning amount in [0, 1) (default 0.5)")
+    p.add_argument("--runtime", default="sb3",
+                   help="inference runtimes, comma separated (default sb3); each method runs on each, as "
+                        "'<runtime>:<method>' beyond sb3, compared with its runtime's float baseline. Runtimes: "
+                        + ", ".join(f"{r.name} ({r.summary})" for r in RUNTIME_TABLE.values()))
+    p.add_argument("--qat-steps", type=int, default=DEFAULT_QAT_STEPS,
+                   help=f"fine-tuning steps of --compress qat (distillation, batch 64; default {DEFAULT_QAT_STEPS})")
     p.add_argument("--episodes", type=int, default=DEFAULT_EPISODES,
                    help=f"episodes per trial (default {DEFAULT_EPISODES})")
     p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
@@ -90,7 +98,7 @@ def _settings(args: argparse.Namespace, out: str | Path) -> EvalSettings:
         episodes=args.episodes, trials=args.trials, warmup=args.warmup, seed=args.seed, meters=args.meters,
         cpu_tdp_w=args.cpu_tdp, codecarbon=not args.no_codecarbon, memory=not args.no_memory,
         threads=args.threads, phase_clock=args.phase_clock, train_missing=args.train_missing,
-        agents_dir=args.agents_dir, out=str(out),
+        agents_dir=args.agents_dir, out=str(out), runtimes=args.runtime, qat_steps=args.qat_steps,
     )
 
 

@@ -51,6 +51,8 @@ class CompressedAgent:
         algo: SB3 algorithm name, e.g. ``"PPO"``.
         recipe: the method and all its options, the quantized backend and library versions.
         footprint: footprint of the compressed inference path.
+        finetune: one-off cost of the compression on this machine (``qat``: fine-tuning steps, seconds,
+            distillation loss; measured again when a saved agent is loaded), else None.
         baseline_footprint: footprint of the uncompressed (float) inference path.
         policy_module: the compressed inference path as one ``nn.ModuleDict``.
         observation_space, action_space: the policy's spaces.
@@ -81,6 +83,8 @@ class CompressedAgent:
         self._policy_kwargs = policy_kwargs
         self._float_state = float_state
         self._calibration = calibration
+        #: one-off cost of building it (``qat``: fine-tuning ``steps``, ``seconds``, ...), else None
+        self.finetune: dict[str, Any] | None = None
 
     def predict(
         self,
@@ -99,6 +103,19 @@ class CompressedAgent:
 
     def __repr__(self) -> str:
         return f"CompressedAgent(algo={self.algo!r}, method={self.method!r}, footprint={self.footprint})"
+
+    @property
+    def calibration(self) -> np.ndarray | None:
+        """The calibration / distillation observations (calibrated methods), else None."""
+        return self._calibration
+
+    def float_policy(self) -> Any:
+        """A fresh float copy of the SB3 policy (uncompressed weights; eval mode, CPU), e.g. for a runtime
+        that compresses the exported graph itself."""
+        policy = build_policy(self.algo, self.observation_space, self.action_space, self._policy_kwargs)
+        inference_module(policy, self.algo).load_state_dict(self._float_state, strict=True)
+        policy.set_training_mode(False)
+        return policy
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the float inference-path weights and the recipe to a zip file at ``path``."""
@@ -159,7 +176,7 @@ def _check_calibration(calibration: np.ndarray | None, observation_space: Any) -
     from gymnasium import spaces
 
     if calibration is None:
-        raise UserInputError("saved 'ptsq' agent lacks calibration.pt (the calibration observations)")
+        raise UserInputError("saved calibrated agent lacks calibration.pt (the calibration observations)")
     expected = tuple(observation_space.shape) if isinstance(observation_space, spaces.Box) else ()
     if calibration.ndim != 1 + len(expected) or tuple(calibration.shape[1:]) != expected or len(calibration) == 0:
         raise UserInputError(
@@ -235,8 +252,8 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         raise UserInputError(f"saved weights do not fit the saved architecture: {exc}") from exc
     float_state = float_inference_state(policy, algo)
     baseline = measure(inference_module(policy, algo))
-    apply_recipe(policy, algo, recipe, calibration)
-    return CompressedAgent(
+    cost = apply_recipe(policy, algo, recipe, calibration)
+    agent = CompressedAgent(
         policy=policy,
         algo=algo,
         recipe=recipe,
@@ -245,3 +262,5 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         calibration=calibration,
         baseline_footprint=baseline,
     )
+    agent.finetune = cost  # measured again: loading re-applies the recipe
+    return agent

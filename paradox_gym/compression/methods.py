@@ -10,6 +10,7 @@ from typing import Any
 from paradox_gym.compression.agent import CompressedAgent, float_inference_state
 from paradox_gym.compression.footprint import measure
 from paradox_gym.compression.inference_path import check_policy, identify_algo, inference_module
+from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.quantization import check_static_support, collect_observations
 from paradox_gym.compression.recipe import build_recipe
 from paradox_gym.compression.registry import METHODS, apply_recipe, get_method
@@ -30,6 +31,7 @@ def compress(
     calibration_steps: int = 512,
     backend: str | None = None,
     seed: int = 0,
+    qat_steps: int = DEFAULT_QAT_STEPS,
 ) -> CompressedAgent:
     """Compress the inference path of a trained SB3 model; ``model`` itself is never modified.
 
@@ -40,10 +42,13 @@ def compress(
             to remove, in [0, 1).
         dtype: ``"qint8"`` or ``"float16"`` weights for ``ptdq`` / ``mixed`` (``ptsq``: qint8 only).
         pruning: ``"l1"`` (per layer) or ``"global"`` unstructured magnitude pruning.
-        env: Gymnasium env id or instance for the ``ptsq`` calibration rollouts (required there).
-        calibration_steps: number of observations collected for ``ptsq`` calibration.
+        env: Gymnasium env id or instance for the ``ptsq`` / ``qat`` calibration rollouts (required there).
+        calibration_steps: number of observations collected for ``ptsq`` calibration and ``qat``
+            distillation.
         backend: quantized engine (``"x86"``, ``"fbgemm"``, ``"qnnpack"``); default: best available.
-        seed: seed of the calibration rollouts.
+        seed: seed of the calibration rollouts (and of the ``qat`` fine-tuning).
+        qat_steps: ``qat`` fine-tuning steps (Adam, batch 64); the cost (steps, seconds) is the agent's
+            ``finetune`` (not part of the recipe: the seconds differ between runs).
 
     Returns:
         A :class:`CompressedAgent` running on CPU.
@@ -55,7 +60,7 @@ def compress(
     algo = identify_algo(model)
     recipe = build_recipe(
         method, amount=amount, dtype=dtype, pruning=pruning, env=env,
-        calibration_steps=calibration_steps, backend=backend, seed=seed,
+        calibration_steps=calibration_steps, backend=backend, seed=seed, qat_steps=qat_steps,
     )
     check_policy(model, algo)
     policy_kwargs = encode_policy_kwargs(model.policy)
@@ -78,8 +83,8 @@ def compress(
     calibration = None
     if get_method(recipe["method"]).calibrated:
         calibration = collect_observations(policy, env, recipe["calibration_steps"], recipe["seed"])
-    apply_recipe(policy, algo, recipe, calibration)
-    return CompressedAgent(
+    cost = apply_recipe(policy, algo, recipe, calibration)
+    agent = CompressedAgent(
         policy=policy,
         algo=algo,
         recipe=recipe,
@@ -88,4 +93,6 @@ def compress(
         calibration=calibration,
         baseline_footprint=baseline,
     )
+    agent.finetune = cost
+    return agent
 

@@ -12,6 +12,7 @@ import torch
 
 from paradox_gym._util.checks import check_amount, check_int
 from paradox_gym.compression.pruning import PRUNINGS
+from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.quantization import DTYPES, resolve_backend
 from paradox_gym.compression.registry import canonical_method, get_method
 from paradox_gym.errors import UserInputError, UserTypeError
@@ -37,6 +38,7 @@ def build_recipe(
     calibration_steps: Any,
     backend: Any,
     seed: Any,
+    qat_steps: Any = DEFAULT_QAT_STEPS,
 ) -> dict[str, Any]:
     """Validate every option and return the recipe (raises a user error naming the bad value)."""
     name = canonical_method(method)
@@ -44,10 +46,11 @@ def build_recipe(
     if dtype not in DTYPES:
         raise UserInputError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
     if get_method(name).calibrated and dtype != "qint8":
-        raise UserInputError(f"method 'ptsq' supports dtype 'qint8' only, got {dtype!r}")
+        raise UserInputError(f"method {name!r} supports dtype 'qint8' only, got {dtype!r}")
     if pruning not in PRUNINGS:
         raise UserInputError(f"unknown pruning {pruning!r}; valid: {', '.join(PRUNINGS)}")
     steps = check_int("calibration_steps", calibration_steps, 1)
+    qat_steps_value = check_int("qat_steps", qat_steps, 1)
     seed_value = check_int("seed", seed, 0)
     resolved = resolve_backend(backend)  # validates a user-given backend for every method
     if get_method(name).calibrated and env is None:
@@ -64,6 +67,7 @@ def build_recipe(
         "calibration_steps": steps,
         "calibration_env": env_id,
         "seed": seed_value,
+        "qat_steps": qat_steps_value,
         "backend": resolved if get_method(name).quantized else None,
         "torch_version": torch.__version__,
         "sb3_version": stable_baselines3.__version__,
@@ -88,11 +92,12 @@ def check_recipe(recipe: Any) -> dict[str, Any]:
     if recipe["dtype"] not in DTYPES:
         raise UserInputError(f"unknown dtype {recipe['dtype']!r} in recipe; valid: {', '.join(DTYPES)}")
     if get_method(name).calibrated and recipe["dtype"] != "qint8":
-        raise UserInputError(f"method 'ptsq' supports dtype 'qint8' only, got {recipe['dtype']!r}")
+        raise UserInputError(f"method {name!r} supports dtype 'qint8' only, got {recipe['dtype']!r}")
     if recipe["pruning"] not in PRUNINGS:
         raise UserInputError(f"unknown pruning {recipe['pruning']!r} in recipe; valid: {', '.join(PRUNINGS)}")
     out["calibration_steps"] = check_int("calibration_steps", recipe["calibration_steps"], 1)
     out["seed"] = check_int("seed", recipe["seed"], 0)
+    out["qat_steps"] = check_int("qat_steps", recipe.get("qat_steps", DEFAULT_QAT_STEPS), 1)  # absent before QAT
     if get_method(name).quantized:
         out["backend"] = resolve_backend(recipe["backend"])  # must be valid and built into this torch
     elif recipe["backend"] is not None:

@@ -14,11 +14,13 @@ from typing import Any, Callable
 import numpy as np
 
 from paradox_gym.compression.pruning import prune_structured, prune_unstructured
+from paradox_gym.compression.qat import quantize_aware
 from paradox_gym.compression.quantization import quantize_dynamic, quantize_static
 from paradox_gym.errors import UserInputError
 
-#: ``apply(policy, algo, recipe, calibration)``: compress ``policy``'s inference path in place.
-Apply = Callable[[Any, str, dict[str, Any], "np.ndarray | None"], None]
+#: ``apply(policy, algo, recipe, calibration)``: compress ``policy``'s inference path in place; returns the
+#: method's one-off cost (QAT: fine-tuning steps and seconds) or None.
+Apply = Callable[[Any, str, dict[str, Any], "np.ndarray | None"], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ def _mixed(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarr
     _ptdq(policy, algo, recipe, calibration)
 
 
+def _qat(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> dict[str, Any]:
+    if calibration is None:
+        raise UserInputError("method 'qat' needs calibration observations")
+    return quantize_aware(policy, algo, calibration, recipe["qat_steps"], recipe["seed"], recipe["backend"])
+
+
 METHOD_TABLE: dict[str, Method] = {
     m.name: m
     for m in (
@@ -88,6 +96,8 @@ METHOD_TABLE: dict[str, Method] = {
                uses_amount=True, devices=("cpu", "cuda")),
         Method("mixed", _mixed, "unstructured pruning then PTDQ", aliases=("prune+ptdq",), quantized=True,
                sparse=True, uses_amount=True),
+        Method("qat", _qat, "quantization-aware training (distilled from the float policy on its rollouts), int8",
+               quantized=True, calibrated=True),
     )
 }
 
@@ -112,11 +122,14 @@ def get_method(method: Any) -> Method:
     return METHOD_TABLE[canonical_method(method)]
 
 
-def apply_recipe(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
-    """Compress the inference path of a float ``policy`` in place according to ``recipe``.
+def apply_recipe(policy: Any, algo: str, recipe: dict[str, Any],
+                 calibration: np.ndarray | None) -> dict[str, Any] | None:
+    """Compress the inference path of a float ``policy`` in place according to ``recipe``; returns the
+    method's one-off cost (QAT: ``{"steps", "seconds", ...}``) or None.
 
     Raises UserInputError for a method that is not in :data:`METHOD_TABLE` (nothing falls through to
     the float policy).
     """
-    get_method(recipe.get("method")).apply(policy, algo, recipe, calibration)
+    cost = get_method(recipe.get("method")).apply(policy, algo, recipe, calibration)
     policy.set_training_mode(False)
+    return cost

@@ -1,7 +1,9 @@
 """Memory of one configuration, measured in a fresh process (DESIGN 3.6).
 
     python -m paradox_gym.experiment.memory --env CartPole-v1 --algo PPO --method ptdq [--agent PATH] \
-        [--amount 0.5] [--episodes 3] [--seed 0] [--threads 1]
+        [--amount 0.5] [--episodes 3] [--seed 0] [--threads 1] [--qat-steps 200]
+
+``--method`` is a configuration name: a method (``ptdq``) or ``<runtime>:<method>`` (``onnxruntime:ptdq``).
 
 The process loads the agent, compresses it, then plays ``--episodes`` deterministic episodes, and prints
 one JSON line (sizes in bytes):
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
+from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.envs import make_env
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.experiment.agents import build_agents, load_model
@@ -60,6 +63,7 @@ def probe(
     seed: int = 0,
     threads: int = 1,
     agents_dir: str | None = None,
+    qat_steps: int = DEFAULT_QAT_STEPS,
 ) -> dict[str, Any]:
     """Load + compress + play ``episodes`` episodes in *this* process and report its memory (bytes).
 
@@ -70,7 +74,8 @@ def probe(
 
     torch.set_num_threads(threads)
     model = load_model(env_id, algo, agent_path, agents_dir=agents_dir)
-    agent = build_agents(model, [method], amount=amount, env_id=env_id, seed=seed)[method]
+    agent = build_agents(model, [method], amount=amount, env_id=env_id, seed=seed, qat_steps=qat_steps,
+                         threads=threads)[method]
     del model
     rss_load, uss_load = _rss_uss()
     env = make_env(env_id)
@@ -105,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--agents-dir", default=None)
+        parser.add_argument("--qat-steps", type=int, default=DEFAULT_QAT_STEPS)
         a = parser.parse_args(argv)
         result = probe(a.env, a.algo, a.method, agent_path=a.agent, amount=a.amount,
-                       episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir)
+                       episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir,
+                       qat_steps=a.qat_steps)
         print(json.dumps(result))
         return 0
 
@@ -119,7 +126,7 @@ def _memory_command(settings: EvalSettings, algo: str, method: str) -> list[str]
         sys.executable, "-m", "paradox_gym.experiment.memory",
         "--env", settings.env_id, "--algo", algo, "--method", method,
         "--amount", repr(settings.amount), "--episodes", str(settings.memory_episodes),
-        "--seed", str(settings.seed), "--threads", str(settings.threads),
+        "--seed", str(settings.seed), "--threads", str(settings.threads), "--qat-steps", str(settings.qat_steps),
     ]
     if settings.agent_path is not None:
         cmd += ["--agent", str(settings.agent_path)]

@@ -11,16 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, check_int
+from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, check_fraction, check_int
+from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.registry import canonical_method
+from paradox_gym.compression.runtimes import SB3, check_runtime, config_name
 from paradox_gym.energy.meters import METER_NAMES, METERS, default_meter_names
 from paradox_gym.envs import validate_env_id
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.sb3 import check_algo_env, normalize_algo
-from paradox_gym.vocab import BASELINE
+from paradox_gym.vocab import BASELINE, CONTROL
 
 DEFAULT_EPISODES = 10
-DEFAULT_TRIALS = 5
+DEFAULT_TRIALS = 2
+DEFAULT_REPLICATES = 5
+DEFAULT_MARGIN = 0.05
+DEFAULT_RETURN_MARGIN = 0.10
 DEFAULT_WARMUP = 2
 DEFAULT_AMOUNT = 0.5
 DEFAULT_THREADS = 1
@@ -74,7 +79,15 @@ class EvalSettings:
             always measured and need not be listed).
         amount: pruning amount in [0, 1) for the methods that use one.
         episodes: episodes per trial (one energy window).
-        trials: trials per configuration, interleaved across configurations.
+        trials: trials per configuration in each replicate, interleaved across configurations in an
+            order drawn afresh for every round.
+        replicates: independent fresh processes, each loading, compressing, warming up and running its
+            trials; intervals and verdicts rest on the variation between them.
+        control: also measure ``none-copy``, a second independently loaded copy of the baseline (the A/A
+            control that calibrates the run: its interval is the minimum detectable effect).
+        margin: equivalence margin for energy (fraction: 0.05 = an interval inside +-5% is "equivalent").
+        return_margin: return is "kept" when the ratio's lower bound is >= 1 - return_margin (the study's
+            90% rule at 0.10).
         warmup: warm-up episodes per configuration, before any trial.
         seed: seed of the first measured episode (episode seeds are shared by every configuration).
         meters: energy meters (None: the defaults for this machine).
@@ -87,6 +100,9 @@ class EvalSettings:
         memory_episodes: episodes played by each memory probe.
         train_missing: train a missing zoo agent first (zoo hyperparameters).
         agents_dir: the user's agents directory (None: the default, see ``paradox_gym.zoo``).
+        runtimes: inference runtimes each method runs on (``sb3``, ``torch``, ``onnxruntime``; see
+            :mod:`paradox_gym.compression.runtimes`); the ``sb3`` float baseline is always measured.
+        qat_steps: fine-tuning steps of the ``qat`` method.
     """
 
     env_id: str = "CartPole-v1"
@@ -108,6 +124,12 @@ class EvalSettings:
     memory_episodes: int = DEFAULT_MEMORY_EPISODES
     train_missing: bool = False
     agents_dir: str | None = field(default=None)
+    replicates: int = DEFAULT_REPLICATES
+    control: bool = True
+    margin: float = DEFAULT_MARGIN
+    return_margin: float = DEFAULT_RETURN_MARGIN
+    runtimes: tuple[str, ...] = (SB3,)
+    qat_steps: int = DEFAULT_QAT_STEPS
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -120,17 +142,28 @@ class EvalSettings:
                 raise SettingsError(name, str(exc)) from None
 
         for name, minimum in (("episodes", 1), ("trials", 1), ("warmup", 0), ("threads", 1), ("seed", 0),
-                              ("memory_episodes", 1)):
+                              ("memory_episodes", 1), ("qat_steps", 1), ("replicates", 1)):
             put(name, checked(name, check_int, name, getattr(self, name), minimum))
         put("amount", checked("amount", check_amount, self.amount))
         put("cpu_tdp_w", checked("cpu_tdp_w", check_cpu_tdp, self.cpu_tdp_w))
+        put("margin", checked("margin", check_fraction, "margin", self.margin))
+        put("return_margin", checked("return_margin", check_fraction, "return_margin", self.return_margin))
         put("phase_clock", check_choice("phase clock", self.phase_clock, PHASE_CLOCKS))
         methods: list[str] = []
         for m in _names(self.methods, "methods"):
+            if m == CONTROL:
+                continue  # the control is set by ``control``, not listed as a method
             name = canonical_method(m)
             if name != BASELINE and name not in methods:
                 methods.append(name)
         put("methods", tuple(methods))
+        runtimes: list[str] = []
+        for r in _names(self.runtimes, "runtimes"):
+            if check_runtime(r) not in runtimes:
+                runtimes.append(r)
+        if not runtimes:
+            raise UserInputError("runtimes is empty; valid runtimes: sb3, torch, onnxruntime")
+        put("runtimes", tuple(sorted(runtimes, key=lambda r: r != SB3)))  # sb3 first, then as given
         put("meters", self._check_meters())
         put("env_id", validate_env_id(self.env_id))
         if self.agent_path is not None:
@@ -172,17 +205,54 @@ class EvalSettings:
         return tuple(meters)
 
     @property
+    def compressed(self) -> tuple[str, ...]:
+        """The configurations built from the agent: the (``sb3``) baseline first, then ``methods``; then,
+        per other runtime, ``<runtime>:none`` and ``<runtime>:<method>`` for each method."""
+        configs = [BASELINE, *(self.methods if SB3 in self.runtimes else ())]
+        for runtime in self.runtimes:
+            if runtime != SB3:
+                configs += [config_name(runtime, m) for m in (BASELINE, *self.methods)]
+        return tuple(configs)
+
+    @property
     def configs(self) -> tuple[str, ...]:
-        """Every measured configuration: the baseline first, then ``methods``."""
-        return (BASELINE, *self.methods)
+        """Every measured configuration: :attr:`compressed` with the A/A control ``none-copy`` (when
+        ``control``) right after the baseline."""
+        first, *rest = self.compressed
+        return (first, *((CONTROL,) if self.control else ()), *rest)
+
+    @property
+    def baselines(self) -> dict[str, str]:
+        """Configuration -> the configuration it is compared with: its runtime's float baseline
+        (``onnxruntime:ptdq`` -> ``onnxruntime:none``), and for that float baseline the ``sb3`` one."""
+        out: dict[str, str] = {CONTROL: BASELINE} if self.control else {}
+        for runtime in self.runtimes:
+            base = config_name(runtime, BASELINE)
+            for m in self.methods:
+                out[config_name(runtime, m)] = base
+            if runtime != SB3:
+                out[base] = BASELINE
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EvalSettings":
+        """Settings from :meth:`to_dict` output (validated again)."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("methods", "meters", "runtimes"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        return cls(**values)
 
     def replace(self, **changes: Any) -> "EvalSettings":
         """A copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON); ``methods`` lists every configuration, the baseline first."""
+        """Plain data (JSON): the fields, with ``methods`` as given plus the baseline first (``none``,
+        then the methods) and ``configs`` listing every measured configuration."""
         out = dataclasses.asdict(self)
-        out["methods"] = list(self.configs)
-        out["meters"] = list(self.meters or ())
+        out["methods"] = [BASELINE, *self.methods]
+        out["configs"] = list(self.configs)
+        for key in ("meters", "runtimes"):
+            out[key] = list(getattr(self, key) or ())
         return out
