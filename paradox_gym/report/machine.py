@@ -33,12 +33,19 @@ def software_versions() -> dict[str, str | None]:
 
 
 def machine_info(threads: int) -> dict[str, Any]:
+    """CPU, GPUs and torch threads. ``gpu``: one record per NVIDIA GPU NVML lists (name, driver, power limit
+    in W, whether it has an energy counter), None when there is none; ``energy_hardware``: the CPU model,
+    its RAPL domains and the GPUs (see :mod:`paradox_gym.energy.hardware`)."""
     import torch
 
+    from paradox_gym.energy.hardware import hardware_info
+
+    hardware = hardware_info().to_dict()
     return {
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "gpu": None,
+        "gpu": hardware["gpus"] or None,
+        "energy_hardware": hardware,
         "platform": platform.platform(),
         "torch_threads": torch.get_num_threads(),
         "torch_threads_requested": threads,
