@@ -107,6 +107,9 @@ CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts")
 AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path")
 #: ``agents: shipped`` means every agent shipped with the package (paradox_gym/zoo/shipped/manifest.json).
 SHIPPED = "shipped"
+#: Identity keys that name a cell (its agent, method, amount and the configurations that follow from
+#: them); the rest of a job's identity is shared by the grid (its fingerprint).
+CELL_IDENTITY: tuple[str, ...] = ("agent_sha256", "env_id", "algo", "method", "amount", "methods", "configs")
 #: Amounts used when a grid lists a method with an amount but no ``amounts``.
 DEFAULT_AMOUNTS: tuple[float, ...] = (0.5,)
 
@@ -159,12 +162,15 @@ class Grid:
                 for c in self.cells()]
 
     def common_identity(self, measurement: str = "exclusive") -> dict[str, Any]:
-        """What every job of this grid shares and that changes results: settings, version, measurement."""
-        probe = self.jobs(measurement)[0] if self.agents and self.methods else None
-        shared = dict(probe.identity) if probe is not None else {}
-        for key in ("agent_sha256", "env_id", "algo", "method", "amount", "methods"):
-            shared.pop(key, None)
-        return shared
+        """What every job of this grid shares and that changes results (settings, package version,
+        measurement): the jobs' identity without what names the cell (:data:`CELL_IDENTITY`) or differs
+        between cells."""
+        jobs = self.jobs(measurement)
+        if not jobs:
+            return {}
+        first = jobs[0].identity
+        return {k: v for k, v in first.items()
+                if k not in CELL_IDENTITY and all(j.identity.get(k) == v for j in jobs[1:])}
 
 
 def _load_yaml(path: Path) -> Any:
