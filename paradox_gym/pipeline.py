@@ -68,7 +68,8 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
         say(Progress("load", f"no {settings.algo} agent for {settings.env_id} in the zoo: training one "
                              "(train_missing)"))
     model = load_model(settings.env_id, settings.algo, settings.agent_path,
-                       train_if_missing=settings.train_missing, agents_dir=settings.agents_dir)
+                       train_if_missing=settings.train_missing, agents_dir=settings.agents_dir,
+                       vecnormalize_path=settings.vecnormalize_path, no_vecnormalize=settings.no_vecnormalize)
     settings = settings.replace(algo=type(model).__name__)  # the class actually loaded
     timings["load_s"] = time.perf_counter() - t0
 

@@ -34,9 +34,20 @@ from paradox_gym.zoo import env_slug
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``evaluate`` (shared by the console command and ``scripts/evaluate.py``)."""
     methods = ", ".join(f"{m.name} ({m.summary})" for m in METHOD_TABLE.values() if m.name != "none")
-    p.add_argument("--env", default="CartPole-v1", help="Gymnasium env id (default CartPole-v1)")
-    p.add_argument("--algo", default=None, help="PPO, A2C, DQN, SAC, TD3 or DDPG (default: the zoo's for --env)")
-    p.add_argument("--agent", default=None, metavar="PATH", help="your own SB3 zip (loaded without unpickling)")
+    p.add_argument("--env", default=None,
+                   help="Gymnasium env id (default: what --agent's rl-zoo3 run folder says, else CartPole-v1)")
+    p.add_argument("--algo", default=None, help="PPO, A2C, DQN, SAC, TD3, DDPG, TRPO, TQC or QRDQN (default: the zoo's for --env, or read from --agent)")
+    p.add_argument("--agent", default=None, metavar="PATH",
+                   help="your own SB3 / sb3-contrib zip (loaded without unpickling), or an rl-zoo3 run folder "
+                        "(logs/ppo/Hopper-v4_1/: env, env_kwargs and normalisation read from its config)")
+    p.add_argument("--best", action="store_true", help="with an rl-zoo3 run folder: load its best_model.zip")
+    p.add_argument("--vecnormalize", default=None, metavar="PATH",
+                   help="VecNormalize statistics (vecnormalize.pkl; read without unpickling; default: found "
+                        "beside the zip or in its run folder), applied to every configuration alike")
+    p.add_argument("--no-vecnormalize", action="store_true",
+                   help="evaluate on raw observations even if the agent was trained with VecNormalize")
+    p.add_argument("--stochastic", action="store_true",
+                   help="sample actions (seeded per episode) instead of the deterministic action (the default)")
     p.add_argument("--agents-dir", default=None, metavar="DIR",
                    help="your agents directory (default $PARADOX_GYM_AGENTS or ~/.local/share/paradox_gym/agents)")
     p.add_argument("--train-missing", action="store_true",
@@ -80,9 +91,11 @@ def default_out_dir(env_id: str) -> Path:
 
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
     """Parsed arguments -> validated EvalSettings (the output directory defaults to results/<time>-<env>)."""
-    out = args.out if args.out is not None else default_out_dir(args.env)
     try:
-        return _settings(args, out)
+        if args.out is not None:
+            return _settings(args, args.out)
+        settings = _settings(args, None)  # the env may come from the agent's run folder
+        return settings.replace(out=str(default_out_dir(settings.env_id)))
     except SettingsError as exc:
         raise exc.with_label(FLAGS.get(exc.field, exc.field)) from None
 
@@ -92,13 +105,19 @@ FLAGS: dict[str, str] = {"episodes": "--episodes", "trials": "--trials", "warmup
                          "threads": "--threads", "seed": "--seed", "amount": "--amount", "cpu_tdp_w": "--cpu-tdp"}
 
 
-def _settings(args: argparse.Namespace, out: str | Path) -> EvalSettings:
+FLAGS.update({"env_id": "--env", "vecnormalize_path": "--vecnormalize", "best": "--best",
+              "no_vecnormalize": "--no-vecnormalize", "stochastic": "--stochastic"})
+
+
+def _settings(args: argparse.Namespace, out: str | Path | None) -> EvalSettings:
     return EvalSettings(
         env_id=args.env, algo=args.algo, agent_path=args.agent, methods=args.compress, amount=args.amount,
         episodes=args.episodes, trials=args.trials, warmup=args.warmup, seed=args.seed, meters=args.meters,
         cpu_tdp_w=args.cpu_tdp, codecarbon=not args.no_codecarbon, memory=not args.no_memory,
         threads=args.threads, phase_clock=args.phase_clock, train_missing=args.train_missing,
-        agents_dir=args.agents_dir, out=str(out), runtimes=args.runtime, qat_steps=args.qat_steps,
+        agents_dir=args.agents_dir, out=None if out is None else str(out), runtimes=args.runtime,
+        qat_steps=args.qat_steps, vecnormalize_path=args.vecnormalize, no_vecnormalize=args.no_vecnormalize,
+        best=args.best, stochastic=args.stochastic,
     )
 
 

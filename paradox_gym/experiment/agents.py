@@ -13,17 +13,62 @@ from paradox_gym import zoo
 from paradox_gym.compression import compress
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import build_runtime_agent, split_config
+from paradox_gym.envs import make_env
 from paradox_gym.sb3 import load_zip
+from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormalizer, load_vecnormalize
 
 
 def load_model(env_id: str, algo: str | None, agent_path: str | None = None, *,
-               train_if_missing: bool = False, agents_dir: str | None = None) -> Any:
+               train_if_missing: bool = False, agents_dir: str | None = None,
+               vecnormalize_path: str | None = None, no_vecnormalize: bool = False) -> Any:
     """The float SB3 model: the zoo agent for (env, algo), or the user's zip (``load_zip``, no unpickling;
     ``algo=None`` reads the algorithm from the zip). ``train_if_missing`` trains a missing zoo agent
-    (zoo hyperparameters, written to the user's agents directory with its manifest entry)."""
+    (zoo hyperparameters, written to the user's agents directory with its manifest entry).
+
+    The model's observation normalisation (:func:`resolve_normalizer`) is attached as
+    ``model.obs_normalizer`` (None without one): :func:`build_agents` calibrates on normalised
+    observations with it."""
     if agent_path is not None:
-        return load_zip(agent_path, env_id, algo)
-    return zoo.load_agent(env_id, algo, train_if_missing=train_if_missing, agents_path=agents_dir)
+        model = load_zip(agent_path, env_id, algo)
+    else:
+        model = zoo.load_agent(env_id, algo, train_if_missing=train_if_missing, agents_path=agents_dir)
+    model.obs_normalizer = resolve_normalizer(  # type: ignore[attr-defined]
+        env_id, type(model).__name__, agent_path, vecnormalize_path=vecnormalize_path,
+        no_vecnormalize=no_vecnormalize, agents_dir=agents_dir, observation_space=model.observation_space)
+    return model
+
+
+def resolve_normalizer(env_id: str, algo: str | None, agent_path: str | None, *,
+                       vecnormalize_path: str | None = None, no_vecnormalize: bool = False,
+                       agents_dir: str | None = None, observation_space: Any = None) -> ObservationNormalizer | None:
+    """The observation normalisation an evaluation applies to every configuration alike: none with
+    ``no_vecnormalize``; else the statistics at ``vecnormalize_path`` (EvalSettings resolves it for a user's
+    zip: given, beside the zip or in its rl-zoo3 run folder); else, for a zoo agent, the statistics its
+    manifest entry lists (sha256-verified). Read without unpickling (:func:`load_vecnormalize`)."""
+    if no_vecnormalize:
+        return None
+    if vecnormalize_path is not None:
+        return load_vecnormalize(vecnormalize_path, observation_space)
+    if agent_path is None:
+        path = zoo.find_vecnormalize(env_id, algo, agents_dir)
+        return load_vecnormalize(path, observation_space) if path is not None else None
+    return None
+
+
+def make_agent_env(env_id: str, env_kwargs: dict[str, Any] | None = None,
+                   normalizer: ObservationNormalizer | None = None) -> Any:
+    """``make_env(env_id, **env_kwargs)``, wrapped in :class:`NormalizeObservation` when the agent has
+    observation statistics: the environment every rollout of an evaluation plays (see docs/zoo.md)."""
+    env = make_env(env_id, **(env_kwargs or {}))
+    return NormalizeObservation(env, normalizer) if normalizer is not None else env
+
+
+def make_eval_env(settings: Any) -> Any:
+    """The environment of an evaluation (an ``EvalSettings``): its ``env_kwargs`` and normalisation."""
+    normalizer = resolve_normalizer(
+        settings.env_id, settings.algo, settings.agent_path, vecnormalize_path=settings.vecnormalize_path,
+        no_vecnormalize=settings.no_vecnormalize, agents_dir=settings.agents_dir)
+    return make_agent_env(settings.env_id, settings.env_kwargs, normalizer)
 
 
 def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: str, seed: int,
@@ -33,9 +78,17 @@ def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: s
     on ONNX Runtime with ``threads`` intra-op threads; see :mod:`paradox_gym.compression.runtimes`)."""
     split = {c: split_config(c) for c in configs}
     compressed: dict[str, Any] = {}
-    for _, method in split.values():
-        if method not in compressed:
-            compressed[method] = compress(model, method, amount=amount, env=env_id, seed=seed, qat_steps=qat_steps)
+    normalizer = getattr(model, "obs_normalizer", None)
+    # calibration / fine-tuning rollouts see what the agent sees: normalised observations where it has them
+    env: Any = make_agent_env(env_id, None, normalizer) if normalizer is not None else env_id
+    try:
+        for _, method in split.values():
+            if method not in compressed:
+                compressed[method] = compress(model, method, amount=amount, env=env, seed=seed,
+                                              qat_steps=qat_steps)
+    finally:
+        if not isinstance(env, str):
+            env.close()
     return {c: build_runtime_agent(compressed[m], r, threads=threads) for c, (r, m) in split.items()}
 
 

@@ -29,9 +29,8 @@ from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
-from paradox_gym.envs import make_env
 from paradox_gym.envs.rollout import play_episode
-from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.experiment.agents import build_agents, load_model, make_agent_env
 from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.settings import EvalSettings
 
@@ -64,8 +63,13 @@ def probe(
     threads: int = 1,
     agents_dir: str | None = None,
     qat_steps: int = DEFAULT_QAT_STEPS,
+    vecnormalize_path: str | None = None,
+    no_vecnormalize: bool = False,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Load + compress + play ``episodes`` episodes in *this* process and report its memory (bytes).
+
+    The episodes are played in the evaluation's environment (``env_kwargs``, observation normalisation).
 
     Meant to run in a fresh process (``python -m paradox_gym.experiment.memory``); called in a long-lived process
     the peak RSS would be that process's lifetime maximum.
@@ -73,12 +77,14 @@ def probe(
     import torch
 
     torch.set_num_threads(threads)
-    model = load_model(env_id, algo, agent_path, agents_dir=agents_dir)
+    model = load_model(env_id, algo, agent_path, agents_dir=agents_dir, vecnormalize_path=vecnormalize_path,
+                       no_vecnormalize=no_vecnormalize)
+    normalizer = model.obs_normalizer
     agent = build_agents(model, [method], amount=amount, env_id=env_id, seed=seed, qat_steps=qat_steps,
                          threads=threads)[method]
     del model
     rss_load, uss_load = _rss_uss()
-    env = make_env(env_id)
+    env = make_agent_env(env_id, env_kwargs, normalizer)
     steps = 0
     for i in range(episodes):
         steps += play_episode(agent.predict, env, seed + i).length_steps
@@ -111,10 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--threads", type=int, default=1)
         parser.add_argument("--agents-dir", default=None)
         parser.add_argument("--qat-steps", type=int, default=DEFAULT_QAT_STEPS)
+        parser.add_argument("--vecnormalize", default=None)
+        parser.add_argument("--no-vecnormalize", action="store_true")
+        parser.add_argument("--env-kwargs", default=None, help="JSON object")
         a = parser.parse_args(argv)
         result = probe(a.env, a.algo, a.method, agent_path=a.agent, amount=a.amount,
                        episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir,
-                       qat_steps=a.qat_steps)
+                       qat_steps=a.qat_steps, vecnormalize_path=a.vecnormalize, no_vecnormalize=a.no_vecnormalize,
+                       env_kwargs=json.loads(a.env_kwargs) if a.env_kwargs else None)
         print(json.dumps(result))
         return 0
 
@@ -132,6 +142,12 @@ def _memory_command(settings: EvalSettings, algo: str, method: str) -> list[str]
         cmd += ["--agent", str(settings.agent_path)]
     if settings.agents_dir is not None:
         cmd += ["--agents-dir", str(settings.agents_dir)]
+    if settings.vecnormalize_path is not None:
+        cmd += ["--vecnormalize", str(settings.vecnormalize_path)]
+    if settings.no_vecnormalize:
+        cmd += ["--no-vecnormalize"]
+    if settings.env_kwargs:
+        cmd += ["--env-kwargs", json.dumps(settings.env_kwargs)]
     return cmd
 
 

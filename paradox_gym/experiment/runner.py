@@ -15,10 +15,10 @@ import numpy as np
 
 from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
 from paradox_gym.energy.meters import METERS, Meter
-from paradox_gym.envs import make_env
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
+from paradox_gym.experiment.agents import make_eval_env
 from paradox_gym.experiment.settings import EvalSettings
 
 WARMUP_SEED_OFFSET = 1_000_000
@@ -96,12 +96,19 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
     )
 
 
-def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int]) -> tuple[float, int, float, Any]:
-    """One deterministic, timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays
-    it: each ``predict`` is timed and reported with ``env.record_policy_time``; its wall time (ns) is
-    appended to ``latencies``. Returns ``(return, length in steps, wall time in s, episode window or None)``."""
+def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int], *,
+                stochastic: bool = False) -> tuple[float, int, float, Any]:
+    """One timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays it: each
+    ``predict`` is timed and reported with ``env.record_policy_time``; its wall time (ns) is appended to
+    ``latencies``. Actions are deterministic, or with ``stochastic`` sampled from the policy's distribution
+    with torch's generator seeded with ``seed`` (every configuration draws from the same stream).
+    Returns ``(return, length in steps, wall time in s, episode window or None)``."""
     timer = PolicyTimer(env.record_policy_time, cpu_clock=env.phase_clock == "cpu", latencies_ns=latencies)
-    outcome = play_episode(agent.predict, env, seed, timer=timer)
+    if stochastic:
+        import torch
+
+        torch.manual_seed(seed)
+    outcome = play_episode(agent.predict, env, seed, timer=timer, deterministic=not stochastic)
     return outcome.episode_return, outcome.length_steps, outcome.wall_s, outcome.final_info.get("energy")
 
 
@@ -137,7 +144,8 @@ def run_evaluation(
                 prepare()
             except Exception:  # noqa: BLE001 - the meter then reports its own failure per window
                 pass
-    env = EnergyWrapper(make_env(settings.env_id), meters, phase_clock=settings.phase_clock)
+    # the agent's env_kwargs and observation normalisation, the same for every configuration
+    env = EnergyWrapper(make_eval_env(settings), meters, phase_clock=settings.phase_clock)
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
                         [warmup_seed(settings.seed, i) for i in range(settings.warmup)])
     started = time.perf_counter()
@@ -148,7 +156,7 @@ def run_evaluation(
         env.begin_trial()
         for agent in agents.values():
             for seed in run.warmup_seeds:
-                run_episode(agent, env, seed, scratch)
+                run_episode(agent, env, seed, scratch, stochastic=settings.stochastic)
                 scratch.clear()
         env.end_trial()
         for trial in range(settings.trials):
@@ -160,7 +168,8 @@ def run_evaluation(
                 episodes: list[EpisodeRecord] = []
                 env.begin_trial()
                 for i, seed in enumerate(seeds):
-                    ret, length, wall_s, window = run_episode(agent, env, seed, latencies)
+                    ret, length, wall_s, window = run_episode(agent, env, seed, latencies,
+                                                              stochastic=settings.stochastic)
                     returns.append(ret)
                     lengths.append(length)
                     episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,

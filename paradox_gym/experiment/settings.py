@@ -17,8 +17,9 @@ from paradox_gym.compression.registry import canonical_method
 from paradox_gym.compression.runtimes import SB3, check_runtime, config_name
 from paradox_gym.energy.meters import METER_NAMES, METERS, default_meter_names
 from paradox_gym.envs import validate_env_id
-from paradox_gym.errors import AgentNotFoundError, UserInputError
+from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import check_algo_env, normalize_algo
+from paradox_gym.sb3.rlzoo import AgentSettingError, resolve_agent_settings
 from paradox_gym.vocab import BASELINE, CONTROL
 
 DEFAULT_EPISODES = 10
@@ -103,9 +104,18 @@ class EvalSettings:
         runtimes: inference runtimes each method runs on (``sb3``, ``torch``, ``onnxruntime``; see
             :mod:`paradox_gym.compression.runtimes`); the ``sb3`` float baseline is always measured.
         qat_steps: fine-tuning steps of the ``qat`` method.
+        env_kwargs: keyword arguments of ``gymnasium.make`` (None: those the agent's rl-zoo3 run folder
+            gives, else none).
+        vecnormalize_path: observation-normalisation statistics (a ``VecNormalize.save`` pickle, read
+            without unpickling; see :mod:`paradox_gym.sb3.vecnormalize`); None: found beside the agent zip,
+            in its rl-zoo3 run folder or in the zoo manifest. Applied to every configuration alike.
+        no_vecnormalize: evaluate without normalisation even when the agent was trained with it.
+        best: with an rl-zoo3 run folder as ``agent_path``, load its ``best_model.zip``.
+        stochastic: sample actions (seeded: torch's generator is seeded with each episode's seed) instead
+            of the deterministic (mean / greedy) action.
     """
 
-    env_id: str = "CartPole-v1"
+    env_id: str | None = None  # None: the agent's rl-zoo3 run folder says, else CartPole-v1
     algo: str | None = None
     agent_path: str | None = None
     methods: tuple[str, ...] = ("ptdq",)
@@ -130,6 +140,11 @@ class EvalSettings:
     return_margin: float = DEFAULT_RETURN_MARGIN
     runtimes: tuple[str, ...] = (SB3,)
     qat_steps: int = DEFAULT_QAT_STEPS
+    env_kwargs: dict[str, Any] | None = None
+    vecnormalize_path: str | None = None
+    no_vecnormalize: bool = False
+    best: bool = False
+    stochastic: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -165,14 +180,15 @@ class EvalSettings:
             raise UserInputError("runtimes is empty; valid runtimes: sb3, torch, onnxruntime")
         put("runtimes", tuple(sorted(runtimes, key=lambda r: r != SB3)))  # sb3 first, then as given
         put("meters", self._check_meters())
-        put("env_id", validate_env_id(self.env_id))
-        if self.agent_path is not None:
-            path = Path(self.agent_path)
-            if not path.exists():
-                raise AgentNotFoundError(f"agent file {str(path)!r} does not exist")
-            if not path.is_file():
-                raise UserInputError(f"agent {str(path)!r} is not a file (expected an SB3 agent zip)")
-            put("agent_path", str(path))
+        for name in ("no_vecnormalize", "best", "stochastic"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(name, f"{name} must be true or false, got {getattr(self, name)!r}")
+        try:
+            resolved = resolve_agent_settings(self)  # rl-zoo3 run folder, env, normalisation statistics
+        except AgentSettingError as exc:
+            raise SettingsError(exc.field, str(exc)) from None
+        for name, value in resolved.items():
+            put(name, value)
         if self.algo is not None:
             put("algo", normalize_algo(self.algo))
             check_algo_env(self.algo, self.env_id)  # also reports a missing optional dependency (MuJoCo, Box2D)

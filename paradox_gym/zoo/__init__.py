@@ -42,6 +42,7 @@ from paradox_gym.envs import make_env, validate_env_id
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.sb3 import ALGOS, algo_class, check_algo_env, load_zip, normalize_algo
+from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormalizer, load_vecnormalize
 
 __all__ = [
     "ALGOS",
@@ -52,6 +53,8 @@ __all__ = [
     "SHIPPED_DIR",
     "agents_dir",
     "find_checkpoint",
+    "find_vecnormalize",
+    "load_normalizer",
     "check_algo_env",
     "checkpoint_name",
     "default_algo",
@@ -81,7 +84,11 @@ MANIFEST_FORMAT = 1
 EVAL_EPISODES = 20
 EVAL_SEED_START = 10_000
 #: Hyperparameter keys that are not constructor arguments of the SB3 algorithm.
-_NON_CONSTRUCTOR_KEYS = ("n_timesteps", "policy", "n_envs", "noise_type", "noise_std")
+_NON_CONSTRUCTOR_KEYS = ("n_timesteps", "policy", "n_envs", "noise_type", "noise_std", "normalize")
+#: Suffix of the observation-normalisation statistics saved beside a checkpoint trained with
+#: ``normalize: true`` (``ppo-hopper-v5.zip`` -> ``ppo-hopper-v5.vecnormalize.pkl``; SB3's
+#: ``VecNormalize.save`` format, read back without unpickling by :mod:`paradox_gym.sb3.vecnormalize`).
+VECNORMALIZE_SUFFIX = ".vecnormalize.pkl"  # = paradox_gym.sb3.vecnormalize.VECNORMALIZE_SUFFIX
 #: The shipped agents and hyperparameters (package data; never written to).
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
@@ -254,25 +261,52 @@ def _sb3_kwargs(algo: str, hyperparams: dict[str, Any], action_space: spaces.Spa
     return kwargs
 
 
+def _vec_normalize(vec_env: Any, hyperparams: dict[str, Any]) -> Any:
+    """``VecNormalize(vec_env)`` when the hyperparameters say ``normalize: true`` (or give a mapping of
+    VecNormalize keyword arguments, as rl-zoo3 does), with ``gamma`` from the hyperparameters; else None."""
+    normalize = hyperparams.get("normalize", False)
+    if normalize is False or normalize is None:
+        return None
+    if normalize is True:
+        options: dict[str, Any] = {}
+    elif isinstance(normalize, dict) and set(normalize) <= {"norm_obs", "norm_reward", "clip_obs", "clip_reward"}:
+        options = dict(normalize)
+    else:
+        raise UserInputError(
+            f"hyperparameter normalize={normalize!r} must be true, false or a mapping of "
+            f"norm_obs, norm_reward, clip_obs, clip_reward"
+        )
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    return VecNormalize(vec_env, gamma=float(hyperparams.get("gamma", 0.99)), **options)
+
+
 # --------------------------------------------------------------------------------------------------
 # evaluation, hashing, versions
 
 
 def evaluate_agent(
-    model: Any, env_id: str, n_episodes: int = EVAL_EPISODES, seed_start: int = EVAL_SEED_START
+    model: Any, env_id: str, n_episodes: int = EVAL_EPISODES, seed_start: int = EVAL_SEED_START, *,
+    normalizer: Any = None,
 ) -> dict[str, Any]:
     """Run ``n_episodes`` deterministic episodes seeded ``seed_start + i``.
+
+    ``model`` is an SB3 model or a ``predict(obs, deterministic=...)`` callable (e.g. one that normalises
+    observations first); ``normalizer`` (an :class:`~paradox_gym.sb3.vecnormalize.ObservationNormalizer`,
+    see :func:`load_normalizer`) normalises every observation the agent receives.
 
     Returns ``{"returns": [...], "lengths": [...], "mean_return", "std_return", "mean_length"}``
     (returns in the environment's reward units, lengths in steps), played by
     :func:`paradox_gym.envs.rollout.play_episode`.
     """
     env = make_env(env_id)
+    if normalizer is not None:
+        env = NormalizeObservation(env, normalizer)
     returns: list[float] = []
     lengths: list[int] = []
     try:
         for i in range(n_episodes):
-            outcome = play_episode(model.predict, env, seed_start + i)
+            outcome = play_episode(getattr(model, "predict", model), env, seed_start + i)
             returns.append(outcome.episode_return)
             lengths.append(outcome.length_steps)
     finally:
@@ -431,6 +465,9 @@ def train(
         # A factory rather than the id: make_vec_env would ask for render_mode="rgb_array", which not every
         # environment offers.
         vec_env = make_vec_env(lambda: gymnasium.make(env_id), n_envs=n_envs, seed=seed)
+        vec_normalize = _vec_normalize(vec_env, hyperparams)
+        if vec_normalize is not None:
+            vec_env = vec_normalize
         cls = algo_class(algo)
         try:
             model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=seed, device="cpu", verbose=0, **kwargs)
@@ -445,10 +482,23 @@ def train(
         model.learn(total_timesteps=total_steps, progress_bar=progress)
         wall_s = time.perf_counter() - start
         vec_env.close()
-        say(f"evaluating {eval_episodes} deterministic episodes (seeds {EVAL_SEED_START}..)")
-        result = evaluate_agent(model, env_id, eval_episodes, EVAL_SEED_START)
         name = checkpoint_name(algo, env_id)
         final = out / name
+        stats_entry: dict[str, Any] | None = None
+        normalizer = None
+        if vec_normalize is not None:
+            import pickle
+
+            # Frozen for evaluation and saved as SB3's VecNormalize.save does (rl-zoo3's vecnormalize.pkl);
+            # evaluated through the same restricted reader every later evaluation uses.
+            vec_normalize.training = False
+            stats_path = final.with_name(final.stem + VECNORMALIZE_SUFFIX)
+            write_bytes_atomic(stats_path, pickle.dumps(vec_normalize))
+            stats_entry = {"file": stats_path.name, "sha256": file_sha256(stats_path),
+                           "size_bytes": stats_path.stat().st_size}
+            normalizer = load_vecnormalize(stats_path)
+        say(f"evaluating {eval_episodes} deterministic episodes (seeds {EVAL_SEED_START}..)")
+        result = evaluate_agent(model, env_id, eval_episodes, EVAL_SEED_START, normalizer=normalizer)
         buffer = io.BytesIO()
         model.save(buffer)
         write_bytes_atomic(final, buffer.getvalue())
@@ -479,6 +529,7 @@ def train(
         "versions": _library_versions(),
         "sha256": file_sha256(final),
         "size_bytes": final.stat().st_size,
+        "vecnormalize": stats_entry,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _update_manifest(out, name, entry)
@@ -533,3 +584,40 @@ def load_agent(
             f"modified or corrupted -- retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
         )
     return load_zip(path, env_id, algo)
+
+
+def find_vecnormalize(env_id: str, algo: str | None = None,
+                      agents_path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The observation statistics of the zoo agent for (env, algo) (``algo`` defaults to
+    :func:`default_algo`), as its manifest entry lists them (``"vecnormalize": {"file", "sha256"}``), or
+    None when it was trained without normalisation. The file must exist and match its sha256."""
+    env_id = validate_env_id(env_id)
+    algo = normalize_algo(algo) if algo is not None else default_algo(env_id, agents_path=agents_path)
+    path = find_checkpoint(algo, env_id, agents_path)
+    if path is None:
+        return None
+    entry = read_manifest(path.parent)["agents"].get(path.name)
+    stats = entry.get("vecnormalize") if isinstance(entry, dict) else None
+    if not isinstance(stats, dict):
+        return None
+    stats_path = path.parent / str(stats.get("file"))
+    if stats_path.parent != path.parent or not stats_path.is_file():
+        raise UserInputError(
+            f"{path.parent / MANIFEST_NAME} lists normalisation statistics {stats.get('file')!r} for {path.name}, "
+            f"but {stats_path} is missing; retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
+        )
+    actual = file_sha256(stats_path)
+    if actual != stats.get("sha256"):
+        raise UserInputError(
+            f"sha256 mismatch for {stats_path}: file has {actual}, manifest says {stats.get('sha256')}; the file "
+            f"was modified or corrupted -- retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
+        )
+    return stats_path
+
+
+def load_normalizer(env_id: str, algo: str | None = None,
+                    agents_path: str | os.PathLike[str] | None = None) -> ObservationNormalizer | None:
+    """The observation normalisation of the zoo agent for (env, algo) (see :func:`find_vecnormalize`),
+    read without unpickling; None when it has none."""
+    path = find_vecnormalize(env_id, algo, agents_path)
+    return load_vecnormalize(path) if path is not None else None
