@@ -64,7 +64,9 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
 
     Returns ``(part name -> prepared QAT wrapper in train mode, cost)``; ``cost`` holds ``steps``,
     ``batch``, ``samples`` (distillation observations), ``seconds`` (wall time of the fine-tuning),
-    ``loss_first`` and ``loss_last`` (the scale-free distillation loss of the first and last batch).
+    ``loss_before`` and ``loss_after`` (the scale-free distillation loss of the fake-quantized path over all
+    observations, before and after fine-tuning). Observers see every observation once first, update during
+    the first half of the steps and are frozen for the second half.
     """
     if calibration is None or len(calibration) == 0:
         raise UserInputError("method 'qat' needs calibration observations (rollouts of the float agent)")
@@ -83,17 +85,30 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
                         for p in compressible_parts(algo)}
             student = make_core(policy, algo, {**parts_of(policy, algo), **wrappers})
             student.train()
+
+            def loss_of(index: torch.Tensor | slice) -> torch.Tensor:
+                outputs = student.outputs(x[index])
+                return sum(nn.functional.mse_loss(o, t[index]) / s  # type: ignore[return-value]
+                           for o, t, s in zip(outputs, targets, scales))
+
+            with torch.no_grad():
+                loss_of(slice(None))  # observers see every observation once (as PTSQ calibration does)
+                student.apply(torch.ao.quantization.disable_observer)
+                loss_before = float(loss_of(slice(None)))
+                student.apply(torch.ao.quantization.enable_observer)
             optimizer = torch.optim.Adam([p for w in wrappers.values() for p in w.parameters()], lr=QAT_LR)
             generator = torch.Generator().manual_seed(seed)
-            losses: list[float] = []
-            for _ in range(steps):
+            for step in range(steps):
+                if step == steps // 2:  # second half: ranges frozen, weights adapt to them
+                    student.apply(torch.ao.quantization.disable_observer)
                 index = torch.randint(0, x.shape[0], (min(QAT_BATCH, x.shape[0]),), generator=generator)
-                outputs = student.outputs(x[index])
-                loss = sum(nn.functional.mse_loss(o, t[index]) / s for o, t, s in zip(outputs, targets, scales))
+                loss = loss_of(index)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[union-attr]
+                loss.backward()
                 optimizer.step()
-                losses.append(float(loss.detach()))
+            student.apply(torch.ao.quantization.disable_observer)
+            with torch.no_grad():
+                loss_after = float(loss_of(slice(None)))
     finally:
         torch.set_num_threads(previous_threads)
     cost = {
@@ -101,8 +116,8 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
         "batch": QAT_BATCH,
         "samples": int(x.shape[0]),
         "seconds": time.perf_counter() - started,
-        "loss_first": losses[0] if losses else None,
-        "loss_last": losses[-1] if losses else None,
+        "loss_before": loss_before,
+        "loss_after": loss_after,
     }
     return wrappers, cost
 
