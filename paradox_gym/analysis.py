@@ -27,17 +27,22 @@ from paradox_gym.stats import (
     CONFIDENCE,
     MeanCI,
     PairedCI,
-    finite_or_none,
     direction,
+    finite_or_none,
+    fit_fixed_cost,
+    holm,
+    holm_levels,
+    log_ratio_t,
     mean_ci,
     paired_bootstrap,
+    paired_t,
     t_quantile,
 )
-from paradox_gym.vocab import BASELINE, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, PHASES
+from paradox_gym.vocab import BASELINE, CONTROL, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, PHASES
 
 from paradox_gym.compression.floor import InferenceFloor, inference_floor
 from paradox_gym.compression.footprint import Footprint
-from paradox_gym.experiment.records import MemoryProbe, TrialRecord
+from paradox_gym.experiment.records import EpisodeRecord, MemoryProbe, TrialRecord
 
 
 
@@ -65,9 +70,88 @@ class Decomposition:
     per_step_phase_j: dict[str, float] = field(default_factory=dict)
     e0_phase_j: dict[str, float] = field(default_factory=dict)
     e1_phase_j: dict[str, float] = field(default_factory=dict)
+    fixed_cost_effect_j: float = 0.0
+    f0_j: float = 0.0
+    f1_j: float = 0.0
+    fixed_cost_identified: bool = False
+    length_effect_low_j: float | None = None
+    length_effect_high_j: float | None = None
+    per_step_effect_low_j: float | None = None
+    per_step_effect_high_j: float | None = None
+    fixed_cost_effect_low_j: float | None = None
+    fixed_cost_effect_high_j: float | None = None
+    resamples: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def interval(self, effect: str) -> tuple[float | None, float | None]:
+        """Bootstrap interval of ``effect`` (``length``, ``per_step`` or ``fixed_cost``), in J."""
+        return getattr(self, f"{effect}_effect_low_j"), getattr(self, f"{effect}_effect_high_j")
+
+
+#: decomposition term -> mechanism word (vocab.MECHANISMS)
+EFFECT_MECHANISMS: dict[str, str] = {"per_step": "per-step", "length": "episode-length", "fixed_cost": "fixed-cost"}
+
+
+def _fit(n: np.ndarray, e: np.ndarray, with_fixed: bool) -> tuple[float, float]:
+    """(F, e) of E = F + N x e; without the fixed term, F = 0 and e = mean(E) / mean(N)."""
+    if with_fixed:
+        fit = fit_fixed_cost(n, e)
+        if fit is not None:
+            return fit
+    return 0.0, float(e.mean() / n.mean()) if n.mean() else 0.0
+
+
+def decompose_fixed_cost(
+    n0: np.ndarray, e0: np.ndarray, n1: np.ndarray, e1: np.ndarray, *,
+    phases0: Mapping[str, float] | None = None, phases1: Mapping[str, float] | None = None,
+    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0, confidence: float = CONFIDENCE,
+) -> Decomposition:
+    """Split the change of mean energy per episode with a fixed per-episode cost (DESIGN 3.8).
+
+    Per configuration, least squares over its episodes (lengths ``n`` in steps, energies ``e`` in J):
+    ``E = F + N x e``. With ``dE = mean(E1) - mean(E0)`` (the fitted lines pass through the means):
+
+        fixed-cost effect     = F1 - F0
+        episode-length effect = (N1 - N0) x (e0 + e1) / 2
+        marginal per-step     = (e1 - e0) x (N0 + N1) / 2
+
+    which sum to ``dE`` exactly (in exact arithmetic). When either configuration's episode lengths do not
+    vary, F is not identifiable: both fits use F = 0 (``fixed_cost_identified`` False) and the split is the
+    plain midpoint one. Intervals: percentile bootstrap, episodes resampled (with replacement, each side
+    independently, seeded). ``phases0`` / ``phases1`` (pooled energy per step by phase, J) split the
+    per-step change by phase as in :func:`decompose`.
+    """
+    n0, e0, n1, e1 = (np.asarray(x, dtype=float) for x in (n0, e0, n1, e1))
+    identified = float(np.var(n0)) > 0 and float(np.var(n1)) > 0 and n0.size > 2 and n1.size > 2
+
+    def effects(a_n: np.ndarray, a_e: np.ndarray, b_n: np.ndarray, b_e: np.ndarray) -> tuple[float, ...]:
+        f0, s0 = _fit(a_n, a_e, identified)
+        f1, s1 = _fit(b_n, b_e, identified)
+        m0, m1 = float(a_n.mean()), float(b_n.mean())
+        return f1 - f0, (m1 - m0) * (s0 + s1) / 2, (s1 - s0) * (m0 + m1) / 2, f0, s0, f1, s1
+
+    fixed, length, per_step, f0, s0, f1, s1 = effects(n0, e0, n1, e1)
+    base = decompose(float(n0.mean()), s0, float(n1.mean()), s1, phases0, phases1)
+    bounds: dict[str, float | None] = {}
+    if n0.size >= 2 and n1.size >= 2 and resamples > 0:
+        rng = np.random.default_rng(seed)
+        draws = []
+        for _ in range(resamples):
+            i0 = rng.integers(0, n0.size, n0.size)
+            i1 = rng.integers(0, n1.size, n1.size)
+            draws.append(effects(n0[i0], e0[i0], n1[i1], e1[i1])[:3])
+        arr = np.asarray(draws)
+        alpha = (1.0 - confidence) / 2.0
+        for k, name in enumerate(("fixed_cost", "length", "per_step")):
+            low, high = np.percentile(arr[:, k], [100 * alpha, 100 * (1 - alpha)])
+            bounds[f"{name}_effect_low_j"], bounds[f"{name}_effect_high_j"] = float(low), float(high)
+    return Decomposition(
+        base.n0, s0, base.n1, s1, float(e1.mean() - e0.mean()), length, per_step, base.per_step_phase_j,
+        base.e0_phase_j, base.e1_phase_j, fixed_cost_effect_j=fixed, f0_j=f0, f1_j=f1,
+        fixed_cost_identified=identified, resamples=resamples if bounds else 0, **bounds,
+    )
 
 
 def decompose(
@@ -241,6 +325,7 @@ class Comparison:
     policy_time_per_step: PairedCI
     env_time_per_step: PairedCI
     decomposition: Decomposition | None
+    verdict: Verdict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -252,12 +337,40 @@ class Comparison:
 def _paired_series(
     a: Sequence[TrialRecord], b: Sequence[TrialRecord], fn: Any
 ) -> tuple[np.ndarray, np.ndarray]:
-    by_a = {t.trial: t for t in a}
-    by_b = {t.trial: t for t in b}
+    """Values of ``fn`` for the trials both sides ran, paired by (replicate, trial)."""
+    by_a = {(t.replicate, t.trial): t for t in a}
+    by_b = {(t.replicate, t.trial): t for t in b}
     common = sorted(by_a.keys() & by_b.keys())
     xa = np.array([fn(by_a[i]) if fn(by_a[i]) is not None else np.nan for i in common], dtype=float)
     xb = np.array([fn(by_b[i]) if fn(by_b[i]) is not None else np.nan for i in common], dtype=float)
     return xa, xb
+
+
+def _replicate_means(trials: Sequence[TrialRecord], num: Any, den: Any) -> dict[int, float]:
+    """Per replicate: sum(num) / sum(den) over its trials (e.g. energy / episodes), trials with a value only."""
+    out: dict[int, list[float]] = {}
+    for t in trials:
+        x, y = num(t), den(t)
+        if x is None or not y:
+            continue
+        acc = out.setdefault(t.replicate, [0.0, 0.0])
+        acc[0] += x
+        acc[1] += y
+    return {r: v[0] / v[1] for r, v in out.items() if v[1]}
+
+
+def replicates_of(trials: Sequence[TrialRecord]) -> int:
+    """Number of distinct replicates among ``trials``."""
+    return len({t.replicate for t in trials})
+
+
+def _episode_pairs(episodes: Sequence[EpisodeRecord], base_episodes: Sequence[EpisodeRecord],
+                   fn: Any) -> tuple[np.ndarray, np.ndarray]:
+    by_a = {(e.replicate, e.seed): e for e in episodes}
+    by_b = {(e.replicate, e.seed): e for e in base_episodes}
+    common = sorted(by_a.keys() & by_b.keys())
+    return (np.array([fn(by_a[k]) for k in common], dtype=float),
+            np.array([fn(by_b[k]) for k in common], dtype=float))
 
 
 def compare(
@@ -271,40 +384,78 @@ def compare(
     baseline: str = BASELINE,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    episodes: Sequence[EpisodeRecord] = (),
+    baseline_episodes: Sequence[EpisodeRecord] = (),
+    levels: Mapping[str, float] | None = None,
 ) -> Comparison:
-    """Paired comparison of ``trials`` against ``baseline_trials`` (trials matched by index)."""
+    """Paired comparison of ``trials`` against ``baseline_trials``.
 
-    def boot(fn: Any) -> PairedCI:
-        xa, xb = _paired_series(trials, baseline_trials, fn)
-        return paired_bootstrap(xa, xb, resamples=resamples, seed=seed)
+    Energy and time metrics: with two or more replicates, one ratio per replicate (its trials pooled) and
+    a Student-t interval of the mean log ratio across replicates (:func:`paradox_gym.stats.log_ratio_t`):
+    replicates are the independent units. With one replicate, a paired bootstrap over its trials (the
+    interval then describes variation inside one process only). Return and episode length: paired by
+    episode seed (:func:`paradox_gym.stats.paired_t`) when the episodes are given, else by trial.
+    ``levels`` maps a metric (``energy_per_episode``, ``ret``, ``policy_time_per_step``) to the
+    confidence level of its interval (Holm-adjusted levels; default 95%).
+    """
+    levels = levels or {}
+    multi = min(replicates_of(trials), replicates_of(baseline_trials)) >= 2
 
-    def e_ep(t: TrialRecord) -> float | None:
-        e = _trial_energy(t, meter)
-        return None if e is None or not t.episodes else e / t.episodes
+    def ratio_metric(name: str, num: Any, den: Any) -> PairedCI:
+        confidence = levels.get(name, CONFIDENCE)
+        if multi:
+            a = _replicate_means(trials, num, den)
+            b = _replicate_means(baseline_trials, num, den)
+            common = sorted(a.keys() & b.keys())
+            return log_ratio_t([a[r] for r in common], [b[r] for r in common], confidence=confidence)
 
-    def e_step(t: TrialRecord) -> float | None:
-        e = _trial_energy(t, meter)
-        return None if e is None or not t.steps else e / t.steps
+        def per_trial(t: TrialRecord) -> float | None:
+            x, y = num(t), den(t)
+            return None if x is None or not y else x / y
 
-    ret = boot(lambda t: float(np.mean(t.returns)) if t.episodes else None)
-    length = boot(lambda t: float(np.mean(t.lengths)) if t.episodes else None)
-    energy_ep = boot(e_ep)
-    energy_step = boot(e_step)
-    pol = boot(lambda t: t.phase_wall_s.get("policy", 0.0) / t.steps if t.steps else None)
-    env = boot(lambda t: t.phase_wall_s.get("env", 0.0) / t.steps if t.steps else None)
-    pairs = ret.n
+        xa, xb = _paired_series(trials, baseline_trials, per_trial)
+        return paired_bootstrap(xa, xb, resamples=resamples, seed=seed, confidence=confidence)
+
+    def episode_metric(name: str, fn: Any, trial_fn: Any) -> PairedCI:
+        confidence = levels.get(name, CONFIDENCE)
+        if episodes and baseline_episodes:
+            xa, xb = _episode_pairs(episodes, baseline_episodes, fn)
+            if xa.size:
+                return paired_t(xa, xb, confidence=confidence)
+        xa, xb = _paired_series(trials, baseline_trials, trial_fn)
+        return paired_bootstrap(xa, xb, resamples=resamples, seed=seed, confidence=confidence)
+
+    energy = lambda t: _trial_energy(t, meter)  # noqa: E731
+    ret = episode_metric("ret", lambda e: e.ret, lambda t: float(np.mean(t.returns)) if t.episodes else None)
+    length = episode_metric("length", lambda e: e.length,
+                            lambda t: float(np.mean(t.lengths)) if t.episodes else None)
+    energy_ep = ratio_metric("energy_per_episode", energy, lambda t: t.episodes)
+    energy_step = ratio_metric("energy_per_step", energy, lambda t: t.steps)
+    pol = ratio_metric("policy_time_per_step", lambda t: t.phase_wall_s.get("policy", 0.0), lambda t: t.steps)
+    env = ratio_metric("env_time_per_step", lambda t: t.phase_wall_s.get("env", 0.0), lambda t: t.steps)
+    pairs = len(_paired_series(trials, baseline_trials, lambda t: 1.0)[0])
     b_bytes = baseline_summary.footprint.serialized_bytes if baseline_summary.footprint else None
     c_bytes = summary.footprint.serialized_bytes if summary.footprint else None
     size_ratio = (c_bytes / b_bytes) if (b_bytes and c_bytes is not None) else None
     decomposition = None
-    n0, n1 = baseline_summary.length.mean, summary.length.mean
-    e0 = _pooled_energy_per_step(baseline_trials, meter)
-    e1 = _pooled_energy_per_step(trials, meter)
-    if None not in (n0, n1, e0, e1):
-        decomposition = decompose(
-            n0, e0, n1, e1,  # type: ignore[arg-type]
-            baseline_summary.phase_energy_per_step_j, summary.phase_energy_per_step_j,
+    ep_c = [e for e in episodes if e.energy_j(meter) is not None]
+    ep_b = [e for e in baseline_episodes if e.energy_j(meter) is not None]
+    if len(ep_c) >= 2 and len(ep_b) >= 2:
+        decomposition = decompose_fixed_cost(
+            np.array([e.length for e in ep_b]), np.array([e.energy_j(meter) for e in ep_b]),
+            np.array([e.length for e in ep_c]), np.array([e.energy_j(meter) for e in ep_c]),
+            phases0=baseline_summary.phase_energy_per_step_j, phases1=summary.phase_energy_per_step_j,
+            resamples=min(resamples, 1000), seed=seed,
         )
+    else:
+        n0, n1 = baseline_summary.length.mean, summary.length.mean
+        e0 = _pooled_energy_per_step(baseline_trials, meter)
+        e1 = _pooled_energy_per_step(trials, meter)
+        if None not in (n0, n1, e0, e1):
+            decomposition = decompose(
+                n0, e0, n1, e1,  # type: ignore[arg-type]
+                baseline_summary.phase_energy_per_step_j, summary.phase_energy_per_step_j,
+            )
     return Comparison(config, baseline, pairs, size_ratio, ret, length, energy_ep, energy_step, pol, env, decomposition)
 
 
@@ -370,6 +521,95 @@ def return_direction(ci: PairedCI) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Verdict words (docs/methodology.md, "Verdicts")
+# ---------------------------------------------------------------------------------------------------
+#: The metrics whose verdicts form the Holm family, per compressed configuration.
+FAMILY_METRICS: tuple[str, ...] = ("energy_per_episode", "ret", "policy_time_per_step")
+DEFAULT_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The structured verdict of one configuration against its baseline.
+
+    ``energy``: ``lower`` / ``higher`` (the Holm-adjusted test rejects no change), ``equivalent`` (the
+    adjusted interval lies inside +-``margin``), else ``no detectable change``. ``return``: ``higher``
+    (adjusted test), ``kept`` (the ratio's lower bound >= 1 - ``return_margin``; for negative returns the
+    difference's lower bound >= -return_margin x |baseline|), ``lower`` (adjusted test), else
+    ``not shown kept``. ``saving`` only when energy is lower AND return is kept or higher. ``mechanism``:
+    the decomposition term (``per-step``, ``episode-length``, ``fixed-cost``) carrying the energy change,
+    only when its interval excludes zero. ``energy_method`` says how the energy figures were obtained
+    (a ``modelled`` figure is never called plain energy); ``noisy``: the A/A control differed."""
+
+    energy: str
+    return_: str
+    saving: bool
+    mechanism: str | None
+    energy_method: str | None
+    noisy: bool
+    energy_p_adjusted: float | None
+    return_p_adjusted: float | None
+    policy_p_adjusted: float | None
+    energy_confidence: float
+    return_confidence: float
+    margin: float
+    return_margin: float
+    family_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "energy": self.energy, "return": self.return_, "saving": self.saving, "mechanism": self.mechanism,
+            "energy_method": self.energy_method, "noisy": self.noisy,
+            "energy_p_adjusted": finite_or_none(self.energy_p_adjusted),
+            "return_p_adjusted": finite_or_none(self.return_p_adjusted),
+            "policy_time_p_adjusted": finite_or_none(self.policy_p_adjusted),
+            "energy_confidence": self.energy_confidence, "return_confidence": self.return_confidence,
+            "margin": self.margin, "return_margin": self.return_margin, "family_size": self.family_size,
+        }
+
+
+def energy_word(ci: PairedCI, p_adjusted: float | None, margin: float, alpha: float = 1 - CONFIDENCE) -> str:
+    """``lower`` / ``higher`` / ``equivalent`` / ``no detectable change`` for an energy ratio interval."""
+    if ci.ratio is None or ci.ratio_low is None or ci.ratio_high is None:
+        return "no detectable change"
+    if p_adjusted is not None and p_adjusted < alpha and (ci.ratio_high < 1.0 or ci.ratio_low > 1.0):
+        return "lower" if ci.ratio_high < 1.0 else "higher"
+    if ci.ratio_low >= 1.0 - margin and ci.ratio_high <= 1.0 + margin:
+        return "equivalent"
+    return "no detectable change"
+
+
+def return_word(ci: PairedCI, p_adjusted: float | None, return_margin: float, alpha: float = 1 - CONFIDENCE) -> str:
+    """``higher`` / ``kept`` / ``lower`` / ``not shown kept`` for a return comparison (valid for negative
+    returns: the margin is taken on the baseline's |mean return|)."""
+    significant = p_adjusted is not None and p_adjusted < alpha and ci.diff is not None
+    if significant and ci.diff > 0 and ci.diff_low is not None and ci.diff_low > 0:  # type: ignore[operator]
+        return "higher"
+    if return_kept(ci, return_margin):
+        return "kept"
+    if significant and ci.diff < 0 and ci.diff_high is not None and ci.diff_high < 0:  # type: ignore[operator]
+        return "lower"
+    return "not shown kept"
+
+
+def mechanism_of(d: Decomposition | None, energy: str) -> str | None:
+    """The decomposition term that carries a ``lower`` / ``higher`` energy change: among the effects whose
+    bootstrap interval excludes zero on the side of the change, the largest; None otherwise."""
+    if d is None or energy not in ("lower", "higher"):
+        return None
+    sign = -1.0 if energy == "lower" else 1.0
+    candidates = {}
+    for effect, word in EFFECT_MECHANISMS.items():
+        low, high = d.interval(effect)
+        value = getattr(d, f"{effect}_effect_j")
+        if low is None or high is None:
+            continue
+        if (sign > 0 and low > 0) or (sign < 0 and high < 0):
+            candidates[word] = sign * value
+    return max(candidates, key=candidates.__getitem__) if candidates else None
+
+
+# ---------------------------------------------------------------------------------------------------
 # The three checks of the study
 # ---------------------------------------------------------------------------------------------------
 @dataclass
@@ -410,6 +650,37 @@ def _evidence(per: Mapping[str, str], details: Sequence[str]) -> str:
     return head + ("; ".join(details) or "no compressed configuration")
 
 
+def _energy_of(c: Comparison) -> str:
+    """The energy word of ``c`` (its Holm-adjusted verdict), ``undetermined`` without an interval."""
+    if c.energy_per_episode.ratio_low is None:
+        return "undetermined"
+    if c.verdict is not None:
+        return c.verdict.energy
+    return {"unchanged": "no detectable change"}.get(energy_direction(c.energy_per_episode),
+                                                     energy_direction(c.energy_per_episode))
+
+
+def _return_of(c: Comparison) -> str:
+    if c.ret.diff_low is None:
+        return "undetermined"
+    if c.verdict is not None:
+        return c.verdict.return_
+    rdir = return_direction(c.ret)
+    return "higher" if rdir == "higher" else ("kept" if return_kept(c.ret) else (
+        "lower" if rdir == "lower" else "not shown kept"))
+
+
+def _policy_of(c: Comparison) -> str:
+    ci = c.policy_time_per_step
+    if ci.ratio_low is None:
+        return "undetermined"
+    p = c.verdict.policy_p_adjusted if c.verdict is not None else ci.p_value
+    if p is not None and p < 1 - CONFIDENCE:
+        return direction(ci.ratio_low, ci.ratio_high, 1.0) if direction(ci.ratio_low, ci.ratio_high, 1.0) in (
+            "higher", "lower") else "no detectable change"
+    return "no detectable change"
+
+
 def check_size_vs_energy(comparisons: Sequence[Comparison]) -> Check:
     """"Size reduction did not bring energy reduction": for each smaller configuration, energy per episode
     not significantly lower (holds) or significantly lower (does not hold); configurations that are not
@@ -421,11 +692,11 @@ def check_size_vs_energy(comparisons: Sequence[Comparison]) -> Check:
             per[c.config] = NOT_APPLICABLE
             ev.append(f"{c.config}: not smaller (size ratio {c.size_ratio if c.size_ratio is None else round(c.size_ratio, 3)})")
             continue
-        edir = energy_direction(c.energy_per_episode)
-        per[c.config] = {"lower": DOES_NOT_HOLD, "higher": HOLDS, "unchanged": HOLDS}.get(edir, INCONCLUSIVE)
+        edir = _energy_of(c)
+        per[c.config] = {"lower": DOES_NOT_HOLD, "higher": HOLDS, "equivalent": HOLDS}.get(edir, INCONCLUSIVE)
         extra = ""
         if edir == "lower":
-            extra = f", return {return_direction(c.ret)}"
+            extra = f", return {_return_of(c)}"
         ev.append(f"{c.config}: size ratio {c.size_ratio:.2f}, energy per episode {_ratio_text(c.energy_per_episode)} "
                   f"({edir}){extra}")
     return Check("size reduction did not bring energy reduction", _combine(per), _evidence(per, ev), per)
@@ -450,8 +721,8 @@ def check_energy_only_with_return(comparisons: Sequence[Comparison]) -> Check:
     per: dict[str, str] = {}
     ev: list[str] = []
     for c in comparisons:
-        edir = energy_direction(c.energy_per_episode)
-        rdir = return_direction(c.ret)
+        edir = _energy_of(c)
+        rword = _return_of(c)
         if edir == "undetermined":
             per[c.config] = INCONCLUSIVE
             ev.append(f"{c.config}: energy change undetermined")
@@ -460,21 +731,25 @@ def check_energy_only_with_return(comparisons: Sequence[Comparison]) -> Check:
             per[c.config] = NOT_APPLICABLE
             ev.append(f"{c.config}: energy not lower ({_ratio_text(c.energy_per_episode)})")
             continue
-        if rdir == "higher" or (rdir != "undetermined" and return_kept(c.ret)):
+        margin = c.verdict.return_margin if c.verdict is not None else RETURN_MARGIN
+        if rword in ("higher", "kept"):
             per[c.config] = DOES_NOT_HOLD
-            why = "return higher" if rdir == "higher" else (
-                f"return kept within {RETURN_MARGIN:.0%} of the baseline's |return|")
-        elif rdir == "lower":
+            why = "return higher" if rword == "higher" else (
+                f"return kept within {margin:.0%} of the baseline's |return|")
+        elif rword == "lower":
             per[c.config] = HOLDS
             why = "return lower"
         else:
             per[c.config] = INCONCLUSIVE
-            why = "return interval too wide to tell whether it fell" if rdir == "unchanged" else "return undetermined"
+            why = "return not shown kept nor shown lower" if rword != "undetermined" else "return undetermined"
         ev.append(f"{c.config}: energy lower ({_ratio_text(c.energy_per_episode)}), {why} ({_return_text(c.ret)})")
     claim = "energy fell only where return fell"
     if comparisons and all(v == NOT_APPLICABLE for v in per.values()):
-        return Check(claim, HOLDS,
-                     "vacuously: no configuration used significantly less energy per episode; " + "; ".join(ev), per)
+        if all(_energy_of(c) in ("higher", "equivalent") for c in comparisons):
+            return Check(claim, HOLDS, "vacuously: every configuration used more or equivalent energy per "
+                         "episode; " + "; ".join(ev), per)
+        return Check(claim, INCONCLUSIVE, "no configuration was shown to use less energy per episode, but not "
+                     "every one was shown to use more or equivalent energy; " + "; ".join(ev), per)
     return Check(claim, _combine(per), _evidence(per, ev), per)
 
 
@@ -485,7 +760,7 @@ def check_inference_overhead(comparisons: Sequence[Comparison]) -> Check:
     per: dict[str, str] = {}
     ev: list[str] = []
     for c in comparisons:
-        pdir = direction(c.policy_time_per_step.ratio_low, c.policy_time_per_step.ratio_high, 1.0)
+        pdir = _policy_of(c)
         per[c.config] = {"higher": HOLDS, "lower": DOES_NOT_HOLD}.get(pdir, INCONCLUSIVE)
         ev.append(f"{c.config}: policy time per step {_pct_text(c.policy_time_per_step)} ({pdir})")
     return Check("compression adds inference overhead", _combine(per), _evidence(per, ev), per)
@@ -517,6 +792,9 @@ class Analysis:
     #: configuration -> comparison with the ``sb3`` float baseline, for those compared with their own
     #: runtime's float baseline in ``comparisons`` (see _runtime_extras)
     reference_comparisons: dict[str, Comparison] = field(default_factory=dict)
+    control: ControlSummary | None = None
+    replicates: int = 0
+    family_size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -529,6 +807,10 @@ class Analysis:
                 k: (v.decomposition.to_dict() if v.decomposition else None) for k, v in self.comparisons.items()
             },
             "checks": [c.to_dict() for c in self.checks],
+            "control": self.control.to_dict() if self.control is not None else None,
+            "multiplicity": {"method": "holm", "family_size": self.family_size,
+                             "family_wise_error_rate": round(1 - CONFIDENCE, 4)},
+            "replicates": self.replicates,
             "notes": list(self.notes),
             "reference_comparisons": {k: v.to_dict() for k, v in self.reference_comparisons.items()},
         }
@@ -551,8 +833,16 @@ def analyse(
     seed: int = 0,
     baselines: Mapping[str, str] | None = None,
     macs_per_s: float | None = None,
+    episodes: Sequence[EpisodeRecord] = (),
+    margin: float = DEFAULT_MARGIN,
+    return_margin: float = RETURN_MARGIN,
 ) -> Analysis:
     """Summaries, paired comparisons against ``baseline``, verdicts and checks for a whole evaluation.
+
+    ``episodes`` (the measured episodes) give the per-seed return pairing and the fixed-cost
+    decomposition. Verdicts: Holm adjustment over :data:`FAMILY_METRICS` x the compressed configurations
+    (the A/A control ``none-copy`` is tested on its own, unadjusted, which makes the noise flag stricter),
+    intervals shown at their Holm levels; ``margin`` / ``return_margin`` as in :class:`Verdict`.
 
     ``baselines`` (configuration -> the configuration it is compared with; default ``baseline`` for all)
     and ``macs_per_s`` (the measured matmul rate for the arithmetic floor) serve inference runtimes; see
@@ -571,18 +861,59 @@ def analyse(
         )
         for cfg, trials in trials_by_config.items()
     }
+    complete = {cfg: complete_trials(trials) for cfg, trials in trials_by_config.items()}
+    whole = {(t.config, t.replicate, t.trial) for ts in complete.values() for t in ts}
+    episodes_of: dict[str, list[EpisodeRecord]] = {}
+    for e in episodes:
+        if (e.config, e.replicate, e.trial) in whole:
+            episodes_of.setdefault(e.config, []).append(e)
+    own_baseline: dict[str, str] = {}
+
+    def compare_cfg(cfg: str, levels: Mapping[str, float] | None = None) -> Comparison:
+        own = own_baseline[cfg]
+        return compare(cfg, complete[cfg], complete[own], summaries[cfg], summaries[own], meter=meter,
+                       baseline=own, resamples=resamples, seed=seed, episodes=episodes_of.get(cfg, ()),
+                       baseline_episodes=episodes_of.get(own, ()), levels=levels)
+
     comparisons: dict[str, Comparison] = {}
     if baseline in trials_by_config:
-        base = complete_trials(trials_by_config[baseline])
-        for cfg, trials in trials_by_config.items():
+        for cfg in trials_by_config:
             if cfg == baseline:
                 continue
             own = (baselines or {}).get(cfg, baseline)
-            own = own if own in trials_by_config else baseline
-            comparisons[cfg] = compare(
-                cfg, complete_trials(trials), complete_trials(trials_by_config[own]), summaries[cfg],
-                summaries[own], meter=meter, baseline=own, resamples=resamples, seed=seed,
-            )
+            own_baseline[cfg] = own if own in trials_by_config else baseline
+            comparisons[cfg] = compare_cfg(cfg)
+    runtime_baselines = {c.baseline for c in comparisons.values()} - {baseline}
+    family = [cfg for cfg in comparisons if cfg != CONTROL and cfg not in runtime_baselines]
+    keys = [(cfg, metric) for cfg in family for metric in FAMILY_METRICS]
+    p_raw = [getattr(comparisons[cfg], metric).p_value for cfg, metric in keys]
+    adjusted = dict(zip(keys, holm(p_raw)))
+    shown_at = dict(zip(keys, holm_levels(p_raw)))
+    noisy = False
+    if CONTROL in comparisons:
+        cc = comparisons[CONTROL]
+        noisy = cc.energy_per_episode.p_value is not None and cc.energy_per_episode.p_value < 1 - CONFIDENCE
+    for cfg in comparisons:
+        if cfg in family:
+            levels = {m: shown_at[(cfg, m)] or CONFIDENCE for m in FAMILY_METRICS}
+            comp = compare_cfg(cfg, levels)
+            p_adj = {m: adjusted[(cfg, m)] for m in FAMILY_METRICS}
+            size = len(keys)
+        else:
+            comp, levels = comparisons[cfg], {m: CONFIDENCE for m in FAMILY_METRICS}
+            p_adj = {m: getattr(comp, m).p_value for m in FAMILY_METRICS}
+            size = 1
+        eword = energy_word(comp.energy_per_episode, p_adj["energy_per_episode"], margin)
+        rword = return_word(comp.ret, p_adj["ret"], return_margin)
+        comp.verdict = Verdict(
+            energy=eword, return_=rword, saving=eword == "lower" and rword in ("kept", "higher"),
+            mechanism=mechanism_of(comp.decomposition, eword), energy_method=summaries[cfg].energy_method,
+            noisy=noisy, energy_p_adjusted=p_adj["energy_per_episode"], return_p_adjusted=p_adj["ret"],
+            policy_p_adjusted=p_adj["policy_time_per_step"], energy_confidence=levels["energy_per_episode"],
+            return_confidence=levels["ret"], margin=margin, return_margin=return_margin, family_size=size,
+        )
+        comparisons[cfg] = comp
+    control = control_summary(comparisons.get(CONTROL), noisy)
     methods = {s.energy_method for s in summaries.values() if s.energy_method}
     notes: list[str] = []
     if len(methods) > 1 or "mixed" in methods:
@@ -605,19 +936,82 @@ def analyse(
             hint = " (windows shorter than the meter's resolution: use more --episodes)" if "too_short" in bad else ""
             reason = f"; first failure: {first_failure[name]}" if first_failure.get(name) else ""
             notes.append(f"{name}: {detail} of {total} trial windows{hint}{reason}")
-    fewest = min((len(complete_trials(t)) for t in trials_by_config.values()), default=0)
-    if 2 <= fewest < 4:
+    replicates = max((replicates_of(ts) for ts in complete.values()), default=0)
+    fewest = min((len(ts) for ts in complete.values()), default=0)
+    if replicates == 1 and 2 <= fewest < 4:
         notes.append(
             f"only {fewest} trials per configuration: 95% intervals use Student's t with {fewest - 1} degree(s) "
             f"of freedom (t = {t_quantile(0.975, fewest - 1):.1f}) and are wide; use --trials 5 or more"
         )
+    if replicates == 1:
+        notes.append("one replicate: energy and time intervals describe variation between trials inside one "
+                     "process only, not between runs of the command; use --replicates 3 or more")
+    elif replicates >= 2:
+        notes.append(f"{replicates} replicates (fresh processes): energy and time intervals are Student-t "
+                     f"intervals across replicates ({replicates - 1} degree(s) of freedom, "
+                     f"t = {t_quantile(0.975, replicates - 1):.2f} at 95%)")
+    if keys:
+        notes.append(f"multiplicity: Holm adjustment over {len(keys)} tests ({len(family)} configuration(s) x "
+                     f"energy per episode, return, policy time per step); family-wise error rate "
+                     f"{1 - CONFIDENCE:.0%}; intervals of these metrics are shown at their Holm levels")
+    crowded = [t for ts in complete.values() for t in ts if not t.phase_split_reliable]
+    if crowded:
+        shares = [t.rollout_cpu_share for t in crowded if t.rollout_cpu_share is not None]
+        notes.append(f"CPU contention: in {len(crowded)} of {sum(len(ts) for ts in complete.values())} trials "
+                     f"the rollout thread had only {min(shares):.2f}-{max(shares):.2f} of the wall time "
+                     "(< 0.9): their wall-clock phase split charges other processes' time to the phases and "
+                     "is unreliable; rerun on a quieter machine or with --phase-clock cpu")
+    if control is not None:
+        notes.append(f"A/A control ({CONTROL}): minimum detectable effect {control.mde_per_episode_pct:.1f}% "
+                     f"per episode, {control.mde_per_step_pct:.1f}% per step"
+                     + ("; the control DIFFERED from the baseline: the run is noisy, treat every verdict "
+                        "with suspicion" if noisy else ""))
     for s in summaries.values():
         if s.energy_windows < 2:
             notes.append(f"{s.config}: energy rests on {s.energy_windows} trial window(s); no confidence interval")
     reference, checked = _runtime_extras(trials_by_config, summaries, comparisons, notes, meter=meter,
                                          baseline=baseline, macs_per_s=macs_per_s, resamples=resamples, seed=seed)
+    checked = [c for c in checked if c.config != CONTROL]
     return Analysis(meter, energy_method, crosscheck_meter, summaries, comparisons, study_checks(checked), notes,
-                    reference_comparisons=reference)
+                    reference_comparisons=reference, control=control, replicates=replicates, family_size=len(keys))
+
+
+@dataclass(frozen=True)
+class ControlSummary:
+    """The A/A control's calibration of a run: its energy-per-episode ratio interval against the baseline,
+    the minimum detectable effect (MDE, the interval's larger distance from 1, in %) per episode and per
+    step, and ``noisy`` (the control differed significantly from the baseline)."""
+
+    config: str
+    ratio: float | None
+    ratio_low: float | None
+    ratio_high: float | None
+    mde_per_episode_pct: float
+    mde_per_step_pct: float
+    noisy: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": self.config,
+                "energy_per_episode_ratio": {"ratio": finite_or_none(self.ratio), "low": finite_or_none(self.ratio_low),
+                                             "high": finite_or_none(self.ratio_high)},
+                "mde_percent": {"per_episode": finite_or_none(self.mde_per_episode_pct),
+                                "per_step": finite_or_none(self.mde_per_step_pct)},
+                "min_detectable_effect_pct": finite_or_none(self.mde_per_episode_pct),
+                "noisy": self.noisy}
+
+
+def _mde(ci: PairedCI) -> float:
+    if ci.ratio_low is None or ci.ratio_high is None:
+        return float("nan")
+    return 100.0 * max(1.0 - ci.ratio_low, ci.ratio_high - 1.0)
+
+
+def control_summary(comp: Comparison | None, noisy: bool) -> ControlSummary | None:
+    """The :class:`ControlSummary` of the control's comparison (None without a control)."""
+    if comp is None:
+        return None
+    e = comp.energy_per_episode
+    return ControlSummary(comp.config, e.ratio, e.ratio_low, e.ratio_high, _mde(e), _mde(comp.energy_per_step), noisy)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,13 +18,15 @@ from typing import Callable
 
 from paradox_gym._util.files import ensure_writable_dir
 from paradox_gym.analysis import analyse
-from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.compression.floor import measure_macs_per_s
+from paradox_gym.experiment.agents import build_agents, load_model, recipe_record
 from paradox_gym.experiment.memory import measure_memory
-from paradox_gym.experiment.runner import run_evaluation
+from paradox_gym.errors import UserInputError
+from paradox_gym.experiment.replicate import merge, run_replicate_process
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
 from paradox_gym.report.result import EvalResult
-from paradox_gym.vocab import BASELINE
+from paradox_gym.vocab import BASELINE, CONTROL
 from paradox_gym.zoo import find_checkpoint
 
 
@@ -76,41 +78,58 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     t0 = time.perf_counter()
     say(Progress("compress", f"loaded {settings.algo} agent for {settings.env_id}; compressing: "
                              f"{', '.join(settings.methods) or '(baseline only)'}"))
-    agents = build_agents(model, settings.configs, amount=settings.amount, env_id=settings.env_id,
-                          seed=settings.seed)
+    # compressed once here for footprints and recipes (and to report a bad method before any process starts)
+    agents = build_agents(model, settings.compressed, amount=settings.amount, env_id=settings.env_id,
+                          seed=settings.seed, qat_steps=settings.qat_steps, threads=settings.threads)
+    if settings.control:
+        agents[CONTROL] = agents[BASELINE]
     timings["compress_s"] = time.perf_counter() - t0
     footprints = {m: a.footprint for m, a in agents.items()}
 
     memory = None
     t0 = time.perf_counter()
     if settings.memory:
-        say(Progress("memory", f"memory probe: one fresh process per configuration ({', '.join(settings.configs)})"))
-        memory = measure_memory(settings, settings.algo, settings.configs)
+        say(Progress("memory", "memory probe: one fresh process per configuration "
+                               f"({', '.join(settings.compressed)})"))
+        memory = measure_memory(settings, settings.algo, settings.compressed)
+        if settings.control:
+            memory[CONTROL] = memory[BASELINE]  # the same agent: one probe serves both
     timings["memory_s"] = time.perf_counter() - t0
 
-    total = settings.trials * len(agents)
+    total = settings.replicates * settings.trials * len(settings.configs)
     done = [0]
 
     def on_trial(_record: object) -> None:
         done[0] += 1
         say(Progress("trials", "trials", done[0], total))
 
-    say(Progress("trials", "trials", 0, total))
-    run = run_evaluation(agents, settings, on_trial=on_trial)
+    say(Progress("trials", f"{settings.replicates} replicate(s), each a fresh process", 0, total))
+    outcomes = []
+    for replicate in range(settings.replicates):
+        outcome = run_replicate_process(settings, replicate, on_trial=on_trial)
+        outcomes.append(outcome)
+        if outcome.interrupted:
+            break
+        if outcome.error and not outcome.trials:
+            raise UserInputError(outcome.error)
+    run = merge(outcomes, settings.configs)
     timings["evaluation_s"] = run.elapsed_s
 
     t0 = time.perf_counter()
     say(Progress("analysis", "analysing"))
     analysis = analyse(run.trials, meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
-                       footprints=footprints, memory=memory, seed=settings.seed)
+                       footprints=footprints, memory=memory, seed=settings.seed, baselines=settings.baselines,
+                       episodes=run.episodes, margin=settings.margin, return_margin=settings.return_margin,
+                       macs_per_s=measure_macs_per_s(settings.threads))
+    analysis.notes[:0] = run.notes
     if run.interrupted:
         finished = min((len(v) for v in run.trials.values()), default=0)
-        analysis.notes.insert(0, f"interrupted: {finished} of {settings.trials} trial rounds finished; "
-                                 "only whole trials are analysed")
+        analysis.notes.insert(0, f"interrupted: {finished} of {settings.replicates * settings.trials} trial "
+                                 "rounds finished; only whole trials are analysed")
     result = EvalResult(
         settings=settings, run=run, analysis=analysis, footprints=footprints,
         baseline_footprint=agents[BASELINE].baseline_footprint,
-        recipes={m: a.recipe for m, a in agents.items()}, memory=memory,
+        recipes={m: recipe_record(a) for m, a in agents.items()}, memory=memory,
         machine=machine_info(settings.threads), software=software_versions(), timings_s=timings,
     )
     timings["analysis_s"] = time.perf_counter() - t0

@@ -101,9 +101,21 @@ class PairedCI:
     seed: int
     confidence: float = CONFIDENCE
     baseline_mean: float | None = None
+    p_value: float | None = None
+    unit: str = "trials"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (finite_or_none(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
+
+
+def _t_p_value(values: np.ndarray) -> float | None:
+    """Two-sided p-value of a one-sample t-test of mean(values) = 0 (``scipy.stats.ttest_1samp``); with no
+    spread at all, 0 when the mean is not 0 and 1 when it is."""
+    if values.size < 2:
+        return None
+    if float(values.std(ddof=1)) == 0.0:
+        return 0.0 if float(values.mean()) != 0.0 else 1.0
+    return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
 
 
 def paired_bootstrap(
@@ -155,7 +167,89 @@ def paired_bootstrap(
             r_low, r_high = min(r_low, lo), max(r_high, hi)
         if np.all(t >= 0) and np.all(b > 0):
             r_low = max(r_low, 0.0)  # a ratio of non-negative quantities cannot be negative
-    return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb)
+    return PairedCI(ratio, r_low, r_high, diff, d_low, d_high, n, resamples, seed, confidence, mb,
+                    _t_p_value(t - b))
+
+
+def paired_t(treated: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, *,
+             confidence: float = CONFIDENCE, unit: str = "episodes") -> PairedCI:
+    """Paired Student-t comparison of ``mean(treated) - mean(baseline)`` (pairs with a missing side dropped);
+    the ratio ``mean(treated) / mean(baseline)`` gets the difference interval divided by ``mean(baseline)``
+    (bounds ordered; undefined when the baseline mean is 0). ``p_value``: paired t-test of the difference."""
+    t = np.asarray(treated, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(b)
+    t, b = t[keep], b[keep]
+    n = int(t.size)
+    if n == 0:
+        return PairedCI(None, None, None, None, None, None, 0, 0, 0, confidence, unit=unit)
+    mt, mb = float(t.mean()), float(b.mean())
+    ratio = mt / mb if mb != 0 else None
+    d = mean_ci(t - b, confidence)
+    r_low = r_high = None
+    if ratio is not None and d.low is not None and d.high is not None:
+        r_low, r_high = sorted((1.0 + d.low / mb, 1.0 + d.high / mb))
+    return PairedCI(ratio, r_low, r_high, d.mean, d.low, d.high, n, 0, 0, confidence, mb, _t_p_value(t - b), unit)
+
+
+def log_ratio_t(treated: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, *,
+                confidence: float = CONFIDENCE, unit: str = "replicates") -> PairedCI:
+    """Ratio of positive paired quantities from independent units (replicates): the geometric mean of the
+    per-unit ratios ``exp(mean(log(t_i / b_i)))`` with the Student-t interval of the mean log ratio
+    (``n - 1`` degrees of freedom), exponentiated; ``p_value`` is the t-test of mean log ratio = 0. The
+    difference ``mean(t) - mean(b)`` gets its paired t-interval. Units with a non-positive side are dropped."""
+    t = np.asarray(treated, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(b) & (t > 0) & (b > 0)
+    t, b = t[keep], b[keep]
+    n = int(t.size)
+    if n == 0:
+        return PairedCI(None, None, None, None, None, None, 0, 0, 0, confidence, unit=unit)
+    logs = np.log(t / b)
+    lm = mean_ci(logs, confidence)
+    d = mean_ci(t - b, confidence)
+    ratio = float(math.exp(lm.mean)) if lm.mean is not None else None
+    low = float(math.exp(lm.low)) if lm.low is not None else None
+    high = float(math.exp(lm.high)) if lm.high is not None else None
+    return PairedCI(ratio, low, high, d.mean, d.low, d.high, n, 0, 0, confidence, float(b.mean()),
+                    _t_p_value(logs), unit)
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-adjusted p-values (step-down; family-wise error controlled at any level alpha by rejecting
+    where the adjusted p < alpha). ``None`` entries (no test) stay ``None`` and do not count in the family."""
+    indexed = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    m = len(indexed)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(indexed)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def holm_levels(p_values: Sequence[float | None], confidence: float = CONFIDENCE) -> list[float | None]:
+    """The confidence level each hypothesis's interval is shown at under Holm's procedure: the hypothesis
+    with the ``k``-th smallest p-value (k = 1..m) gets ``1 - alpha / (m - k + 1)``."""
+    alpha = 1.0 - confidence
+    indexed = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    m = len(indexed)
+    out: list[float | None] = [None] * len(p_values)
+    for rank, (_p, i) in enumerate(sorted(indexed)):
+        out[i] = 1.0 - alpha / (m - rank)
+    return out
+
+
+def fit_fixed_cost(lengths: Sequence[float] | np.ndarray, energies: Sequence[float] | np.ndarray) -> tuple[float, float] | None:
+    """Least-squares fit of ``E = F + N * e`` over episodes (``F``: fixed cost per episode in the units of
+    ``energies``; ``e``: marginal cost per step); None when the lengths do not vary (F not identifiable).
+    The fitted line passes through (mean N, mean E), so ``F + mean(N) * e == mean(E)``."""
+    n = np.asarray(lengths, dtype=float)
+    e = np.asarray(energies, dtype=float)
+    if n.size < 2 or float(np.var(n)) == 0.0:
+        return None
+    slope = float(np.cov(n, e, ddof=0)[0, 1] / np.var(n))
+    return float(e.mean() - slope * n.mean()), slope
 
 
 def direction(low: float | None, high: float | None, null: float) -> str:

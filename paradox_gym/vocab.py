@@ -30,3 +30,11 @@ CHECK_STATUSES: tuple[str, ...] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_APPLI
 
 #: The uncompressed configuration every other one is compared against.
 BASELINE = "none"
+#: The A/A control: a second, independently loaded copy of the baseline, measured like a compressed one.
+CONTROL = "none-copy"
+
+#: Verdict words (docs/methodology.md): energy, return.
+ENERGY_WORDS: tuple[str, ...] = ("lower", "higher", "equivalent", "no detectable change")
+RETURN_WORDS: tuple[str, ...] = ("kept", "lower", "not shown kept", "higher")
+#: Which term of the decomposition carries a change: E = F + N x e.
+MECHANISMS: tuple[str, ...] = ("per-step", "episode-length", "fixed-cost")

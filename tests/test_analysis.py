@@ -159,8 +159,10 @@ def test_analyse_paradox_case_verdicts_and_checks() -> None:
     comp = res.comparisons["ptdq"]
     assert an.energy_direction(comp.energy_per_episode) == "higher"
     assert an.return_direction(comp.ret) == "unchanged"
-    assert verdict(comp).startswith("ptdq: 55% smaller, return unchanged")
-    assert "no energy saving" in verdict(comp) and "policy inference" in verdict(comp)
+    assert (comp.verdict.energy, comp.verdict.return_, comp.verdict.saving) == ("higher", "kept", False)
+    assert verdict(comp).startswith("ptdq vs none: 55% smaller, return kept")
+    assert "modelled energy (CPU time x power) per episode higher" in verdict(comp)
+    assert "no saving: it costs more" in verdict(comp)
     d = comp.decomposition
     assert d is not None and d.length_effect_j + d.per_step_effect_j == pytest.approx(d.delta_j)
     status = {c.claim: c.status for c in res.checks}
@@ -176,8 +178,9 @@ def test_analyse_energy_falls_with_return() -> None:
     comp = res.comparisons["prune"]
     assert an.energy_direction(comp.energy_per_episode) == "lower"
     # less energy per episode only because a worse agent's episodes are shorter: not called a saving
-    assert "fell only because episodes got shorter as the return fell: no saving at equal return" in verdict(comp)
-    assert "energy saving" not in verdict(comp)
+    assert (comp.verdict.energy, comp.verdict.return_, comp.verdict.saving) == ("lower", "lower", False)
+    assert "fell because the agent plays worse: no saving at equal return" in verdict(comp)
+    assert "saving with the return kept" not in verdict(comp)
     assert comp.decomposition is not None and comp.decomposition.length_effect_j < 0
     status = {c.claim: c.status for c in res.checks}
     assert status["size reduction did not bring energy reduction"] == an.DOES_NOT_HOLD
@@ -264,7 +267,7 @@ def test_energy_fell_check_needs_the_return_interval() -> None:
     assert check.per_config == {"wide": an.INCONCLUSIVE, "kept": an.DOES_NOT_HOLD}
     assert check.status == an.DOES_NOT_HOLD
     assert check.evidence.startswith("does not hold for kept; inconclusive for wide. ")
-    assert "too wide to tell" in check.evidence and "kept within 10%" in check.evidence
+    assert "not shown kept nor shown lower" in check.evidence and "kept within 10%" in check.evidence
 
 
 def test_negative_return_margin_uses_magnitude() -> None:
@@ -286,7 +289,8 @@ def test_checks_name_configs_when_answers_differ_and_list_every_config() -> None
     assert energy.per_config["prune-structured"] == an.DOES_NOT_HOLD
     # a per-step saving with the return kept is called a saving, with its cause
     sentence = verdict(res.comparisons["prune-structured"])
-    assert "return unchanged" in sentence and "energy saving; the saving comes mostly from policy inference" in sentence
+    assert "return kept" in sentence and "modelled energy saving with the return kept" in sentence
+    assert res.comparisons["prune-structured"].verdict.saving
 
 
 def test_vacuous_energy_check_lists_configs_as_not_applicable() -> None:

@@ -24,7 +24,7 @@ TOP_KEYS = {
     "schema", "status", "config", "seeds", "software", "machine", "meters", "footprints", "baseline_footprint",
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
-    "notes", "timings_s", "files",
+    "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",
@@ -67,19 +67,23 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def _check_decomposition(result: dict[str, Any]) -> None:
     for cfg, d in result["decomposition"].items():
         assert d is not None, cfg
-        assert d["length_effect_j"] + d["per_step_effect_j"] == pytest.approx(d["delta_j"], rel=1e-9, abs=1e-12)
-        assert d["delta_j"] == pytest.approx(d["n1"] * d["e1"] - d["n0"] * d["e0"], rel=1e-9, abs=1e-12)
-        assert sum(d["per_step_phase_j"].values()) == pytest.approx(d["per_step_effect_j"], rel=1e-6, abs=1e-12)
+        total = d["fixed_cost_effect_j"] + d["length_effect_j"] + d["per_step_effect_j"]
+        assert total == pytest.approx(d["delta_j"], rel=1e-9, abs=1e-12)
+        assert d["delta_j"] == pytest.approx((d["f1_j"] + d["n1"] * d["e1"]) - (d["f0_j"] + d["n0"] * d["e0"]),
+                                             rel=1e-9, abs=1e-12)
+        for effect in ("length", "per_step", "fixed_cost"):
+            assert d[f"{effect}_effect_low_j"] <= d[f"{effect}_effect_high_j"]
 
 
 def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = _run(["--env", "CartPole-v1", "--agent", str(agents["CartPole-v1"]), "--compress", "ptdq",
-                 "--episodes", "2", "--trials", "2", "--warmup", "1", "--out", str(out)])
+                 "--episodes", "2", "--trials", "2", "--replicates", "2", "--warmup", "1", "--out", str(out)])
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert "E/episode J (modelled)" in text
-    assert "ptdq: " in text and "% smaller" in text and "return unchanged" in text  # same seeds, same greedy actions
+    assert "ptdq vs none: " in text and "% smaller" in text and "return kept" in text  # same seeds, same greedy actions
+    assert "none-copy vs none: " in text and "A/A control: minimum detectable effect" in text
     for claim in CLAIMS:
         assert claim in text
     assert "Traceback" not in proc.stderr
@@ -90,25 +94,29 @@ def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_p
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
 
     episodes = _read_csv(out / "episodes.csv")
-    assert len(episodes) == 2 * 2 * 2  # configs x trials x episodes
+    assert len(episodes) == 3 * 2 * 2 * 2  # configs (baseline, control, ptdq) x replicates x trials x episodes
     for col in ("config", "trial", "episode", "seed", "return", "length", "wall_s", "cpu-model.energy_j",
                 "cpu-model.method", "cpu-model.status", "policy_wall_s", "env_wall_s", "overhead_wall_s",
                 "cpu-model.policy_j", "cpu-model.env_j", "cpu-model.overhead_j"):
         assert col in episodes[0], col
     # common random numbers: the same seeds for every configuration
-    seeds = {c: [r["seed"] for r in episodes if r["config"] == c] for c in ("none", "ptdq")}
-    assert seeds["none"] == seeds["ptdq"] == ["0", "1", "2", "3"]
+    seeds = {c: sorted(int(r["seed"]) for r in episodes if r["config"] == c) for c in ("none", "none-copy", "ptdq")}
+    assert seeds["none"] == seeds["none-copy"] == seeds["ptdq"] == list(range(8))  # each replicate its own seeds
     for row in episodes:
         assert float(row["cpu-model.energy_j"]) > 0
         assert int(row["length"]) > 0
 
     summary = _read_csv(out / "summary.csv")
-    assert [r["config"] for r in summary] == ["none", "ptdq"]
+    assert [r["config"] for r in summary] == ["none", "none-copy", "ptdq"]
     assert "energy_per_step_j.mean" in summary[0] and "vs_baseline.verdict" in summary[1]
 
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "complete"
-    assert set(result["memory"]) == {"none", "ptdq"}
+    assert set(result["memory"]) == {"none", "none-copy", "ptdq"}
+    assert result["control"]["config"] == "none-copy" and isinstance(result["control"]["noisy"], bool)
+    assert result["comparisons"]["ptdq"]["verdict"]["energy"] in ("lower", "higher", "equivalent",
+                                                                  "no detectable change")
+    assert result["comparisons"]["ptdq"]["verdict"]["return"] == "kept"
     for mem in result["memory"].values():
         assert mem["status"] == "ok"
         assert mem["peak_rss_bytes"] >= mem["rss_after_load_bytes"] > 50e6  # a Python + torch process
@@ -128,6 +136,7 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "mock"
     proc = _run(["--env", "paradox_gym/MockDRL-v0", "--agent", str(agents["paradox_gym/MockDRL-v0"]),
                  "--compress", "ptdq,prune", "--amount", "0.3", "--episodes", "2", "--trials", "2",
+                 "--replicates", "1", "--no-control",
                  "--warmup", "0", "--no-memory", "--no-codecarbon", "--json", "--out", str(out)])
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)  # nothing but JSON on stdout
@@ -163,6 +172,7 @@ def test_ctrl_c_writes_whole_trials_and_exits_130(agents: dict[str, Path], tmp_p
         proc = subprocess.Popen(
             [sys.executable, str(SCRIPT), "--env", "paradox_gym/MockDRL-v0", "--agent",
              str(agents["paradox_gym/MockDRL-v0"]), "--episodes", "3", "--trials", "500", "--warmup", "0",
+             "--replicates", "1", "--no-control",
              "--no-memory", "--no-codecarbon", "--out", str(out)],
             stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
         )
@@ -264,6 +274,7 @@ def test_train_missing_trains_the_zoo_agent_then_evaluates(tmp_path: Path) -> No
         "  policy_kwargs:\n    net_arch: [16, 16]\n"
     )
     args = ["--env", "Acrobot-v1", "--algo", "A2C", "--episodes", "1", "--trials", "1", "--warmup", "0",
+            "--replicates", "1",
             "--no-memory", "--no-codecarbon", "--json"]
     env = {**os.environ, "PARADOX_GYM_AGENTS": str(zoo)}
     run = lambda extra: subprocess.run(  # noqa: E731
@@ -413,7 +424,7 @@ def test_discrete_tabular_env_and_method_alias(tmp_path: Path) -> None:
     model.save(tmp_path / "fl.zip")
     proc = _run(["--env", "FrozenLake-v1", "--agent", str(tmp_path / "fl.zip"), "--compress", "prune+ptdq",
                  "--episodes", "2", "--trials", "2", "--warmup", "0", "--no-memory", "--no-codecarbon",
-                 "--json", "--out", str(tmp_path / "out")])
+                 "--replicates", "1", "--no-control", "--json", "--out", str(tmp_path / "out")])
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["config"]["methods"] == ["none", "mixed"]

@@ -20,6 +20,9 @@ from paradox_gym.energy.meters import METER_NAMES
 from paradox_gym.experiment.settings import (
     DEFAULT_AMOUNT,
     DEFAULT_EPISODES,
+    DEFAULT_MARGIN,
+    DEFAULT_REPLICATES,
+    DEFAULT_RETURN_MARGIN,
     DEFAULT_THREADS,
     DEFAULT_TRIALS,
     DEFAULT_WARMUP,
@@ -79,6 +82,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probe")
     p.add_argument("--phase-clock", default="wall", choices=PHASE_CLOCKS,
                    help="per-step clock of the phase split: wall (cheapest, default) or cpu (per-thread CPU time)")
+    p.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES,
+                   help=f"independent replicates, each a fresh process (default {DEFAULT_REPLICATES})")
+    p.add_argument("--no-control", action="store_true",
+                   help="skip the A/A control (none-copy, a second copy of the baseline measured like the others)")
+    p.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                   help=f"energy equivalence margin as a fraction (default {DEFAULT_MARGIN}: +-5%%)")
+    p.add_argument("--return-margin", type=float, default=DEFAULT_RETURN_MARGIN,
+                   help=f"return is kept when its ratio's lower bound >= 1 - this (default {DEFAULT_RETURN_MARGIN})")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (and nothing else)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; errors only")
 
@@ -102,7 +113,8 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
 
 #: EvalSettings field -> the flag that sets it (for error messages).
 FLAGS: dict[str, str] = {"episodes": "--episodes", "trials": "--trials", "warmup": "--warmup",
-                         "threads": "--threads", "seed": "--seed", "amount": "--amount", "cpu_tdp_w": "--cpu-tdp"}
+                         "threads": "--threads", "seed": "--seed", "amount": "--amount", "cpu_tdp_w": "--cpu-tdp",
+                         "replicates": "--replicates", "margin": "--margin", "return_margin": "--return-margin"}
 
 
 FLAGS.update({"env_id": "--env", "vecnormalize_path": "--vecnormalize", "best": "--best",
@@ -118,6 +130,8 @@ def _settings(args: argparse.Namespace, out: str | Path | None) -> EvalSettings:
         agents_dir=args.agents_dir, out=None if out is None else str(out), runtimes=args.runtime,
         qat_steps=args.qat_steps, vecnormalize_path=args.vecnormalize, no_vecnormalize=args.no_vecnormalize,
         best=args.best, stochastic=args.stochastic,
+        replicates=args.replicates, control=not args.no_control, margin=args.margin,
+        return_margin=args.return_margin,
     )
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+#: A trial whose rollout thread had less than this share of the wall time ran under CPU contention.
+CONTENTION_SHARE = 0.9
+
 
 @dataclass(frozen=True)
 class EpisodeRecord:
@@ -23,6 +26,19 @@ class EpisodeRecord:
     length: int
     wall_s: float
     window: dict[str, Any] = field(default_factory=dict)
+    replicate: int = 0
+
+    def energy_j(self, meter: str) -> float | None:
+        """The episode's energy (J) by ``meter`` (None when that meter has no episode figure)."""
+        value = self.window.get(f"{meter}.energy_j")
+        return None if value is None else float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EpisodeRecord":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 @dataclass(frozen=True)
@@ -31,8 +47,15 @@ class TrialRecord:
 
     ``energy_j`` maps meter name -> trial energy in J (``None`` when that meter failed);
     ``energy_method`` / ``energy_status`` give each meter's method and status.
-    ``phase_energy_j`` maps meter -> phase (policy / env / overhead) -> J, ``phase_wall_s`` and
-    ``phase_cpu_s`` map phase -> s. ``policy_ns`` holds the wall time of every ``predict`` call (ns).
+    ``phase_energy_j`` maps meter -> phase (policy / env / overhead) -> J; ``phase_wall_s`` maps phase ->
+    wall-clock s; ``phase_cpu_s`` maps phase -> the rollout thread's CPU s, timed per phase (only with the
+    ``cpu`` phase clock; empty with the ``wall`` clock, where no per-phase CPU time exists).
+    ``policy_ns`` holds the wall time of every ``predict`` call (ns).
+
+    ``replicate`` is the fresh process the trial ran in; ``position`` its place in the round's randomised
+    configuration order. ``rollout_cpu_share`` = the rollout thread's CPU time / the window's wall time:
+    below :data:`CONTENTION_SHARE` other processes took the CPU, the wall-clock phase split charged their
+    time to the phases, and ``phase_split_reliable`` is False.
     """
 
     config: str
@@ -51,6 +74,24 @@ class TrialRecord:
     policy_ns: np.ndarray
     crosscheck: dict[str, Any] | None = None
     energy_note: dict[str, str] = field(default_factory=dict)
+    replicate: int = 0
+    position: int = 0
+    phase_clock: str = "wall"
+    rollout_cpu_s: float | None = None
+    rollout_cpu_share: float | None = None
+    phase_split_reliable: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain data (``policy_ns`` as a list of ints)."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["policy_ns"] = [int(v) for v in np.asarray(self.policy_ns)]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrialRecord":
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        values["policy_ns"] = np.asarray(values.get("policy_ns", []), dtype=np.int64)
+        return cls(**values)
 
     @property
     def episodes(self) -> int:

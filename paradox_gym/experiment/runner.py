@@ -17,17 +17,27 @@ from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
 from paradox_gym.energy.meters import METERS, Meter
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import UserInputError
-from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
+from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
 from paradox_gym.experiment.settings import EvalSettings
 
 WARMUP_SEED_OFFSET = 1_000_000
-SEED_RULE = "episode seed = seed + trial * episodes + episode (same for every configuration)"
+SEED_RULE = ("episode seed = seed + (replicate * trials + trial) * episodes + episode (the same for every "
+             "configuration: paired); configuration order in each round = a permutation drawn from "
+             "numpy.random.default_rng([seed, replicate, trial])")
 
 
-def episode_seed(seed: int, trial: int, episode: int, episodes: int) -> int:
-    """Seed of episode ``episode`` of trial ``trial``: the same for every configuration (paired trials)."""
-    return seed + trial * episodes + episode
+def episode_seed(seed: int, trial: int, episode: int, episodes: int, replicate: int = 0, trials: int = 0) -> int:
+    """Seed of episode ``episode`` of trial ``trial`` in replicate ``replicate`` (each replicate of
+    ``trials`` trials plays its own seeds): the same for every configuration (paired trials)."""
+    return seed + (replicate * trials + trial) * episodes + episode
+
+
+def round_order(configs: Sequence[str], seed: int, replicate: int, trial: int) -> list[str]:
+    """The order configurations run in round ``trial`` of ``replicate``: a permutation drawn from a
+    generator seeded with ``(seed, replicate, trial)`` (reproducible, recorded by its rule)."""
+    rng = np.random.default_rng([seed, replicate, trial])
+    return [configs[i] for i in rng.permutation(len(configs))]
 
 
 def warmup_seed(seed: int, episode: int) -> int:
@@ -70,12 +80,16 @@ class EvaluationRun:
 
 
 def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],
-                  window: Any, latencies: list[int], primary: str, crosscheck_meter: str | None) -> TrialRecord:
+                  window: Any, latencies: list[int], primary: str, crosscheck_meter: str | None,
+                  replicate: int, position: int) -> TrialRecord:
     readings = window.readings
     cc = None
     if crosscheck_meter is not None and crosscheck_meter in readings and primary in readings:
         cc = cross_check(readings[primary], readings[crosscheck_meter]).to_dict()
     ph = window.phases
+    rollout_cpu = ph.policy_cpu_s + ph.env_cpu_s + ph.overhead_cpu_s  # the rollout thread's CPU time
+    share = rollout_cpu / window.wall_s if window.wall_s > 0 else None
+    cpu_clock = ph.clock == "cpu"
     return TrialRecord(
         config=config,
         trial=trial,
@@ -89,10 +103,18 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
         energy_status={k: r.status for k, r in readings.items()},
         phase_energy_j={k: dict(v) for k, v in window.phase_energy_j.items()},
         phase_wall_s={"policy": ph.policy_wall_s, "env": ph.env_wall_s, "overhead": ph.overhead_wall_s},
-        phase_cpu_s={"policy": ph.policy_cpu_s, "env": ph.env_cpu_s, "overhead": ph.overhead_cpu_s},
+        phase_cpu_s=({"policy": ph.policy_cpu_s, "env": ph.env_cpu_s, "overhead": ph.overhead_cpu_s}
+                     if cpu_clock else {}),
         policy_ns=np.asarray(latencies, dtype=np.int64),
         crosscheck=cc,
         energy_note={k: r.note for k, r in readings.items()},
+        replicate=replicate,
+        position=position,
+        phase_clock=ph.clock,
+        rollout_cpu_s=rollout_cpu,
+        rollout_cpu_share=share,
+        # with the CPU clock each phase is timed on the thread's own clock: contention cannot leak into it
+        phase_split_reliable=cpu_clock or share is None or share >= CONTENTION_SHARE,
     )
 
 
@@ -116,14 +138,16 @@ def run_evaluation(
     agents: dict[str, Any],
     settings: EvalSettings,
     *,
-    on_trial: Callable[[TrialRecord], None] | None = None,
+    replicate: int = 0,
+    on_trial: Callable[[TrialRecord, list[EpisodeRecord]], None] | None = None,
 ) -> EvaluationRun:
-    """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations (A B A B).
+    """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, in an
+    order drawn afresh for every round (:func:`round_order`).
 
     All configurations share one environment and one :class:`EnergyWrapper`; trial ``t`` of every
-    configuration plays the same episode seeds (:func:`episode_seed`). A ``KeyboardInterrupt`` stops the
-    run: the trial in progress is discarded and the returned run has ``interrupted=True`` with every
-    complete trial.
+    configuration plays the same episode seeds (:func:`episode_seed`). ``on_trial(record, episodes)`` is
+    called after each trial. A ``KeyboardInterrupt`` stops the run: the trial in progress is discarded
+    and the returned run has ``interrupted=True`` with every complete trial.
     """
     import torch
 
@@ -159,9 +183,12 @@ def run_evaluation(
                 run_episode(agent, env, seed, scratch, stochastic=settings.stochastic)
                 scratch.clear()
         env.end_trial()
+        configs = list(agents)
         for trial in range(settings.trials):
-            for config, agent in agents.items():
-                seeds = [episode_seed(settings.seed, trial, i, settings.episodes) for i in range(settings.episodes)]
+            for position, config in enumerate(round_order(configs, settings.seed, replicate, trial)):
+                agent = agents[config]
+                seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
+                         for i in range(settings.episodes)]
                 latencies: list[int] = []
                 returns: list[float] = []
                 lengths: list[int] = []
@@ -173,14 +200,14 @@ def run_evaluation(
                     returns.append(ret)
                     lengths.append(length)
                     episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
-                                                  window.to_dict() if window is not None else {}))
+                                                  window.to_dict() if window is not None else {}, replicate))
                 window = env.end_trial()
                 record = _trial_record(config, trial, seeds, returns, lengths, window, latencies,
-                                       primary, crosscheck_meter)
+                                       primary, crosscheck_meter, replicate, position)
                 run.trials[config].append(record)
                 run.episodes.extend(episodes)
                 if on_trial is not None:
-                    on_trial(record)
+                    on_trial(record, episodes)
     except KeyboardInterrupt:
         run.interrupted = True
     finally:

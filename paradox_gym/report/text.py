@@ -8,75 +8,63 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Iterable, Sequence
 
-from paradox_gym.analysis import (
-    Comparison,
-    Decomposition,
-    _pct_text,
-    _ratio_text,
-    _return_text,
-    energy_direction,
-    return_direction,
-)
+from paradox_gym.analysis import Comparison, _pct, _pct_text, _return_text
 from paradox_gym.vocab import PHASES
 
 REPORT_WIDTH = 118  # columns of the printed verdicts, decomposition and checks
 
 
-def _dominant_cause(d: Decomposition | None, sign: float) -> str:
-    """Name the largest contribution with the given sign (+1 extra cost, -1 saving)."""
-    if d is None:
-        return ""
-    parts = {"episode length": d.length_effect_j}
-    names = {"policy": "policy inference", "env": "the environment step", "overhead": "harness overhead"}
-    for phase, value in d.per_step_phase_j.items():
-        parts[names.get(phase, phase)] = value
-    if not d.per_step_phase_j:
-        parts["per-step cost"] = d.per_step_effect_j
-    name, value = max(parts.items(), key=lambda kv: sign * kv[1])
-    if sign * value <= 0:
-        return ""
-    return name
+ENERGY_LABEL: dict[str, str] = {"modelled": "modelled energy (CPU time x power)",
+                                 "measured": "measured energy", "sampled": "sampled energy (integrated power)"}
+MECHANISM_TEXT: dict[str, str] = {"per-step": "the marginal cost of each step",
+                                  "episode-length": "episode length",
+                                  "fixed-cost": "the fixed per-episode cost (reset, episode bookkeeping)"}
+
+
+def _level(confidence: float) -> str:
+    return f"{100 * confidence:.3g}% CI"
+
+
+def _ratio_pct(ci: Any, confidence: float) -> str:
+    if ci.ratio is None:
+        return "n/a"
+    if ci.ratio_low is None or ci.ratio_high is None:
+        return f"{_pct(ci.ratio)} (no CI)"
+    return f"{_pct(ci.ratio)} ({_level(confidence)} {_pct(ci.ratio_low)}…{_pct(ci.ratio_high)})"
 
 
 def verdict(c: Comparison) -> str:
-    """One sentence per compressed configuration; every direction word follows from a CI, not a point."""
+    """One sentence per configuration from its structured :class:`~paradox_gym.analysis.Verdict`: every word
+    follows from a (Holm-adjusted) interval, never from a point estimate."""
+    v = c.verdict
+    if v is None:
+        return f"{c.config}: no verdict (no comparison)."
     parts: list[str] = []
     if c.size_ratio is not None:
         pct = (c.size_ratio - 1) * 100
-        if round(pct) == 0:
-            parts.append(f"same size (size ratio {c.size_ratio:.3f})")
-        elif pct < 0:
-            parts.append(f"{-pct:.0f}% smaller")
-        else:
-            parts.append(f"{pct:.0f}% larger")
-    rdir = return_direction(c.ret)
-    parts.append(f"return {rdir} ({_return_text(c.ret)})")
-    parts.append(f"energy per episode {_pct_text(c.energy_per_episode)}")
-    parts.append(f"energy per step {_pct_text(c.energy_per_step)}")
-    edir = energy_direction(c.energy_per_episode)
-    if edir == "lower":
-        cause = _dominant_cause(c.decomposition, -1.0)
-        if rdir == "lower" and cause == "episode length":
-            # shorter episodes of a worse agent: less energy per episode, but not a saving at equal quality
-            conclusion = "energy per episode fell only because episodes got shorter as the return fell: no saving at equal return"
-            if energy_direction(c.energy_per_step) == "higher":
-                conclusion += " (and each step costs more)"
-        else:
-            conclusion = "energy saving"
-            if rdir == "lower":
-                conclusion += ", but return fell"
-            if cause:
-                conclusion += f"; the saving comes mostly from {cause}"
-    elif edir == "higher":
-        cause = _dominant_cause(c.decomposition, +1.0)
-        conclusion = "no energy saving"
-        if cause:
-            conclusion += f"; the extra cost is mostly in {cause}"
-    elif edir == "unchanged":
-        conclusion = "no energy saving (no detectable change)"
+        parts.append(f"same size (size ratio {c.size_ratio:.3f})" if round(pct) == 0
+                     else (f"{-pct:.0f}% smaller" if pct < 0 else f"{pct:.0f}% larger"))
+    parts.append(f"return {v.return_} ({_return_text(c.ret)}; {_level(v.return_confidence)})")
+    label = ENERGY_LABEL.get(v.energy_method or "", "energy")
+    parts.append(f"{label} per episode {v.energy}: {_ratio_pct(c.energy_per_episode, v.energy_confidence)}")
+    parts.append(f"per step {_pct_text(c.energy_per_step)}")
+    if v.saving:
+        conclusion = f"{label.split(' (')[0]} saving with the return kept"
+    elif v.energy == "lower" and v.return_ == "lower":
+        conclusion = f"{label.split(' (')[0]} fell because the agent plays worse: no saving at equal return"
+    elif v.energy == "lower":
+        conclusion = f"{label.split(' (')[0]} fell, but the return was not shown kept: not a saving"
+    elif v.energy == "higher":
+        conclusion = "no saving: it costs more"
+    elif v.energy == "equivalent":
+        conclusion = f"no saving: equivalent within +-{100 * v.margin:.0f}%"
     else:
-        conclusion = "energy change undetermined (fewer than 2 paired trials with energy)"
-    return f"{c.config}: " + ", ".join(parts) + f": {conclusion}."
+        conclusion = "no saving shown: no detectable change"
+    if v.mechanism is not None:
+        conclusion += f"; the change comes mostly from {MECHANISM_TEXT[v.mechanism]}"
+    if v.noisy:
+        conclusion += " [run flagged noisy: the A/A control differed]"
+    return f"{c.config} vs {c.baseline}: " + ", ".join(parts) + f": {conclusion}."
 
 
 def _f(x: float | None, fmt: str = ".3g") -> str:
@@ -191,10 +179,17 @@ def format_decomposition(analysis: Any) -> str:
         if d is None:
             lines.append(f"{cfg}: no energy figures to decompose")
             continue
+        def ci(effect: str) -> str:
+            low, high = d.interval(effect)
+            return "" if low is None or high is None else f" [{low:+.3g}, {high:+.3g}]"
+
+        fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (F {d.f0_j * 1e3:.4g} -> "
+                 f"{d.f1_j * 1e3:.4g} mJ/episode)" if d.fixed_cost_identified
+                 else " (fixed per-episode cost not identifiable: episode lengths do not vary)")
         lines.append(
-            f"{cfg} vs {comp.baseline}: dE/episode = {d.delta_j:+.4g} J = episode length {d.length_effect_j:+.4g} J "
-            f"(N {d.n0:.1f} -> {d.n1:.1f} steps) + per-step {d.per_step_effect_j:+.4g} J "
-            f"(e {d.e0 * 1e3:.4g} -> {d.e1 * 1e3:.4g} mJ/step)"
+            f"{cfg} vs {comp.baseline}: dE/episode = {d.delta_j:+.4g} J = episode length {d.length_effect_j:+.4g} J"
+            f"{ci('length')} (N {d.n0:.1f} -> {d.n1:.1f} steps) + marginal per-step {d.per_step_effect_j:+.4g} J"
+            f"{ci('per_step')} (e {d.e0 * 1e3:.4g} -> {d.e1 * 1e3:.4g} mJ/step){fixed}"
         )
         if d.per_step_phase_j:
             parts = ", ".join(
@@ -202,7 +197,7 @@ def format_decomposition(analysis: Any) -> str:
                 f"{1e3 * d.e1_phase_j.get(p, 0.0):.3g} mJ/step)"
                 for p in ("policy", "env", "overhead")
             )
-            lines.append(f"    per-step effect by phase: {parts}")
+            lines.append(f"    pooled per-step energy by phase: {parts}")
     return "\n".join(lines) if lines else "(baseline only: nothing to decompose)"
 
 
@@ -218,12 +213,19 @@ def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = Fa
     parts.append(f"energy: {analysis.meter} ({analysis.energy_method}){cc}; intervals are 95%")
     parts.append(format_table(analysis))
     for note in analysis.notes:
-        parts.append(f"note: {note}")
+        parts.append(_wrap(f"note: {note}", ""))
     if interrupted:
         parts.append("INTERRUPTED: partial results (whole trials only)")
-    parts.append("\nVerdicts (direction words follow from whether the 95% CI excludes no change):")
+    control = getattr(analysis, "control", None)
+    head = "\n" + _wrap("Verdicts (words follow from Holm-adjusted intervals: lower/higher only when the interval "
+                        "excludes no change; equivalent inside the margin; return kept when its lower bound keeps "
+                        ">= 1 - the return margin)", "")
+    if control is not None:
+        head += (f"\nA/A control: minimum detectable effect {control.mde_per_episode_pct:.1f}% per episode, "
+                 f"{control.mde_per_step_pct:.1f}% per step" + ("; NOISY: the control differed" if control.noisy else ""))
+    parts.append(head + ":")
     parts += [_wrap(verdict(c), "  ") for c in analysis.comparisons.values()] or ["  (baseline only)"]
-    parts.append("\nWhy (energy per episode = steps x energy per step; midpoint split):")
+    parts.append("\nWhy (energy per episode E = F + N x e, fitted per configuration; intervals: 95% bootstrap over episodes):")
     for line in format_decomposition(analysis).splitlines():
         parts.append(_wrap(line.strip(), "    " if line.startswith(" ") else "  "))
     parts.append("\nChecks of the study:")

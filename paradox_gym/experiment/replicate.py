@@ -1,0 +1,169 @@
+"""One replicate of an evaluation, in a fresh process: load, compress, warm up, run interleaved trials.
+
+    python -m paradox_gym.experiment.replicate --replicate R   (settings as JSON on stdin)
+
+Replicates are the independent units of an evaluation (docs/methodology.md): each is a new Python
+process, so process-level effects (allocation, thread placement, caches, the CPU's state) vary between
+them as they would between two runs of the command. The control ``none-copy`` is a second,
+independently loaded copy of the baseline.
+
+The process writes JSON lines on stdout, one per finished trial (``{"kind": "trial", "trial": ...,
+"episodes": [...]}``), framed by a ``meta`` line (meters, warm-up seeds) and an ``end`` line (elapsed s,
+interrupted), so that the parent keeps every whole trial even when the replicate is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from paradox_gym._util.cli import ArgumentParser, run_cli
+from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
+from paradox_gym.experiment.runner import EvaluationRun, run_evaluation
+from paradox_gym.experiment.settings import EvalSettings
+from paradox_gym.vocab import BASELINE, CONTROL
+
+
+def replicate_agents(settings: EvalSettings) -> dict[str, Any]:
+    """Agents of one replicate, in ``settings.configs`` order: the baseline and each method compressed
+    from one loaded model, the control compressed (``none``) from a second, independent load."""
+    model = load_model(settings.env_id, settings.algo, settings.agent_path, agents_dir=settings.agents_dir,
+                       vecnormalize_path=settings.vecnormalize_path, no_vecnormalize=settings.no_vecnormalize)
+    agents = build_agents(model, settings.compressed, amount=settings.amount, env_id=settings.env_id,
+                          seed=settings.seed, qat_steps=settings.qat_steps, threads=settings.threads)
+    if settings.control:
+        copy = load_model(settings.env_id, settings.algo, settings.agent_path, agents_dir=settings.agents_dir,
+                          vecnormalize_path=settings.vecnormalize_path, no_vecnormalize=settings.no_vecnormalize)
+        agents[CONTROL] = build_agents(copy, [BASELINE], amount=settings.amount, env_id=settings.env_id,
+                                       seed=settings.seed, threads=settings.threads)[BASELINE]
+    return {c: agents[c] for c in settings.configs}
+
+
+def _emit(kind: str, **payload: Any) -> None:
+    sys.stdout.write(json.dumps({"kind": kind, **payload}) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    def _main() -> int:
+        parser = ArgumentParser(prog="python -m paradox_gym.experiment.replicate",
+                                description="One replicate of an evaluation (settings as JSON on stdin).")
+        parser.add_argument("--replicate", type=int, required=True)
+        args = parser.parse_args(argv)
+        settings = EvalSettings.from_dict(json.loads(sys.stdin.read()))
+        agents = replicate_agents(settings)
+
+        def on_trial(record: TrialRecord, episodes: list[EpisodeRecord]) -> None:
+            _emit("trial", trial=record.to_dict(), episodes=[e.to_dict() for e in episodes])
+
+        run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial)
+        _emit("meta", meters=run.meters, primary_meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
+              warmup_seeds=run.warmup_seeds)
+        _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted)
+        return 130 if run.interrupted else 0
+
+    return run_cli(_main)
+
+
+@dataclass
+class ReplicateOutcome:
+    """What the parent read from one replicate process."""
+
+    replicate: int
+    trials: list[TrialRecord] = field(default_factory=list)
+    episodes: list[EpisodeRecord] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+    error: str | None = None
+
+
+def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.strip()
+        if line.startswith("{"):
+            yield json.loads(line)
+
+
+def run_replicate_process(settings: EvalSettings, replicate: int, *,
+                          on_trial: Callable[[TrialRecord], None] | None = None) -> ReplicateOutcome:
+    """Run replicate ``replicate`` in a fresh ``python -m paradox_gym.experiment.replicate`` process and
+    collect its records as they arrive. A ``KeyboardInterrupt`` here is passed on to the process (SIGINT),
+    its whole trials are kept and the outcome is marked interrupted."""
+    outcome = ReplicateOutcome(replicate)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty stderr can never block the child
+    proc = subprocess.Popen([sys.executable, "-m", "paradox_gym.experiment.replicate", "--replicate", str(replicate)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(settings.to_dict()))
+    proc.stdin.close()
+
+    def take(message: dict[str, Any]) -> None:
+        kind = message.get("kind")
+        if kind == "trial":
+            record = TrialRecord.from_dict(message["trial"])
+            outcome.trials.append(record)
+            outcome.episodes.extend(EpisodeRecord.from_dict(e) for e in message["episodes"])
+            if on_trial is not None:
+                on_trial(record)
+        elif kind == "meta":
+            outcome.meta = {k: v for k, v in message.items() if k != "kind"}
+        elif kind == "end":
+            outcome.elapsed_s = float(message.get("elapsed_s", 0.0))
+            outcome.interrupted = bool(message.get("interrupted", False))
+
+    try:
+        for message in _lines(proc):
+            take(message)
+        proc.wait()
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:  # the child ends its trial loop, reports what it finished and exits
+            for message in _lines(proc):
+                take(message)
+            proc.wait(timeout=60)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt, ValueError):  # a second Ctrl-C: stop at once
+            proc.kill()
+            proc.wait()
+        outcome.interrupted = True
+        return outcome
+    errors.seek(0)
+    stderr = errors.read()
+    errors.close()
+    if proc.returncode not in (0, 130):
+        tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        outcome.error = f"replicate {replicate} failed: {tail}"
+    return outcome
+
+
+def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> EvaluationRun:
+    """One EvaluationRun over every replicate's records (trials keep their ``replicate`` index)."""
+    meta = next((o.meta for o in outcomes if o.meta), {})
+    run = EvaluationRun({c: [] for c in configs}, [], meta.get("meters", {}), meta.get("primary_meter", ""),
+                        meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])))
+    for o in outcomes:
+        for t in o.trials:
+            run.trials.setdefault(t.config, []).append(t)
+        run.episodes.extend(o.episodes)
+        run.elapsed_s += o.elapsed_s
+        run.interrupted = run.interrupted or o.interrupted
+        if o.error:
+            run.notes.append(o.error)
+    return run
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise SystemExit(main())
