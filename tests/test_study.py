@@ -229,6 +229,17 @@ def test_return_kept_uses_the_magnitude_for_negative_returns() -> None:
     assert cell_row(rec)["return_kept"] is False
 
 
+def test_structured_verdicts_are_used_where_the_result_has_them() -> None:
+    rec = _record("S", "ptdq", None, KEPT, LOWER)
+    rec["result"]["comparisons"]["ptdq"]["verdict"] = {
+        "energy": "equivalent", "return": "not shown kept", "return_margin": 0.1, "saving": False,
+        "mechanism": None, "noisy": False}
+    rec["result"]["control"] = {"min_detectable_effect_pct": 4.5}
+    row = cell_row(rec)
+    assert (row["energy_per_episode_direction"], row["return_kept"], row["energy_mde_pct"]) == ("equivalent", False, 4.5)
+    assert cell_row(rec, 0.2)["return_kept"] is True  # another margin: the rule on the interval
+
+
 def test_summary_counts_on_synthetic_cells() -> None:
     records = [
         _record("A", "ptdq", None, (0.99, 0.95, 1.03), SAME),
@@ -245,7 +256,7 @@ def test_summary_counts_on_synthetic_cells() -> None:
     assert q["wins"] == {"ptdq": 2, "ptsq": 2}  # A: ptdq, B: ptsq, C: tie
     e = counts["energy_per_episode"]
     assert e["cells"] == 6  # the shared-machine cell has no energy
-    assert (e["lower"], e["unchanged"]) == (2, 4)
+    assert e["words"] == {"lower": 2, "unchanged": 4}
     assert (e["fell_return_kept"], e["fell_return_not_kept"]) == (1, 1)
     assert e["energy_fell_only_where_return_fell"] == "does not hold"
 

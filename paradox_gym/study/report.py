@@ -104,14 +104,22 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     e_step = _paired(comp["energy_per_step"])
     lat = _paired(comp["policy_time_per_step"])
     base_mean = ret.baseline_mean if ret else None
-    kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
+    # the single command's structured verdict, where the result has one (its Holm-adjusted words)
+    verdict = comp.get("verdict") if isinstance(comp.get("verdict"), Mapping) else {}
+    if verdict.get("return") is not None and verdict.get("return_margin") is not None \
+            and math.isclose(float(verdict["return_margin"]), margin):
+        kept = verdict["return"] == "kept"
+    else:
+        kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
+    control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
     row: dict[str, Any] = {
         "job_id": record["id"], "agent": agent.get("label"), "env_id": result["config"]["env_id"],
         "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
         "amount": record.get("amount"), "host": record.get("host"),
         "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
         "measurement": ident.get("measurement"), "episodes_per_trial": result["config"].get("episodes"),
-        "trials": result["config"].get("trials"), "pairs": comp.get("pairs"),
+        "trials": result["config"].get("trials"), "replicates": result["config"].get("replicates"),
+        "pairs": comp.get("pairs"),
         "energy_meter": result.get("energy_meter"), "energy_method": result.get("energy_method"),
         "return_baseline": base_mean, "return_mean": _mean(comp_s, "ret"),
         "return_diff": ret.diff if ret else None, "return_diff_low": ret.diff_low if ret else None,
@@ -122,13 +130,16 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "return_ratio": ret.ratio if ret else None, "return_ratio_low": ret.ratio_low if ret else None,
         "return_ratio_high": ret.ratio_high if ret else None,
         "return_direction": return_direction(ret) if ret else "undetermined", "return_kept": kept,
+        "return_verdict": verdict.get("return"),
         "length_baseline": _mean(base_s, "length"), "length_mean": _mean(comp_s, "length"),
         "energy_per_episode_baseline_j": _mean(base_s, "energy_per_episode_j"),
         "energy_per_episode_j": _mean(comp_s, "energy_per_episode_j"),
         "energy_per_episode_ratio": e_ep.ratio if e_ep else None,
         "energy_per_episode_ratio_low": e_ep.ratio_low if e_ep else None,
         "energy_per_episode_ratio_high": e_ep.ratio_high if e_ep else None,
-        "energy_per_episode_direction": energy_direction(e_ep) if e_ep else "undetermined",
+        "energy_per_episode_direction": verdict.get("energy") or (energy_direction(e_ep) if e_ep else "undetermined"),
+        "energy_saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
+        "energy_mde_pct": control.get("min_detectable_effect_pct"), "noisy": verdict.get("noisy"),
         "energy_per_step_ratio": e_step.ratio if e_step else None,
         "energy_per_step_ratio_low": e_step.ratio_low if e_step else None,
         "energy_per_step_ratio_high": e_step.ratio_high if e_step else None,
@@ -148,7 +159,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
     if shared:  # jobs shared the machine: their energy and latency are not measurements of the policy
         for key in list(row):
-            if key.startswith(("energy_per", "policy_us", "latency_")):
+            if key.startswith(("energy_", "policy_us", "latency_")) or key in ("mechanism", "noisy"):
                 row[key] = "not measured" if key.endswith("direction") else None
         row["verdict"] = None
     return row
@@ -187,8 +198,8 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     - ``best_return_by_quantization``: per quantization method (without an amount), in how many agents
       it has the best return change among the quantization methods measured for that agent (point
       estimates, as the study counts; a tie credits every tied method); over agents with >= 2 of them.
-    - ``energy_per_episode``: over cells with measured energy, how many fell / rose / showed no detectable
-      change / are undetermined; of those that fell, how many kept the return (a saving) and how many did
+    - ``energy_per_episode``: over cells with measured energy, how many got each energy verdict word
+      (``lower``, ``higher``, and the single command's words for neither); of those that fell, how many kept the return (a saving) and how many did
       not (energy fell only with return), and whether "energy fell only where return fell" holds.
     - ``size`` and ``peak_rss``: cells smaller / larger (size: exact; memory: one probe, no interval).
     """
@@ -209,8 +220,9 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             if math.isclose(v, top, rel_tol=0.0, abs_tol=1e-12):
                 wins[m] += 1
     energy = [r for r in rows if r.get("energy_per_episode_direction") not in (None, "not measured")]
-    counts = {k: sum(1 for r in energy if r["energy_per_episode_direction"] == k)
-              for k in ("lower", "higher", "unchanged", "undetermined")}
+    counts: dict[str, int] = {}
+    for r in energy:
+        counts[r["energy_per_episode_direction"]] = counts.get(r["energy_per_episode_direction"], 0) + 1
     fell = [r for r in energy if r["energy_per_episode_direction"] == "lower"]
     fell_kept = sum(1 for r in fell if r["return_kept"])
     sizes = [r for r in rows if r.get("size_ratio") is not None]
@@ -222,7 +234,7 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "cells": len(rows),
         "best_return_by_quantization": {"agents_compared": compared, "wins": wins},
-        "energy_per_episode": {"cells": len(energy), **counts, "fell_return_kept": fell_kept,
+        "energy_per_episode": {"cells": len(energy), "words": counts, "fell_return_kept": fell_kept,
                                "fell_return_not_kept": len(fell) - fell_kept,
                                "energy_fell_only_where_return_fell": only_with_return},
         "size": {"cells": len(sizes), "smaller": sum(1 for r in sizes if r["size_ratio"] < 1),
@@ -339,17 +351,19 @@ def format_study(doc: Mapping[str, Any]) -> str:
             "baseline - 1 with the paired 95% interval; direction words follow the single command's rules.", ""]
     out += ["## Per agent and method", "",
             f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets); "
-            f"kept = its whole interval lies above -{margin:.0%}.", ""]
+            f"kept = its whole interval lies above -{margin:.0%}. A/A MDE: the minimum detectable effect on "
+            "energy per episode, from the run's A/A control (a second copy of the baseline).", ""]
     cells = doc["cells"]
     out.append(_md_table(
-        ["agent", "method", "amount", "return change", "kept", "energy/episode", "energy/step",
-         "policy latency/step", "peak RSS", "size", "energy", "host"],
+        ["agent", "method", "amount", "return change", "kept", "energy/episode", "energy", "A/A MDE",
+         "energy/step", "policy latency/step", "peak RSS", "size", "host"],
         [[r["agent"], r["method"], _amount(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
-          _ratio_change(r, "energy_per_episode_ratio"), _ratio_change(r, "energy_per_step_ratio"),
+          _ratio_change(r, "energy_per_episode_ratio"), r["energy_per_episode_direction"],
+          "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
+          _ratio_change(r, "energy_per_step_ratio"),
           _ratio_change(r, "latency_ratio"),
           "n/a" if r.get("peak_rss_ratio") is None else _pct(r["peak_rss_ratio"] - 1),
-          "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1),
-          r["energy_per_episode_direction"], r["host"]] for r in cells]))
+          "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1), r["host"]] for r in cells]))
     out += ["", "## Best pruning amount", "",
             f"The largest amount whose return is kept (>= {1 - margin:.0%} of the baseline's, shown by the "
             "interval), and the energy change at that amount.", ""]
@@ -368,9 +382,9 @@ def format_study(doc: Mapping[str, Any]) -> str:
         wins = ", ".join(f"{m} {n} ({n / q['agents_compared']:.0%})" for m, n in q["wins"].items())
         out.append(f"- Best return among quantization methods, over {q['agents_compared']} agents (point "
                    f"estimates; ties credit each): {wins}.")
-    out.append(f"- Energy per episode over {e['cells']} cells: {e['lower']} lower, {e['higher']} higher, "
-               f"{e['unchanged']} no detectable change, {e['undetermined']} undetermined.")
-    out.append(f"- Of the {e['lower']} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
+    words = ", ".join(f"{n} {w}" for w, n in sorted(e["words"].items(), key=lambda kv: -kv[1])) or "none"
+    out.append(f"- Energy per episode over {e['cells']} cells: {words}.")
+    out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
                f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
                f"{e['energy_fell_only_where_return_fell']}.")
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
