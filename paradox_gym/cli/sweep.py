@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from paradox_gym._util.cli import ArgumentParser
+from paradox_gym.errors import UserInputError
 from paradox_gym.study.executors import EXECUTORS, ExecutorOptions
 from paradox_gym.study.grid import load_grid
 from paradox_gym.study.sweep import SweepEvent, run_sweep
@@ -52,7 +53,7 @@ def print_progress(event: SweepEvent) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
-        raise SystemExit(ArgumentParser().error(f"--workers must be >= 1, got {args.workers}"))
+        raise UserInputError(f"--workers must be an integer >= 1, got {args.workers}")
     grid = load_grid(args.grid, agents_dir=args.agents_dir)
     summary = run_sweep(
         grid, args.out, executor=args.executor,
