@@ -149,6 +149,11 @@ def resolve_agent(path: str | os.PathLike[str], *, best: bool = False) -> AgentS
         zip_path = next((c for c in candidates if c.is_file()), None)
         if zip_path is None:
             zips = sorted(p for p in run.glob("*.zip") if p.name != BEST_MODEL)
+            if not zips and config_dir is None:
+                raise UserInputError(
+                    f"agent {str(run)!r} is not a file (expected an SB3 agent zip) nor an rl-zoo3 run folder "
+                    f"(no <env id>/config.yml or args.yml, no zip in it)"
+                )
             if len(zips) != 1:
                 listed = ", ".join(p.name for p in zips) or "none"
                 raise AgentNotFoundError(
