@@ -157,7 +157,7 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     for key in ("ret", "length", "energy_per_episode_j", "energy_per_step_j"):
         assert set(s[key]) >= {"mean", "low", "high", "n"}
     assert s["ret"]["n"] == 2
-    assert result["seeds"]["trials"]["ptdq"] == {"0": [0, 1], "1": [2, 3]}
+    assert result["seeds"]["trials"]["ptdq"] == {"0.0": [0, 1], "0.1": [2, 3]}  # "<replicate>.<trial>"
     assert result == json.loads((out / "result.json").read_text())
     _check_decomposition(result)
     # the paired comparison uses the same seeds: per-trial returns line up with episodes.csv

@@ -89,7 +89,7 @@ class EvalResult:
         :meth:`write` writes into ``directory`` (default: ``settings.out``; empty when there is none)."""
         directory = directory if directory is not None else self.settings.out
         run = self.run
-        seeds = {cfg: {str(t.trial): list(t.seeds) for t in trials} for cfg, trials in run.trials.items()}
+        seeds = {cfg: {f"{t.replicate}.{t.trial}": list(t.seeds) for t in trials} for cfg, trials in run.trials.items()}
         files = ({k: str(Path(directory) / v) for k, v in self.file_names().items()}
                  if directory is not None else {})
         doc: dict[str, Any] = {

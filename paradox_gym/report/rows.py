@@ -15,7 +15,8 @@ def trial_dict(trial: Any) -> dict[str, Any]:
     """One trial as plain data (energies in J, times in s; latencies summarised, not listed)."""
     lat = np.asarray(trial.policy_ns)
     return {
-        "trial": trial.trial, "seeds": list(trial.seeds), "returns": list(trial.returns),
+        "trial": trial.trial, "replicate": trial.replicate, "position": trial.position,
+        "seeds": list(trial.seeds), "returns": list(trial.returns),
         "lengths": list(trial.lengths), "steps": trial.steps, "wall_s": trial.wall_s, "cpu_s": trial.cpu_s,
         "energy_j": dict(trial.energy_j), "energy_method": dict(trial.energy_method),
         "energy_status": dict(trial.energy_status), "phase_energy_j": trial.phase_energy_j,
@@ -24,18 +25,21 @@ def trial_dict(trial: Any) -> dict[str, Any]:
         "policy_us_p95": float(np.percentile(lat, 95)) / 1e3 if lat.size else None,
         "crosscheck": trial.crosscheck,
         "energy_note": dict(trial.energy_note),
+        "phase_clock": trial.phase_clock, "rollout_cpu_s": trial.rollout_cpu_s,
+        "rollout_cpu_share": trial.rollout_cpu_share, "phase_split_reliable": trial.phase_split_reliable,
     }
 
 
 def episode_rows(run: Any) -> list[dict[str, Any]]:
     """One row per measured episode of the complete trials."""
-    complete = {(cfg, t.trial) for cfg, trials in run.trials.items() for t in trials}
+    complete = {(cfg, t.replicate, t.trial) for cfg, trials in run.trials.items() for t in trials}
     rows = []
     for ep in run.episodes:
-        if (ep.config, ep.trial) not in complete:
+        if (ep.config, ep.replicate, ep.trial) not in complete:
             continue
         row: dict[str, Any] = {
-            "config": ep.config, "trial": ep.trial, "episode": ep.episode, "seed": ep.seed,
+            "config": ep.config, "replicate": ep.replicate, "trial": ep.trial, "episode": ep.episode,
+            "seed": ep.seed,
             "return": ep.ret, "length": ep.length, "wall_s": ep.wall_s,
         }
         for key, value in ep.window.items():
