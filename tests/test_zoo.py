@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from sb3_contrib import TRPO
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 
 import paradox_gym  # noqa: F401
@@ -32,9 +33,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = zoo.SHIPPED_DIR
 # read here so that each shipped agent becomes its own test; a missing manifest fails the coverage test
 MANIFEST: dict[str, Any] = zoo.read_manifest(SHIPPED)["agents"]
-CLASSES = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG}
+CLASSES = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG, "TRPO": TRPO}
 #: Deterministic episodes replayed per shipped agent (the first seeds of its manifest evaluation).
-REPLAY_EPISODES = {"CartPole-v1": 3, "Pendulum-v1": 2}
+REPLAY_EPISODES = {"CartPole-v1": 3, "Pendulum-v1": 2, "Hopper-v5": 1, "HalfCheetah-v5": 1}
+#: Mean return of uniformly random actions over the manifest's 20 evaluation seeds (docs/zoo.md).
+RANDOM_RETURNS = {"Hopper-v5": 14.8, "HalfCheetah-v5": -257.0}
+#: MuJoCo agents are shipped; their tests need the mujoco extra (pip install paradox_gym[mujoco]).
+HAS_MUJOCO = importlib.util.find_spec("mujoco") is not None
+
+
+def _needs_extra(env_id: str) -> None:
+    if env_id in RANDOM_RETURNS and not HAS_MUJOCO:
+        pytest.skip(f"{env_id} needs the mujoco extra (pip install paradox_gym[mujoco])")
 #: Return of a uniformly random policy on the mock environments is about 5 (50 steps x ~0.06 + noise).
 MOCK_RANDOM_RETURN = 10.0
 
@@ -70,6 +80,7 @@ def test_shipped_agents_cover_the_required_set() -> None:
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
     entry = MANIFEST[name]
+    _needs_extra(entry["env_id"])
     path = SHIPPED / name
     assert entry["file"] == name == zoo.checkpoint_name(entry["algo"], entry["env_id"])
     assert zoo.file_sha256(path) == entry["sha256"]
@@ -84,11 +95,15 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
         assert ev["mean_return"] >= -200
     elif env_id.startswith("paradox_gym/"):
         assert ev["mean_return"] > 10 * MOCK_RANDOM_RETURN
+    elif env_id in RANDOM_RETURNS:  # clearly better than random actions
+        assert ev["mean_return"] > RANDOM_RETURNS[env_id] + 500
 
     model = load_agent(env_id, entry["algo"])
     assert type(model) is CLASSES[entry["algo"]]
     n = REPLAY_EPISODES.get(env_id, 2)
-    replay = zoo.evaluate_agent(model, env_id, n_episodes=n, seed_start=ev["seed_start"])
+    normalizer = zoo.load_normalizer(env_id, entry["algo"])  # the statistics it was trained with, if any
+    assert (normalizer is None) == (entry.get("vecnormalize") is None)
+    replay = zoo.evaluate_agent(model, env_id, n_episodes=n, seed_start=ev["seed_start"], normalizer=normalizer)
     recorded = ev["returns"][:n]
     if env_id == "CartPole-v1":
         assert min(replay["returns"]) >= 450
@@ -101,6 +116,7 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
 def test_shipped_agent_acts_exactly_like_sb3_load(name: str) -> None:
     """load_zip and SB3's own (unpickling) loader give bit-identical actions on the shipped checkpoints."""
     entry = MANIFEST[name]
+    _needs_extra(entry["env_id"])
     reference = CLASSES[entry["algo"]].load(SHIPPED / name, device="cpu")  # trusted file: ours
     loaded = load_zip(SHIPPED / name, entry["env_id"])  # algorithm inferred from the zip
     assert type(loaded) is type(reference)
@@ -776,5 +792,6 @@ def test_a2c_zip_requested_as_ppo_names_it_with_the_right_article(tmp_path: Path
 @pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_shipped_zip_loads_with_and_without_its_algo(name: str) -> None:
     entry = MANIFEST[name]
+    _needs_extra(entry["env_id"])
     assert type(load_zip(SHIPPED / name, entry["env_id"], entry["algo"])) is CLASSES[entry["algo"]]
     assert type(load_zip(SHIPPED / name, entry["env_id"])) is CLASSES[entry["algo"]]
