@@ -120,3 +120,12 @@ def test_settings_qat_steps() -> None:
     assert EvalSettings(methods="qat", qat_steps=7).qat_steps == 7
     with pytest.raises(UserInputError, match="qat_steps"):
         EvalSettings(methods="qat", qat_steps=0)
+
+
+def test_qat_trpo() -> None:
+    from sb3_contrib import TRPO
+
+    model = TRPO("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16, 16]), seed=0, device="cpu")
+    agent = compress(model, "qat", env="CartPole-v1", calibration_steps=64, qat_steps=STEPS)
+    assert agent.finetune is not None and agent.finetune["steps"] == STEPS
+    assert any(isinstance(m, nnq.Linear) for m in agent.policy_module.modules())

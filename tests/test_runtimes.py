@@ -310,3 +310,21 @@ def test_evaluate_with_runtimes_one_row_per_runtime_and_method(tmp_path: Any) ->
     assert doc["recipes"]["qat"]["finetune"]["steps"] == 5
     assert doc["summaries"]["onnxruntime:ptdq"]["inference_floor"]["multiple"] > 1
     assert set(doc["reference_comparisons"]) == {"onnxruntime:ptdq", "onnxruntime:qat"}
+
+
+@pytest.mark.parametrize(("algo", "env_id"), [("TRPO", "CartPole-v1"), ("TRPO", "Pendulum-v1"),
+                                              ("QRDQN", "CartPole-v1"), ("TQC", "Pendulum-v1")])
+def test_sb3_contrib_float_agents_same_actions(algo: str, env_id: str) -> None:
+    import sb3_contrib
+
+    kwargs: dict[str, Any] = dict(net_arch=[16, 16])
+    if algo == "QRDQN":
+        kwargs["n_quantiles"] = 5
+    model = getattr(sb3_contrib, algo)("MlpPolicy", env_id, policy_kwargs=kwargs, seed=0, device="cpu")
+    agent = compress(model, "none")
+    space = model.observation_space
+    space.seed(2)
+    obs = np.stack([space.sample() for _ in range(64)])
+    for runtime in ("torch", "onnxruntime"):
+        _assert_same_actions(agent, build_runtime_agent(agent, runtime), obs, model.action_space,
+                             exact=runtime == "torch")
