@@ -244,12 +244,20 @@ def summarize_config(
     footprint: Footprint | None = None,
     memory: MemoryProbe | None = None,
 ) -> ConfigSummary:
-    """Summarize the (complete) trials of one configuration; ``meter`` is the primary energy meter."""
+    """Summarize the (complete) trials of one configuration; ``meter`` is the primary energy meter.
+
+    Energy intervals are across replicates (one pooled value per replicate) when there are two or more,
+    else across trials; return and length intervals are across trials."""
     returns = [float(np.mean(t.returns)) for t in trials if t.episodes]
     lengths = [float(np.mean(t.lengths)) for t in trials if t.episodes]
     with_energy = [t for t in trials if _trial_energy(t, meter) is not None and t.episodes and t.steps]
-    e_ep = [_trial_energy(t, meter) / t.episodes for t in with_energy]  # type: ignore[operator]
-    e_step = [_trial_energy(t, meter) / t.steps for t in with_energy]  # type: ignore[operator]
+    if replicates_of(with_energy) >= 2:
+        energy = lambda t: _trial_energy(t, meter)  # noqa: E731
+        e_ep = list(_replicate_means(with_energy, energy, lambda t: t.episodes).values())
+        e_step = list(_replicate_means(with_energy, energy, lambda t: t.steps).values())
+    else:
+        e_ep = [_trial_energy(t, meter) / t.episodes for t in with_energy]  # type: ignore[operator]
+        e_step = [_trial_energy(t, meter) / t.steps for t in with_energy]  # type: ignore[operator]
     steps_energy = sum(t.steps for t in with_energy)
     phase_per_step = {
         phase: (sum(t.phase_energy_j.get(meter, {}).get(phase, 0.0) for t in with_energy) / steps_energy)

@@ -165,7 +165,8 @@ def format_table(analysis: Any) -> str:
         "Return, size, time and memory",
         _table(header1, rows1),
         "",
-        f"Energy ({analysis.meter}, {method}; intervals are 95% across trials)",
+        f"Energy ({analysis.meter}, {method}; intervals are 95% across "
+        f"{'replicates' if getattr(analysis, 'replicates', 0) >= 2 else 'trials'})",
         _table(header2, rows2),
         "",
         *(textwrap.fill(line, width=REPORT_WIDTH, subsequent_indent="  ") for line in legend),
