@@ -262,3 +262,15 @@ def test_zoo_yaml_accepts_only_the_ordered_dict_tag(tmp_path: Path) -> None:
         with pytest.raises(UnsafeAgentError, match="YAML tag .* is refused") as info:
             load_zoo_yaml(bad)
         assert "\n" not in str(info.value)
+
+
+def test_off_policy_zip_without_statistics_is_not_refused(tmp_path: Path) -> None:
+    """Off-policy algorithms set _last_original_obs on every step: it is no sign of VecNormalize for them."""
+    from stable_baselines3 import SAC
+
+    model = SAC("MlpPolicy", ENV, learning_starts=10, buffer_size=100, seed=0, device="cpu",
+                policy_kwargs={"net_arch": [8]})
+    model.learn(20)
+    model.save(tmp_path / "sac.zip")
+    assert not trained_with_normalization(tmp_path / "sac.zip")
+    assert EvalSettings(agent_path=str(tmp_path / "sac.zip"), env_id=ENV).vecnormalize_path is None

@@ -264,9 +264,12 @@ def find_vecnormalize(zip_path: str | os.PathLike[str], env_id: str | None = Non
 def trained_with_normalization(zip_path: str | os.PathLike[str]) -> bool:
     """True when the zip's plain-JSON ``data`` shows VecNormalize was used in training.
 
-    SB3 keeps ``_last_original_obs`` (the un-normalised last observation) only when the training env is
-    wrapped in VecNormalize; it is saved as a serialized array then, as ``null`` otherwise. Only the JSON is
-    read; nothing is decoded. An unreadable zip reads as False (the loader reports it)."""
+    On-policy algorithms (PPO, A2C, TRPO) keep ``_last_original_obs`` (the un-normalised last observation)
+    only when the training env is wrapped in VecNormalize: it is saved as a serialized array then, as
+    ``null`` otherwise. Off-policy algorithms (DQN, SAC, TD3, DDPG, TQC, QR-DQN; their ``data`` has
+    ``learning_starts``) set it on every transition, so for them it says nothing and this returns False
+    (their normalisation is known from statistics beside the zip or from an rl-zoo3 ``config.yml``). Only
+    the JSON is read; nothing is decoded. An unreadable zip reads as False (the loader reports it)."""
     try:
         with zipfile.ZipFile(zip_path) as archive:
             info = archive.getinfo("data")
@@ -275,4 +278,6 @@ def trained_with_normalization(zip_path: str | os.PathLike[str]) -> bool:
             data = json.loads(archive.read(info).decode("utf-8"))
     except Exception:  # noqa: BLE001 - the safe loader gives the real error
         return False
-    return isinstance(data, dict) and data.get("_last_original_obs") is not None
+    if not isinstance(data, dict) or "learning_starts" in data:
+        return False
+    return data.get("_last_original_obs") is not None
