@@ -7,9 +7,14 @@ optimizer state, ``pytorch_variables.pth``, ``_stable_baselines3_version`` and `
 
 :func:`load_zip` instead rebuilds the agent from what can be read without executing anything:
 
-* the algorithm: inferred from the state dict's layout, with plain JSON fields telling PPO from A2C
-  (``n_epochs``) and TD3 from DDPG (number of critics, ``policy_delay``, ``target_noise_clip``); an
-  ``algo`` argument those contradict is refused, and it decides where they are missing;
+* the algorithm: inferred from the state dict's layout, with plain JSON fields telling PPO, TRPO and A2C
+  apart (``n_epochs``; ``cg_max_steps`` / ``n_critic_updates``), SAC from TQC (quantile critics,
+  ``top_quantiles_to_drop_per_net``) and TD3 from DDPG (number of critics, ``policy_delay``,
+  ``target_noise_clip``); QR-DQN from its ``quantile_net``. An ``algo`` argument those contradict is
+  refused, and it decides where they are missing. sb3-contrib's TRPO, TQC and QR-DQN are rebuilt like
+  SB3's own algorithms (their policy classes are accepted by name);
+* gSDE policies (``use_sde``): recognised from the shape of ``log_std`` and rebuilt with ``use_sde=True``;
+  their deterministic action is the mean action, untouched by the exploration noise;
 * the network: layer sizes from the tensor shapes in ``policy.pth``; the activation function from the
   plain-text ``activation_fn`` entry SB3 writes beside a serialized ``policy_kwargs`` (matched against a
   fixed list of ``torch.nn`` classes), else the algorithm's default (Tanh for PPO/A2C, ReLU otherwise);
