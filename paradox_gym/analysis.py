@@ -74,6 +74,7 @@ class Decomposition:
     f0_j: float = 0.0
     f1_j: float = 0.0
     fixed_cost_identified: bool = False
+    fixed_cost_model: str = "none"
     length_effect_low_j: float | None = None
     length_effect_high_j: float | None = None
     per_step_effect_low_j: float | None = None
@@ -117,20 +118,40 @@ def decompose_fixed_cost(
         episode-length effect = (N1 - N0) x (e0 + e1) / 2
         marginal per-step     = (e1 - e0) x (N0 + N1) / 2
 
-    which sum to ``dE`` exactly (in exact arithmetic). When either configuration's episode lengths do not
-    vary, F is not identifiable: both fits use F = 0 (``fixed_cost_identified`` False) and the split is the
-    plain midpoint one. Intervals: percentile bootstrap, episodes resampled (with replacement, each side
+    which sum to ``dE`` exactly (in exact arithmetic: the fitted lines pass through the means).
+    ``fixed_cost_model``: ``separate`` when both configurations' episode lengths vary (F0, F1 fitted
+    apart; ``fixed_cost_identified``); ``shared`` when only one varies: one fixed cost F for both (reset
+    and bookkeeping are the same code) and a marginal cost per configuration, fitted jointly, so the
+    per-step effect is the change of the *marginal* cost and the fixed-cost effect is what the common F
+    leaves unexplained (``dE - length - per-step``, about 0 when the model fits); ``none`` when
+    neither varies: F = 0, the plain midpoint split. Intervals: percentile bootstrap, episodes resampled (with replacement, each side
     independently, seeded). ``phases0`` / ``phases1`` (pooled energy per step by phase, J) split the
     per-step change by phase as in :func:`decompose`.
     """
     n0, e0, n1, e1 = (np.asarray(x, dtype=float) for x in (n0, e0, n1, e1))
-    identified = float(np.var(n0)) > 0 and float(np.var(n1)) > 0 and n0.size > 2 and n1.size > 2
+    varies0, varies1 = n0.size > 2 and float(np.var(n0)) > 0, n1.size > 2 and float(np.var(n1)) > 0
+    model = "separate" if varies0 and varies1 else ("shared" if varies0 or varies1 else "none")
+    identified = model == "separate"
 
     def effects(a_n: np.ndarray, a_e: np.ndarray, b_n: np.ndarray, b_e: np.ndarray) -> tuple[float, ...]:
-        f0, s0 = _fit(a_n, a_e, identified)
-        f1, s1 = _fit(b_n, b_e, identified)
+        if model == "shared":
+            f0 = f1 = 0.0
+            s0 = s1 = 0.0
+            fit = _fit_shared(a_n, a_e, b_n, b_e)
+            if fit is not None:
+                f0 = f1 = fit[0]
+                s0, s1 = fit[1], fit[2]
+            else:
+                s0, s1 = _fit(a_n, a_e, False)[1], _fit(b_n, b_e, False)[1]
+        else:
+            f0, s0 = _fit(a_n, a_e, identified)
+            f1, s1 = _fit(b_n, b_e, identified)
         m0, m1 = float(a_n.mean()), float(b_n.mean())
-        return f1 - f0, (m1 - m0) * (s0 + s1) / 2, (s1 - s0) * (m0 + m1) / 2, f0, s0, f1, s1
+        length, per_step = (m1 - m0) * (s0 + s1) / 2, (s1 - s0) * (m0 + m1) / 2
+        # separate / none: F1 - F0 (the lines pass through the means); shared: what the common fixed cost
+        # leaves unexplained, so that the three effects always sum to the observed change
+        fixed = f1 - f0 if model != "shared" else float(b_e.mean() - a_e.mean()) - length - per_step
+        return fixed, length, per_step, f0, s0, f1, s1
 
     fixed, length, per_step, f0, s0, f1, s1 = effects(n0, e0, n1, e1)
     base = decompose(float(n0.mean()), s0, float(n1.mean()), s1, phases0, phases1)
@@ -150,8 +171,21 @@ def decompose_fixed_cost(
     return Decomposition(
         base.n0, s0, base.n1, s1, float(e1.mean() - e0.mean()), length, per_step, base.per_step_phase_j,
         base.e0_phase_j, base.e1_phase_j, fixed_cost_effect_j=fixed, f0_j=f0, f1_j=f1,
-        fixed_cost_identified=identified, resamples=resamples if bounds else 0, **bounds,
+        fixed_cost_identified=identified, fixed_cost_model=model, resamples=resamples if bounds else 0, **bounds,
     )
+
+
+def _fit_shared(n0: np.ndarray, e0: np.ndarray, n1: np.ndarray, e1: np.ndarray) -> tuple[float, float, float] | None:
+    """Least squares of ``E = F + N x e_c`` over both configurations' episodes with one fixed cost ``F``
+    (reset and episode bookkeeping are the same code for both) and a marginal cost per configuration:
+    ``(F, e0, e1)``; None when the design is singular."""
+    n = np.concatenate([n0, n1])
+    design = np.column_stack([np.ones_like(n), np.concatenate([n0, np.zeros_like(n1)]),
+                              np.concatenate([np.zeros_like(n0), n1])])
+    solution, _, rank, _ = np.linalg.lstsq(design, np.concatenate([e0, e1]), rcond=None)
+    if rank < 3:
+        return None
+    return float(solution[0]), float(solution[1]), float(solution[2])
 
 
 def decompose(

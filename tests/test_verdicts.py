@@ -108,10 +108,27 @@ def test_fixed_cost_decomposition_sums_exactly_and_recovers_the_costs() -> None:
     assert an.mechanism_of(d, "lower") == "episode-length"
 
 
+def test_shared_fixed_cost_when_only_one_side_varies() -> None:
+    # the DQN case: the baseline always plays 500 steps, the pruned agent ~31; a per-episode cost F spread
+    # over short episodes must not read as a dearer step
+    rng = np.random.default_rng(2)
+    n0 = np.full(60, 500.0)
+    n1 = rng.integers(20, 45, 60).astype(float)
+    e0 = 558e-6 + 452.6e-6 * n0 + rng.normal(0, 5e-6, n0.size)
+    e1 = 558e-6 + 463.5e-6 * n1 + rng.normal(0, 2e-6, n1.size)
+    d = an.decompose_fixed_cost(n0, e0, n1, e1, resamples=200, seed=0)
+    assert d.fixed_cost_model == "shared" and d.f0_j == d.f1_j == pytest.approx(558e-6, rel=0.1)
+    assert d.e1 / d.e0 - 1 == pytest.approx(0.024, abs=0.006)  # the marginal step cost, not (E/N)1 / (E/N)0
+    naive = (e1.sum() / n1.sum()) / (e0.sum() / n0.sum()) - 1
+    assert naive > 0.05  # what E = N x e would have said
+    assert d.fixed_cost_effect_j + d.length_effect_j + d.per_step_effect_j == pytest.approx(d.delta_j, rel=1e-12)
+    assert an.mechanism_of(d, "lower") == "episode-length"
+
+
 def test_fixed_cost_is_not_identified_with_constant_lengths() -> None:
     n = np.full(10, 500.0)
     d = an.decompose_fixed_cost(n, np.full(10, 0.5), n, np.full(10, 0.75), resamples=50)
-    assert not d.fixed_cost_identified and d.fixed_cost_effect_j == 0.0
+    assert not d.fixed_cost_identified and d.fixed_cost_model == "none" and d.fixed_cost_effect_j == 0.0
     assert d.per_step_effect_j == pytest.approx(0.25) and d.length_effect_j == 0.0
     assert an.mechanism_of(d, "higher") == "per-step"
     assert an.mechanism_of(d, "no detectable change") is None

@@ -48,6 +48,9 @@ def verdict(c: Comparison) -> str:
     label = ENERGY_LABEL.get(v.energy_method or "", "energy")
     parts.append(f"{label} per episode {v.energy}: {_ratio_pct(c.energy_per_episode, v.energy_confidence)}")
     parts.append(f"per step {_pct_text(c.energy_per_step)}")
+    d = c.decomposition
+    if d is not None and getattr(d, "fixed_cost_model", "none") != "none" and d.e0:
+        parts.append(f"marginal cost per step {_pct(d.e1 / d.e0)} once the fixed per-episode cost is taken out")
     if v.saving:
         conclusion = f"{label.split(' (')[0]} saving with the return kept"
     elif v.energy == "lower" and v.return_ == "lower":
@@ -184,9 +187,15 @@ def format_decomposition(analysis: Any) -> str:
             low, high = d.interval(effect)
             return "" if low is None or high is None else f" [{low:+.3g}, {high:+.3g}]"
 
-        fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (F {d.f0_j * 1e3:.4g} -> "
-                 f"{d.f1_j * 1e3:.4g} mJ/episode)" if d.fixed_cost_identified
-                 else " (fixed per-episode cost not identifiable: episode lengths do not vary)")
+        model = getattr(d, "fixed_cost_model", "separate" if d.fixed_cost_identified else "none")
+        if model == "separate":
+            fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (F {d.f0_j * 1e3:.4g} -> "
+                     f"{d.f1_j * 1e3:.4g} mJ/episode)")
+        elif model == "shared":
+            fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (one fixed cost F = "
+                     f"{d.f0_j * 1e3:.4g} mJ/episode fitted for both: only one configuration's lengths vary)")
+        else:
+            fixed = " (no fixed per-episode cost identifiable: episode lengths do not vary)"
         lines.append(
             f"{cfg} vs {comp.baseline}: dE/episode = {d.delta_j:+.4g} J = episode length {d.length_effect_j:+.4g} J"
             f"{ci('length')} (N {d.n0:.1f} -> {d.n1:.1f} steps) + marginal per-step {d.per_step_effect_j:+.4g} J"
