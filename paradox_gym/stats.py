@@ -8,6 +8,7 @@ Quantiles come from ``scipy.stats``; bootstrap resamples from a seeded ``numpy.r
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -115,7 +116,9 @@ def _t_p_value(values: np.ndarray) -> float | None:
         return None
     if float(values.std(ddof=1)) == 0.0:
         return 0.0 if float(values.mean()) != 0.0 else 1.0
-    return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
+    with warnings.catch_warnings():  # nearly identical values: scipy warns, the p-value is still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
 
 
 def paired_bootstrap(

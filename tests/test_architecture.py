@@ -115,7 +115,7 @@ def test_unknown_meter_raises() -> None:
 def test_public_api() -> None:
     assert callable(paradox_gym.evaluate)
     settings = paradox_gym.EvalSettings(env_id="CartPole-v1", methods=("prune+ptdq",), memory=False)
-    assert settings.configs == ("none", "mixed")
+    assert settings.methods == ("mixed",) and settings.configs == ("none", "none-copy", "mixed")
     with pytest.raises(UserInputError, match="episodes must be an integer >= 1"):
         paradox_gym.EvalSettings(episodes=0)
     assert paradox_gym.EvalResult.__name__ == "EvalResult"
