@@ -114,3 +114,16 @@ def test_unsupported_contrib_algorithms_are_refused_with_a_reason(name: str, rea
     with pytest.raises(UserInputError, match=reason) as info:
         normalize_algo(name)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["TRPO-box", "TQC", "QRDQN"])
+def test_contrib_compressed_agents_round_trip_through_their_file(zips: dict[str, Path], name: str,
+                                                                tmp_path: Path) -> None:
+    from paradox_gym.compression.agent import load_compressed
+
+    _, env_id, _, _ = CASES[name]
+    agent = compress(load_zip(zips[name], env_id), "ptsq", env=env_id)
+    agent.save(tmp_path / "agent.zip")
+    again = load_compressed(tmp_path / "agent.zip", env_id)
+    obs = _observations(env_id, 16)
+    np.testing.assert_array_equal(again.predict(obs)[0], agent.predict(obs)[0])
