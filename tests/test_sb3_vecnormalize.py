@@ -274,3 +274,14 @@ def test_off_policy_zip_without_statistics_is_not_refused(tmp_path: Path) -> Non
     model.save(tmp_path / "sac.zip")
     assert not trained_with_normalization(tmp_path / "sac.zip")
     assert EvalSettings(agent_path=str(tmp_path / "sac.zip"), env_id=ENV).vecnormalize_path is None
+
+
+def test_run_folder_with_an_env_wrapper_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = load_zoo_yaml(copy / ENV / "config.yml")
+    _dump_ordered(copy / ENV / "config.yml", {**config, "env_wrapper": "sb3_contrib.common.wrappers.TimeFeatureWrapper"})
+    with pytest.raises(UserInputError, match="sets env_wrapper: .*TimeFeatureWrapper.* does not apply"):
+        EvalSettings(agent_path=str(copy))

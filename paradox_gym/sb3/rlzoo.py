@@ -31,6 +31,8 @@ from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputEr
 from paradox_gym.sb3.vecnormalize import VECNORMALIZE_NAME, find_vecnormalize
 
 ORDERED_DICT_TAG = "tag:yaml.org,2002:python/object/apply:collections.OrderedDict"
+#: rl-zoo3 hyperparameters that wrap the environment in ways the evaluation does not reproduce (refused).
+UNSUPPORTED_CONFIG_KEYS = ("env_wrapper", "frame_stack", "vec_env_wrapper")
 BEST_MODEL = "best_model.zip"
 #: Largest YAML file read (bytes); rl-zoo3 writes a few kB.
 MAX_YAML_BYTES = 1024 * 1024
@@ -168,6 +170,12 @@ def resolve_agent(path: str | os.PathLike[str], *, best: bool = False) -> AgentS
         elif source not in (None, {}):
             raise UserInputError(f"{config_dir}: env_kwargs={source!r} is not a mapping")
     normalize = _normalize_setting(config.get("normalize"), config_dir / "config.yml") if config_dir else None
+    for key in UNSUPPORTED_CONFIG_KEYS:  # they change what the agent observes; evaluating without them misleads
+        if config.get(key) not in (None, False, 0, "", [], {}):
+            raise UserInputError(
+                f"{config_dir / 'config.yml'} sets {key}: {config[key]!r}, which paradox_gym does not apply: the "
+                f"agent would be evaluated on other observations than it was trained on"
+            )
     stats = find_vecnormalize(zip_path, env_id)
     if stats is None and config_dir is not None and (config_dir / VECNORMALIZE_NAME).is_file():
         stats = config_dir / VECNORMALIZE_NAME
