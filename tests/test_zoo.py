@@ -36,8 +36,8 @@ MANIFEST: dict[str, Any] = zoo.read_manifest(SHIPPED)["agents"]
 CLASSES = {"PPO": PPO, "A2C": A2C, "DQN": DQN, "SAC": SAC, "TD3": TD3, "DDPG": DDPG, "TRPO": TRPO}
 #: Deterministic episodes replayed per shipped agent (the first seeds of its manifest evaluation).
 REPLAY_EPISODES = {"CartPole-v1": 3, "Pendulum-v1": 2, "Hopper-v5": 1, "HalfCheetah-v5": 1}
-#: Mean return of uniformly random actions over the manifest's 20 evaluation seeds (docs/zoo.md).
-RANDOM_RETURNS = {"Hopper-v5": 14.8, "HalfCheetah-v5": -257.0}
+#: Mean and std of the return of uniformly random actions over the manifest's 20 evaluation seeds (docs/zoo.md).
+RANDOM_RETURNS = {"Hopper-v5": (14.8, 8.6), "HalfCheetah-v5": (-257.0, 95.5)}
 #: MuJoCo agents are shipped; their tests need the mujoco extra (pip install paradox_gym[mujoco]).
 HAS_MUJOCO = importlib.util.find_spec("mujoco") is not None
 
@@ -95,8 +95,9 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
         assert ev["mean_return"] >= -200
     elif env_id.startswith("paradox_gym/"):
         assert ev["mean_return"] > 10 * MOCK_RANDOM_RETURN
-    elif env_id in RANDOM_RETURNS:  # clearly better than random actions
-        assert ev["mean_return"] > RANDOM_RETURNS[env_id] + 500
+    elif env_id in RANDOM_RETURNS:  # clearly better than random actions: 5 random standard deviations above
+        mean, std = RANDOM_RETURNS[env_id]
+        assert ev["mean_return"] > mean + 5 * std
 
     model = load_agent(env_id, entry["algo"])
     assert type(model) is CLASSES[entry["algo"]]
