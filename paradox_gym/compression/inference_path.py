@@ -164,8 +164,9 @@ def check_policy(model: Any, algo: str) -> None:
                 f"unsupported {label} space {type(space).__name__}; supported: Box, Discrete"
             )
     if algo in ("SAC", "TQC") and getattr(policy.actor, "use_sde", False):
-        raise UserInputError(f"unsupported policy: {algo} with use_sde=True (gSDE) cannot be compressed; "
-                             "evaluate it without --compress, or use an agent trained with use_sde=False")
+        raise UserInputError(f"unsupported policy: {algo} with use_sde=True (gSDE): its log_std is a parameter, "
+                             "not a layer of the inference path, so neither it nor its float baseline can be "
+                             "built for evaluation (load_zip loads it); use an agent trained with use_sde=False")
     for part in PARTS[algo]:
         module = get_attr_path(policy, part.path)
         if not part.compressible:
