@@ -118,9 +118,11 @@ class AgentSource:
 
 
 def _config_dir(run: Path, env_hint: str | None) -> Path | None:
-    """The subfolder of ``run`` holding rl-zoo3's ``config.yml`` / ``args.yml``."""
-    if env_hint and ((run / env_hint / "config.yml").is_file() or (run / env_hint / "args.yml").is_file()):
-        return run / env_hint
+    """The subfolder of ``run`` holding rl-zoo3's ``config.yml`` / ``args.yml``: ``<run>/<env_hint>/`` for a
+    final-model zip (rl-zoo3 names both after the env id), else the one such subfolder of ``run``."""
+    if env_hint:
+        folder = run / env_hint
+        return folder if (folder / "config.yml").is_file() or (folder / "args.yml").is_file() else None
     found = sorted(p.parent for p in run.glob("*/config.yml")) or sorted(p.parent for p in run.glob("*/args.yml"))
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
