@@ -209,6 +209,7 @@ def test_settings_runtimes_configs_and_baselines() -> None:
     only = EvalSettings(methods="ptdq", runtimes=["torch"], control=False)
     assert only.configs == ("none", "torch:none", "torch:ptdq")  # the sb3 float baseline is always measured
     assert EvalSettings(methods="ptdq").runtimes == ("sb3",)
+    assert EvalSettings.from_dict(s.to_dict()) == s  # the replicate processes rebuild settings from JSON
     with pytest.raises(UserInputError, match="unknown runtime"):
         EvalSettings(runtimes="sb3,tensorrt")
     with pytest.raises(UserInputError, match="runtimes is empty"):
