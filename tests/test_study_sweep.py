@@ -176,3 +176,18 @@ def test_report_command_rewrites_the_report(tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     assert "# Study report" in printed and "above -20%" in printed
     assert json.loads((tmp_path / "study.json").read_text())["return_margin"] == 0.2
+
+
+@pytest.mark.slow
+def test_process_executor_runs_jobs_in_parallel_and_reports_no_energy(tmp_path: Path) -> None:
+    from paradox_gym.study.executors import ExecutorOptions
+
+    grid = _small()
+    summary = run_sweep(grid, str(tmp_path), executor="process", options=ExecutorOptions(workers=2))
+    assert (summary.done, summary.failed) == (2, 0), [p.read_text()[:2000] for p in (tmp_path / "failed").iterdir()]
+    assert {p.stem for p in (tmp_path / "jobs").iterdir()} == {j.id for j in grid.jobs("shared")}
+    assert not {j.id for j in grid.jobs("exclusive")} & {p.stem for p in (tmp_path / "jobs").iterdir()}
+    study = json.loads((tmp_path / "study.json").read_text())
+    assert all(c["energy_per_episode_ratio"] is None and c["measurement"] == "shared" for c in study["cells"])
+    assert all(c["return_mean"] is not None for c in study["cells"])
+    assert any("shared the machine" in n for n in study["notes"])

@@ -5,9 +5,11 @@ One row per job (cell): the compressed configuration against its own baseline, m
 Every ratio, interval and direction word is the single command's (:mod:`paradox_gym.analysis`); the
 report only gathers them. Rules:
 
-- **Return kept**: the whole 95% interval of the return difference lies above ``-margin x |baseline mean|``
+- **Return kept**: the whole interval of the return difference (95%, or the run's multiplicity-adjusted
+  level) lies above ``-margin x |baseline mean|``
   (``margin`` 0.10 by default: at least 90% of the baseline's return, with confidence; valid for
-  negative returns).
+  negative returns). Where a result carries the single command's structured verdict for the same
+  margin, its words (``kept``; energy ``lower`` / ``higher`` / ``equivalent`` / ...) are used as they are.
 - **Best amount** (per agent and pruning method): the largest amount whose return is kept, with the
   energy change at that amount; none when no amount kept it.
 - **Never across machines**: each cell compares configurations measured in one run on one host, so every
@@ -22,6 +24,7 @@ import datetime as _dt
 import io
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -90,7 +93,7 @@ def _div(a: float | None, b: float | None) -> float | None:
 # ---------------------------------------------------------------------------------------------------
 def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[str, Any]:
     """One flat row per job (units in names; ratios are compressed / baseline; ``*_low`` / ``*_high``
-    bound the 95% interval). Energy and latency are None for a job measured on a shared machine."""
+    bound the interval the result reports). Energy and latency are None for a job measured on a shared machine."""
     result = record["result"]
     method = record["method"]
     comp = result["comparisons"][method]
@@ -237,6 +240,7 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "energy_per_episode": {"cells": len(energy), "words": counts, "fell_return_kept": fell_kept,
                                "fell_return_not_kept": len(fell) - fell_kept,
                                "energy_fell_only_where_return_fell": only_with_return},
+        "noisy_cells": sum(1 for r in rows if r.get("noisy") is True),
         "size": {"cells": len(sizes), "smaller": sum(1 for r in sizes if r["size_ratio"] < 1),
                  "larger": sum(1 for r in sizes if r["size_ratio"] > 1)},
         "peak_rss": {"cells": len(mems), "lower": sum(1 for r in mems if r["peak_rss_ratio"] < 1),
@@ -348,7 +352,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
         out.append(f"- `{meter}` ({info.get('role')}): {info.get('method')}; {info.get('reason') or ''}".rstrip("; "))
     out += ["", "Energy is the headline meter's, per episode of each configuration, gross as the meter "
             "reports it (see docs/methodology.md for what each meter attributes). Changes are compressed / "
-            "baseline - 1 with the paired 95% interval; direction words follow the single command's rules.", ""]
+            "baseline - 1 with the paired interval (95%, or the multiplicity-adjusted level the runs state in "
+            "the notes); direction words are the single command's.", ""]
     out += ["## Per agent and method", "",
             f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets); "
             f"kept = its whole interval lies above -{margin:.0%}. A/A MDE: the minimum detectable effect on "
@@ -358,7 +363,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
         ["agent", "method", "amount", "return change", "kept", "energy/episode", "energy", "A/A MDE",
          "energy/step", "policy latency/step", "peak RSS", "size", "host"],
         [[r["agent"], r["method"], _amount(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
-          _ratio_change(r, "energy_per_episode_ratio"), r["energy_per_episode_direction"],
+          _ratio_change(r, "energy_per_episode_ratio"),
+          r["energy_per_episode_direction"] + (" (noisy run)" if r.get("noisy") else ""),
           "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
           _ratio_change(r, "energy_per_step_ratio"),
           _ratio_change(r, "latency_ratio"),
@@ -387,6 +393,9 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
                f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
                f"{e['energy_fell_only_where_return_fell']}.")
+    if s.get("noisy_cells"):
+        out.append(f"- {s['noisy_cells']} cells come from a noisy run (their A/A control differed from the baseline: "
+                   "marked \"noisy run\"; treat their verdicts with suspicion).")
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
                f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
                f"{s['peak_rss']['higher']} higher.")
@@ -413,7 +422,7 @@ def _slug(text: str) -> str:
 
 def write_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin: float) -> list[str]:
     """Per agent with a pruning method: return change and energy-per-episode change against the amount,
-    one line per pruning method, with 95% intervals; returns the file names (relative to ``directory``)."""
+    one line per pruning method, with their intervals; returns the file names (relative to ``directory``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -452,7 +461,7 @@ def write_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin: floa
                  title=f"energy per episode ({meter}, {members[0].get('energy_method')})")
         ax_r.legend(fontsize=8)
         ax_e.legend(fontsize=8)
-        fig.suptitle(f"{agent}: change vs its baseline (95% intervals)")
+        fig.suptitle(f"{agent}: change vs its baseline (intervals as in study.md)")
         fig.tight_layout()
         name = f"plots/{_slug(agent)}.png"
         buf = io.BytesIO()
@@ -466,6 +475,18 @@ def write_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin: floa
 # ---------------------------------------------------------------------------------------------------
 # the whole report
 # ---------------------------------------------------------------------------------------------------
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*")
+
+
+def _note(group: Sequence[str]) -> str:
+    """One line for the notes of one kind: the text once, with how many jobs gave it; when the jobs'
+    figures differ, the first job's figures stand as an example."""
+    jobs = f"{len(group)} job{'s' if len(group) > 1 else ''}"
+    if len(set(group)) == 1:
+        return f"{group[0]} ({jobs})"
+    return f"{group[0]} ({jobs}; figures of the first shown, the others differ: see results or the job files)"
+
+
 def build_report(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> dict[str, Any]:
     """The study document (``study.json``) of the jobs in ``directory`` (a sweep's ``--out``)."""
     margin = check_margin(RETURN_MARGIN if return_margin is None else return_margin)
@@ -494,15 +515,15 @@ def build_report(directory: str | os.PathLike[str], *, return_margin: float | No
                                    "cpu_count": machine.get("cpu_count"), "jobs": 0})
         h["jobs"] += 1
     energy: dict[str, Any] = {}
-    notes: dict[str, int] = {}
+    notes: dict[str, list[str]] = {}  # note with its figures blanked -> the notes of that kind
     for r in records:
         for meter, info in (r["result"].get("meters") or {}).items():
             energy.setdefault(meter, info)
         for note in r["result"].get("notes") or []:
-            notes[note] = notes.get(note, 0) + 1
+            notes.setdefault(_NUMBER.sub("#", note), []).append(note)
     if any(r.get("measurement") == "shared" for r in rows):
-        notes["jobs run by the process executor shared the machine: their energy and latency are not shown"] = \
-            sum(1 for r in rows if r.get("measurement") == "shared")
+        text = "jobs run by the process executor shared the machine: their energy and latency are not shown"
+        notes[text] = [text] * sum(1 for r in rows if r.get("measurement") == "shared")
     total = len(grid["jobs"]) if grid else len(records) + len(failures)
     doc: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
@@ -522,7 +543,7 @@ def build_report(directory: str | os.PathLike[str], *, return_margin: float | No
                                                  f"{_amount(f.get('amount'))}".strip(),
                       "host": f.get("host"), "error_type": f.get("error_type"), "error": f.get("error")}
                      for f in failures],
-        "notes": [f"{n} ({c} job{'s' if c > 1 else ''})" for n, c in notes.items()],
+        "notes": [_note(group) for group in notes.values()],
         "files": {},
     }
     return doc
