@@ -287,3 +287,21 @@ def test_report_of_synthetic_store_leaves_out_other_grids_and_names_hosts(tmp_pa
         build_report(tmp_path, return_margin=1.5)
     with pytest.raises(UserInputError, match="not a sweep directory"):
         build_report(tmp_path / "nothing")
+
+
+def test_normalisation_statistics_beside_an_agent_change_the_hash(tmp_path: Path) -> None:
+    import shutil
+
+    from paradox_gym.zoo import SHIPPED_DIR
+
+    agent = tmp_path / "mine.zip"
+    shutil.copy(SHIPPED_DIR / "ppo-cartpole-v1.zip", agent)
+    doc = {"agents": [{"env": "CartPole-v1", "algo": "PPO", "path": "mine.zip"}], "methods": ["ptdq"]}
+    plain = parse_grid(doc, base_dir=tmp_path)
+    assert plain.agents[0].vecnormalize_sha256 is None
+    (tmp_path / "mine.vecnormalize.pkl").write_bytes(b"statistics")
+    with_stats = parse_grid(doc, base_dir=tmp_path)
+    assert with_stats.agents[0].vecnormalize_sha256 is not None
+    assert with_stats.jobs()[0].id != plain.jobs()[0].id
+    (tmp_path / "mine.vecnormalize.pkl").write_bytes(b"other statistics")
+    assert parse_grid(doc, base_dir=tmp_path).jobs()[0].id != with_stats.jobs()[0].id

@@ -29,7 +29,7 @@ from paradox_gym._util.checks import check_amount, check_int
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.experiment.settings import EvalSettings
-from paradox_gym.study.jobs import AgentSpec, Job, make_job
+from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
 
@@ -229,7 +229,7 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
         file = file if file.is_absolute() else base_dir / file
         if not file.is_file():
             raise AgentNotFoundError(f"agent file {str(file)!r} does not exist")
-        return AgentSpec(env_id, algo, str(file), str(file), file_sha256(file))
+        return _with_stats(AgentSpec(env_id, algo, str(file), str(file), file_sha256(file)), agents_dir)
     algo = algo or default_algo(env_id, agents_path=agents_dir)
     found = find_checkpoint(algo, env_id, agents_dir)
     if found is None:
@@ -237,7 +237,15 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
         raise AgentNotFoundError(
             f"no {algo} agent for {env_id} in {searched} (expected {checkpoint_name(algo, env_id)}); train one "
             f"with: paradox-gym train --algo {algo} --env {env_id}")
-    return AgentSpec(env_id, algo, None, str(found), file_sha256(found))
+    return _with_stats(AgentSpec(env_id, algo, None, str(found), file_sha256(found)), agents_dir)
+
+
+def _with_stats(agent: AgentSpec, agents_dir: str | None) -> AgentSpec:
+    """``agent`` with the sha256 of the normalisation statistics evaluate will load with it (if any)."""
+    from paradox_gym.zoo import file_sha256
+
+    stats = vecnormalize_file(agent, agents_dir)
+    return dataclasses.replace(agent, vecnormalize_sha256=file_sha256(stats)) if stats is not None else agent
 
 
 def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None = None) -> Grid:

@@ -62,6 +62,8 @@ class AgentSpec:
     path: str | None
     file: str
     sha256: str
+    #: sha256 of the observation-normalisation statistics loaded with the agent (None: none)
+    vecnormalize_sha256: str | None = None
 
     @property
     def label(self) -> str:
@@ -71,7 +73,7 @@ class AgentSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"env_id": self.env_id, "algo": self.algo, "path": self.path, "file": self.file,
-                "sha256": self.sha256, "label": self.label}
+                "sha256": self.sha256, "vecnormalize_sha256": self.vecnormalize_sha256, "label": self.label}
 
 
 def canonical_json(value: Any) -> str:
@@ -103,6 +105,8 @@ def job_identity(agent: AgentSpec, method: str, amount: float | None, settings: 
         "method": method, "amount": amount, "agent_sha256": agent.sha256,
         "paradox_gym_version": __version__, "measurement": measurement,
     })
+    if agent.vecnormalize_sha256 is not None:  # only when present: agents without keep their ids
+        identity["vecnormalize_sha256"] = agent.vecnormalize_sha256
     return identity
 
 
@@ -198,7 +202,27 @@ def _agent_check(job: Job) -> str | None:
     sha = file_sha256(path)
     if sha != agent.sha256:
         return f"agent file {path} on {socket.gethostname()} has sha256 {sha}, the grid's has {agent.sha256}"
+    stats = vecnormalize_file(agent, job.settings.get("agents_dir"), job.settings.get("vecnormalize_path"))
+    stats_sha = file_sha256(stats) if stats is not None else None
+    if stats_sha != agent.vecnormalize_sha256:
+        return (f"normalisation statistics of {agent.label} on {socket.gethostname()} ({stats or 'none'}) "
+                f"differ from the grid's (sha256 {agent.vecnormalize_sha256})")
     return None
+
+
+def vecnormalize_file(agent: AgentSpec, agents_dir: str | None = None,
+                      explicit: str | None = None) -> Path | None:
+    """The observation-normalisation statistics evaluate loads with ``agent``: ``explicit`` when given,
+    else the zoo manifest's (zoo agents) or the file found beside the zip (a user's agent); None: none."""
+    if explicit is not None:
+        return Path(explicit)
+    if agent.path is None:
+        from paradox_gym.zoo import find_vecnormalize
+
+        return find_vecnormalize(agent.env_id, agent.algo, agents_dir)
+    from paradox_gym.sb3.vecnormalize import find_vecnormalize as beside_zip
+
+    return beside_zip(agent.path, agent.env_id)
 
 
 def _base_record(job: Job, executor: str) -> dict[str, Any]:
@@ -340,5 +364,5 @@ class JobStore:
 
 
 __all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
-           "JobStore", "failure_outcome", "grid_fingerprint", "job_identity", "machine_fingerprint", "make_job", "run_job",
+           "JobStore", "failure_outcome", "grid_fingerprint", "vecnormalize_file", "job_identity", "machine_fingerprint", "make_job", "run_job",
            "sha256_of"]
