@@ -130,7 +130,10 @@ def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: Execu
                 try:
                     outcome = ray.get(ref)
                 except Exception as exc:  # the worker or its node died: the job failed, the sweep goes on
-                    outcome = failure_outcome(job, exc, executor="ray")
+                    base = {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(),
+                            "method": job.method, "amount": job.amount, "host": None,
+                            "machine_fingerprint": None, "executor": "ray", "node": node}
+                    outcome = failure_outcome(job, exc, base)
                 on_done(outcome)
     finally:
         if started_here:

@@ -161,11 +161,11 @@ class Grid:
         return [make_job(c.agent, c.method, c.amount, self.settings, self.extra, measurement)
                 for c in self.cells()]
 
-    def common_identity(self, measurement: str = "exclusive") -> dict[str, Any]:
+    def common_identity(self, measurement: str = "exclusive", jobs: list[Job] | None = None) -> dict[str, Any]:
         """What every job of this grid shares and that changes results (settings, package version,
         measurement): the jobs' identity without what names the cell (:data:`CELL_IDENTITY`) or differs
-        between cells."""
-        jobs = self.jobs(measurement)
+        between cells. ``jobs``: this grid's jobs for ``measurement``, when already built."""
+        jobs = jobs if jobs is not None else self.jobs(measurement)
         if not jobs:
             return {}
         first = jobs[0].identity

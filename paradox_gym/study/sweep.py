@@ -96,7 +96,7 @@ def run_sweep(
     ids = [j.id for j in jobs]
     if len(set(ids)) != len(ids):
         raise UserInputError("grid has two cells with the same identity (the same agent, method and amount)")
-    common = grid.common_identity(chosen.measurement)
+    common = grid.common_identity(chosen.measurement, jobs)
     doc = {
         "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
         "grid": grid.source, "grid_file": grid_file, "executor": chosen.name, "measurement": chosen.measurement,
