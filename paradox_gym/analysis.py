@@ -252,6 +252,10 @@ class ConfigSummary:
     footprint: Footprint | None
     memory: MemoryProbe | None
     inference_floor: InferenceFloor | None = None  # set by analyse(macs_per_s=...); see _runtime_extras
+    #: what the CodeCarbon comparison is worth ("consistency check" / "validation", see energy.crosscheck)
+    crosscheck_kind: str | None = None
+    #: every trial window was below CodeCarbon's resolution: no percentage (shown "n/a (below resolution)")
+    crosscheck_below_resolution: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -310,12 +314,18 @@ def summarize_config(
     p50 = p95 = None
     if lat.size:
         p50, p95 = (float(v) / 1e3 for v in np.percentile(lat, [50, 95]))
-    cc_e = cc_rel = None
+    cc_e = cc_rel = cc_kind = None
+    cc_below = False
     if crosscheck_meter is not None:
+        with_cc = [t for t in trials if t.crosscheck]
+        kinds = {t.crosscheck.get("kind") for t in with_cc if t.crosscheck.get("kind")}  # type: ignore[union-attr]
+        cc_kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
         both = [
-            t for t in trials
-            if t.crosscheck and t.crosscheck.get("our_j") is not None and t.crosscheck.get("codecarbon_j") is not None
+            t for t in with_cc
+            if t.crosscheck.get("our_j") is not None and t.crosscheck.get("codecarbon_j") is not None  # type: ignore[union-attr]
+            and not t.crosscheck.get("below_resolution")  # type: ignore[union-attr]
         ]
+        cc_below = bool(with_cc) and not both and all(t.crosscheck.get("below_resolution") for t in with_cc)  # type: ignore[union-attr]
         if both:
             ours = sum(float(t.crosscheck["our_j"]) for t in both)  # type: ignore[index]
             theirs = sum(float(t.crosscheck["codecarbon_j"]) for t in both)  # type: ignore[index]
@@ -344,6 +354,8 @@ def summarize_config(
         crosscheck_meter=crosscheck_meter,
         crosscheck_energy_per_episode_j=cc_e,
         crosscheck_rel_diff=cc_rel,
+        crosscheck_kind=cc_kind,
+        crosscheck_below_resolution=cc_below,
         footprint=footprint,
         memory=memory,
     )
@@ -581,7 +593,9 @@ class Verdict:
     ``not shown kept``. ``saving`` only when energy is lower AND return is kept or higher. ``mechanism``:
     the decomposition term (``per-step``, ``episode-length``, ``fixed-cost``) carrying the energy change,
     only when its interval excludes zero. ``energy_method`` says how the energy figures were obtained
-    (a ``modelled`` figure is never called plain energy); ``noisy``: the A/A control differed."""
+    (a ``modelled`` figure is never called plain energy); ``noisy``: the A/A control differed.
+    ``energy_basis``: the energy figures the words rest on, ``gross`` (what a battery or the bill sees) or
+    ``net`` (less idle power x time); ``net_energy``: the energy word the other basis gives, when known."""
 
     energy: str
     return_: str
@@ -597,9 +611,12 @@ class Verdict:
     margin: float
     return_margin: float
     family_size: int
+    energy_basis: str = "gross"
+    net_energy: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "energy_basis": self.energy_basis, "net_energy": self.net_energy,
             "energy": self.energy, "return": self.return_, "saving": self.saving, "mechanism": self.mechanism,
             "energy_method": self.energy_method, "noisy": self.noisy,
             "energy_p_adjusted": finite_or_none(self.energy_p_adjusted),

@@ -12,13 +12,16 @@ Nothing is printed; progress goes to the optional ``progress`` callback.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from paradox_gym._util.files import ensure_writable_dir
-from paradox_gym.analysis import analyse
+from paradox_gym.analysis import Analysis, analyse
 from paradox_gym.compression.floor import measure_macs_per_s
+from paradox_gym.energy.devices import HEADLINE_NET
+from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
 from paradox_gym.experiment.agents import build_agents, load_model, recipe_record
 from paradox_gym.experiment.memory import measure_memory
 from paradox_gym.errors import UserInputError
@@ -42,6 +45,19 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def _add_net_words(analysis: Analysis, net: Analysis) -> None:
+    """Verdicts stay on gross energy; each records the word its net-of-idle figures give (the printed
+    verdict mentions it when it differs), and a note says so."""
+    for cfg, comp in analysis.comparisons.items():
+        other = net.comparisons.get(cfg)
+        if comp.verdict is None or other is None or other.verdict is None:
+            continue
+        comp.verdict = dataclasses.replace(comp.verdict, energy_basis="gross", net_energy=other.verdict.energy)
+        if other.verdict.energy != comp.verdict.energy:
+            analysis.notes.append(f"{cfg}: energy per episode is {comp.verdict.energy} gross but "
+                                  f"{other.verdict.energy} net of idle power; verdicts use gross energy")
 
 
 def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None) -> EvalResult:
@@ -114,6 +130,10 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
             raise UserInputError(outcome.error)
     run = merge(outcomes, settings.configs)
     timings["evaluation_s"] = run.elapsed_s
+    if run.devices:  # net of idle power, from the idle windows interleaved with the trials
+        run.trials = apply_idle(run.trials, run.idle_windows, run.devices)
+        run.episodes = apply_idle_to_episodes(run.episodes, run.idle_windows, run.devices)
+        run.notes.extend(short_window_notes(run.trials, run.devices))
 
     t0 = time.perf_counter()
     say(Progress("analysis", "analysing"))
@@ -121,6 +141,11 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
                        footprints=footprints, memory=memory, seed=settings.seed, baselines=settings.baselines,
                        episodes=run.episodes, margin=settings.margin, return_margin=settings.return_margin,
                        macs_per_s=measure_macs_per_s(settings.threads))
+    if run.devices and analysis.comparisons:
+        _add_net_words(analysis, analyse(
+            run.trials, meter=HEADLINE_NET, footprints=footprints, memory=memory, seed=settings.seed,
+            baselines=settings.baselines, episodes=run.episodes, margin=settings.margin,
+            return_margin=settings.return_margin))
     analysis.notes[:0] = run.notes
     if run.interrupted:
         finished = min((len(v) for v in run.trials.values()), default=0)

@@ -24,7 +24,7 @@ TOP_KEYS = {
     "schema", "status", "config", "seeds", "software", "machine", "meters", "footprints", "baseline_footprint",
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
-    "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons",
+    "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons", "energy",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",
@@ -147,7 +147,10 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     assert result["machine"]["gpu"] is None and result["machine"]["torch_threads"] == 1
     assert {"python", "torch", "stable-baselines3", "gymnasium", "numpy", "codecarbon", "paradox_gym"} <= set(
         result["software"])
-    assert result["energy_meter"] == "cpu-model" and result["energy_method"] == "modelled"
+    # the headline is the sum over the devices measured: here the CPU alone, by the CPU model
+    assert result["energy_meter"] == "headline" and result["energy_method"] == "modelled"
+    assert result["energy"]["headline"]["scope"] == ["cpu"]
+    assert result["energy"]["devices"]["cpu"]["meter"] == "cpu-model"
     assert result["memory"] is None
     assert set(result["summaries"]) == {"none", "ptdq", "prune"}
     assert set(result["verdicts"]) == {"ptdq", "prune"}

@@ -16,7 +16,9 @@ from paradox_gym._util.cli import EXIT_INTERRUPTED, ArgumentParser
 from paradox_gym.compression import ALIASES, METHOD_TABLE
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import RUNTIME_TABLE
+from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, ENERGY_SCOPES
 from paradox_gym.energy.meters import METER_NAMES
+from paradox_gym.energy.placement import DEFAULT_DEVICE, POLICY_DEVICES
 from paradox_gym.experiment.settings import (
     DEFAULT_AMOUNT,
     DEFAULT_EPISODES,
@@ -90,6 +92,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"energy equivalence margin as a fraction (default {DEFAULT_MARGIN}: +-5%%)")
     p.add_argument("--return-margin", type=float, default=DEFAULT_RETURN_MARGIN,
                    help=f"return is kept when its ratio's lower bound >= 1 - this (default {DEFAULT_RETURN_MARGIN})")
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=POLICY_DEVICES,
+                   help="where the policy runs (default cpu); cuda runs none, prune and prune-structured")
+    p.add_argument("--energy-scope", default=DEFAULT_ENERGY_SCOPE, choices=ENERGY_SCOPES,
+                   help="devices the headline energy sums: total (default: every device measured), cpu or gpu")
+    p.add_argument("--country", default=None, metavar="ISO3",
+                   help="country for the CO2e estimate per 1000 episodes (CodeCarbon's offline data; "
+                        "default: the world average)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (and nothing else)")
     p.add_argument("--quiet", action="store_true", help="no progress bar; errors only")
 
@@ -119,6 +128,7 @@ FLAGS: dict[str, str] = {"episodes": "--episodes", "trials": "--trials", "warmup
 
 FLAGS.update({"env_id": "--env", "vecnormalize_path": "--vecnormalize", "best": "--best",
               "no_vecnormalize": "--no-vecnormalize", "stochastic": "--stochastic"})
+FLAGS.update({"device": "--device", "energy_scope": "--energy-scope", "country": "--country"})
 
 
 def _settings(args: argparse.Namespace, out: str | Path | None) -> EvalSettings:
@@ -131,7 +141,7 @@ def _settings(args: argparse.Namespace, out: str | Path | None) -> EvalSettings:
         qat_steps=args.qat_steps, vecnormalize_path=args.vecnormalize, no_vecnormalize=args.no_vecnormalize,
         best=args.best, stochastic=args.stochastic,
         replicates=args.replicates, control=not args.no_control, margin=args.margin,
-        return_margin=args.return_margin,
+        return_margin=args.return_margin, device=args.device, energy_scope=args.energy_scope, country=args.country,
     )
 
 

@@ -56,6 +56,11 @@ class TrialRecord:
     configuration order. ``rollout_cpu_share`` = the rollout thread's CPU time / the window's wall time:
     below :data:`CONTENTION_SHARE` other processes took the CPU, the wall-clock phase split charged their
     time to the phases, and ``phase_split_reliable`` is False.
+
+    ``device_energy_j`` maps device (``cpu``, ``gpu-0`` ...) -> its figure in J (a RAPL process share where
+    attributed) and ``device_machine_j`` -> the device-wide figure beside it (see
+    :mod:`paradox_gym.energy.devices`); the headline over the energy scope is the pseudo-meter
+    ``headline`` in ``energy_j`` (and ``headline-net``, net of idle power, once the run's idle windows are in).
     """
 
     config: str
@@ -80,6 +85,8 @@ class TrialRecord:
     rollout_cpu_s: float | None = None
     rollout_cpu_share: float | None = None
     phase_split_reliable: bool = True
+    device_energy_j: dict[str, float | None] = field(default_factory=dict)
+    device_machine_j: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain data (``policy_ns`` as a list of ints)."""

@@ -8,8 +8,9 @@ them as they would between two runs of the command. The control ``none-copy`` is
 independently loaded copy of the baseline.
 
 The process writes JSON lines on stdout, one per finished trial (``{"kind": "trial", "trial": ...,
-"episodes": [...]}``), framed by a ``meta`` line (meters, warm-up seeds) and an ``end`` line (elapsed s,
-interrupted), so that the parent keeps every whole trial even when the replicate is interrupted.
+"episodes": [...]}``) and one per idle window (``{"kind": "idle", "window": ...}``), framed by a ``meta``
+line (meters, devices, warm-up seeds) and an ``end`` line (elapsed s, interrupted), so that the parent
+keeps every whole trial even when the replicate is interrupted.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         def on_trial(record: TrialRecord, episodes: list[EpisodeRecord]) -> None:
             _emit("trial", trial=record.to_dict(), episodes=[e.to_dict() for e in episodes])
 
-        run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial)
+        run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial,
+                             on_idle=lambda window: _emit("idle", window=window))
         _emit("meta", meters=run.meters, primary_meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
-              warmup_seeds=run.warmup_seeds)
+              warmup_seeds=run.warmup_seeds, devices=run.devices)
         _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted)
         return 130 if run.interrupted else 0
 
@@ -80,6 +82,7 @@ class ReplicateOutcome:
     replicate: int
     trials: list[TrialRecord] = field(default_factory=list)
     episodes: list[EpisodeRecord] = field(default_factory=list)
+    idle_windows: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
     interrupted: bool = False
@@ -116,6 +119,8 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
             outcome.episodes.extend(EpisodeRecord.from_dict(e) for e in message["episodes"])
             if on_trial is not None:
                 on_trial(record)
+        elif kind == "idle":
+            outcome.idle_windows.append(message["window"])
         elif kind == "meta":
             outcome.meta = {k: v for k, v in message.items() if k != "kind"}
         elif kind == "end":
@@ -152,11 +157,13 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> Evaluat
     """One EvaluationRun over every replicate's records (trials keep their ``replicate`` index)."""
     meta = next((o.meta for o in outcomes if o.meta), {})
     run = EvaluationRun({c: [] for c in configs}, [], meta.get("meters", {}), meta.get("primary_meter", ""),
-                        meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])))
+                        meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])),
+                        devices=meta.get("devices", {}))
     for o in outcomes:
         for t in o.trials:
             run.trials.setdefault(t.config, []).append(t)
         run.episodes.extend(o.episodes)
+        run.idle_windows.extend(o.idle_windows)
         run.elapsed_s += o.elapsed_s
         run.interrupted = run.interrupted or o.interrupted
         if o.error:

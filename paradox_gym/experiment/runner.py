@@ -14,11 +14,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
+from paradox_gym.energy.devices import HEADLINE
 from paradox_gym.energy.meters import METERS, Meter
+from paradox_gym.energy.placement import place_policy
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
+from paradox_gym.experiment.device_energy import DeviceAccounting
 from paradox_gym.experiment.settings import EvalSettings
 
 WARMUP_SEED_OFFSET = 1_000_000
@@ -77,6 +80,10 @@ class EvaluationRun:
     interrupted: bool = False
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: the devices measured, their meters and the headline scope (``DeviceAccounting.info()``)
+    devices: dict[str, Any] = field(default_factory=dict)
+    #: the ``idle`` windows interleaved after each round of trials (plain dicts, see device_energy)
+    idle_windows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],
@@ -140,20 +147,26 @@ def run_evaluation(
     *,
     replicate: int = 0,
     on_trial: Callable[[TrialRecord, list[EpisodeRecord]], None] | None = None,
+    on_idle: Callable[[dict[str, Any]], None] | None = None,
 ) -> EvaluationRun:
     """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, in an
     order drawn afresh for every round (:func:`round_order`).
 
     All configurations share one environment and one :class:`EnergyWrapper`; trial ``t`` of every
     configuration plays the same episode seeds (:func:`episode_seed`). ``on_trial(record, episodes)`` is
-    called after each trial. A ``KeyboardInterrupt`` stops the run: the trial in progress is discarded
+    called after each trial. After each round an ``idle`` window (the process sleeps, agents loaded, as long
+    as the round's trials on average) measures every device's idle power; ``on_idle(window)`` gets it. The
+    headline energy is the pseudo-meter ``headline``: the sum over ``settings.energy_scope``'s devices
+    (:class:`~paradox_gym.experiment.device_energy.DeviceAccounting`). Policies are moved to
+    ``settings.device`` first. A ``KeyboardInterrupt`` stops the run: the trial in progress is discarded
     and the returned run has ``interrupted=True`` with every complete trial.
     """
     import torch
 
     torch.set_num_threads(settings.threads)
     meters = make_meters(list(settings.meters or ()), cpu_tdp_w=settings.cpu_tdp_w)
-    primary = choose_primary_meter(meters).name
+    accounting = DeviceAccounting.build(meters, settings.energy_scope, settings.device, replicate)
+    primary = HEADLINE
     crosscheck_meter = next((m.name for m in meters
                              if METERS[m.name].role == "cross-check" and m.availability().available), None)
     meter_info = {
@@ -171,7 +184,10 @@ def run_evaluation(
     # the agent's env_kwargs and observation normalisation, the same for every configuration
     env = EnergyWrapper(make_eval_env(settings), meters, phase_clock=settings.phase_clock)
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
-                        [warmup_seed(settings.seed, i) for i in range(settings.warmup)])
+                        [warmup_seed(settings.seed, i) for i in range(settings.warmup)],
+                        devices=accounting.info())
+    for agent in agents.values():
+        place_policy(agent, settings.device)
     started = time.perf_counter()
     try:
         # Warm-up: every configuration plays its warm-up episodes inside one throw-away trial window, so
@@ -185,6 +201,7 @@ def run_evaluation(
         env.end_trial()
         configs = list(agents)
         for trial in range(settings.trials):
+            round_walls: list[float] = []
             for position, config in enumerate(round_order(configs, settings.seed, replicate, trial)):
                 agent = agents[config]
                 seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
@@ -200,14 +217,21 @@ def run_evaluation(
                     returns.append(ret)
                     lengths.append(length)
                     episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
-                                                  window.to_dict() if window is not None else {}, replicate))
+                                                  accounting.episode_dict(window) if window is not None else {},
+                                                  replicate))
                 window = env.end_trial()
                 record = _trial_record(config, trial, seeds, returns, lengths, window, latencies,
                                        primary, crosscheck_meter, replicate, position)
+                record = accounting.annotate(record, window)
+                round_walls.append(window.wall_s)
                 run.trials[config].append(record)
                 run.episodes.extend(episodes)
                 if on_trial is not None:
                     on_trial(record, episodes)
+            idle = accounting.idle(round_walls, trial)  # the ``idle`` pseudo-configuration of this round
+            run.idle_windows.append(idle)
+            if on_idle is not None:
+                on_idle(idle)
     except KeyboardInterrupt:
         run.interrupted = True
     finally:

@@ -15,7 +15,10 @@ from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, 
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.registry import canonical_method
 from paradox_gym.compression.runtimes import SB3, check_runtime, config_name
+from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, headline_scope
+from paradox_gym.energy.emissions import carbon_intensity
 from paradox_gym.energy.meters import METER_NAMES, METERS, default_meter_names
+from paradox_gym.energy.placement import DEFAULT_DEVICE, check_device
 from paradox_gym.envs import validate_env_id
 from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import check_algo_env, normalize_algo
@@ -113,6 +116,12 @@ class EvalSettings:
         best: with an rl-zoo3 run folder as ``agent_path``, load its ``best_model.zip``.
         stochastic: sample actions (seeded: torch's generator is seeded with each episode's seed) instead
             of the deterministic (mean / greedy) action.
+        device: where the policy runs, ``cpu`` or ``cuda`` (CUDA: only the methods whose registry record
+            lists it, on the ``sb3`` runtime; see :mod:`paradox_gym.energy.placement`).
+        energy_scope: the devices the headline energy sums: ``total`` (every device measured), ``cpu`` or
+            ``gpu``; a scope that leaves out the policy's device is refused.
+        country: ISO 3166-1 alpha-3 code for the CO2e estimate (None: the world average, as CodeCarbon's
+            offline tracker does for an unknown country).
     """
 
     env_id: str | None = None  # None: the agent's rl-zoo3 run folder says, else CartPole-v1
@@ -145,6 +154,9 @@ class EvalSettings:
     no_vecnormalize: bool = False
     best: bool = False
     stochastic: bool = False
+    device: str = DEFAULT_DEVICE
+    energy_scope: str = DEFAULT_ENERGY_SCOPE
+    country: str | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -180,6 +192,14 @@ class EvalSettings:
             raise UserInputError("runtimes is empty; valid runtimes: sb3, torch, onnxruntime")
         put("runtimes", tuple(sorted(runtimes, key=lambda r: r != SB3)))  # sb3 first, then as given
         put("meters", self._check_meters())
+        put("device", checked("device", check_device, self.device, methods))
+        if self.device != DEFAULT_DEVICE and any(r != SB3 for r in self.runtimes):
+            raise SettingsError("device", f"--device {self.device} runs the sb3 runtime only; got runtimes "
+                                          f"{', '.join(self.runtimes)}")
+        measured = ("cpu", *(("gpu-0",) if "nvml" in (self.meters or ()) else ()))
+        checked("energy_scope", headline_scope, self.energy_scope, measured, self.device)
+        if self.country is not None:
+            put("country", checked("country", carbon_intensity, self.country).country)
         for name in ("no_vecnormalize", "best", "stochastic"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"{name} must be true or false, got {getattr(self, name)!r}")

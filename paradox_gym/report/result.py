@@ -14,13 +14,14 @@ from typing import Any
 
 from paradox_gym.analysis import Analysis
 from paradox_gym.compression.footprint import Footprint
+from paradox_gym.experiment.device_energy import energy_by_device, energy_section
 from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.files import json_safe, write_csv_atomic, write_json_atomic
 from paradox_gym.report.plots import write_plots
 from paradox_gym.report.rows import episode_rows, summary_rows, trial_dict
-from paradox_gym.report.text import format_report, verdict
+from paradox_gym.report.text import format_devices, format_report, verdict
 
 SCHEMA = "paradox_gym.evaluation/1"
 
@@ -113,11 +114,21 @@ class EvalResult:
             "timings_s": dict(self.timings_s),
             "files": files,
         }
+        if run.devices:  # per device, the headline's scope, idle power, net energy, CO2e (docs/methodology.md)
+            doc["energy"] = energy_section(run.trials, run.idle_windows, run.devices, self.settings.country)
+            for cfg, devices in energy_by_device(run.trials, run.idle_windows, run.devices).items():
+                if cfg in doc.get("summaries", {}):
+                    doc["summaries"][cfg]["energy_by_device"] = devices
         return json_safe(doc)
 
     def report(self) -> str:
         """The printed report (tables, verdicts, decomposition, checks)."""
-        return format_report(self.analysis, settings=self.settings, interrupted=self.run.interrupted)
+        text = format_report(self.analysis, settings=self.settings, interrupted=self.run.interrupted)
+        if not self.run.devices:
+            return text
+        doc = self.to_dict()
+        return text + "\n\n" + format_devices(doc["energy"], {c: s.get("energy_by_device", {})
+                                                               for c, s in doc["summaries"].items()})
 
     def write(self, directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
         """Write every file once into ``directory`` (default ``settings.out``); returns key -> path.

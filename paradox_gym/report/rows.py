@@ -27,6 +27,7 @@ def trial_dict(trial: Any) -> dict[str, Any]:
         "energy_note": dict(trial.energy_note),
         "phase_clock": trial.phase_clock, "rollout_cpu_s": trial.rollout_cpu_s,
         "rollout_cpu_share": trial.rollout_cpu_share, "phase_split_reliable": trial.phase_split_reliable,
+        "device_energy_j": dict(trial.device_energy_j), "device_machine_j": dict(trial.device_machine_j),
     }
 
 

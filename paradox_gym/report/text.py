@@ -46,7 +46,9 @@ def verdict(c: Comparison) -> str:
                      else (f"{-pct:.0f}% smaller" if pct < 0 else f"{pct:.0f}% larger"))
     parts.append(f"return {v.return_} ({_return_text(c.ret)}; {_level(v.return_confidence)})")
     label = ENERGY_LABEL.get(v.energy_method or "", "energy")
-    parts.append(f"{label} per episode {v.energy}: {_ratio_pct(c.energy_per_episode, v.energy_confidence)}")
+    net = getattr(v, "net_energy", None)
+    basis = "" if net is None else f" [{getattr(v, 'energy_basis', 'gross')}; net of idle power: {net}]"
+    parts.append(f"{label} per episode {v.energy}: {_ratio_pct(c.energy_per_episode, v.energy_confidence)}{basis}")
     parts.append(f"per step {_pct_text(c.energy_per_step)}")
     d = c.decomposition
     if d is not None and getattr(d, "fixed_cost_model", "none") != "none" and d.e0:
@@ -65,6 +67,8 @@ def verdict(c: Comparison) -> str:
         conclusion = "no saving shown: no detectable change"
     if v.mechanism is not None:
         conclusion += f"; the change comes mostly from {MECHANISM_TEXT[v.mechanism]}"
+    if net is not None and net != v.energy:
+        conclusion += f"; net of idle power the energy per episode is {net}"
     if v.noisy:
         conclusion += " [run flagged noisy: the A/A control differed]"
     return f"{c.config} vs {c.baseline}: " + ", ".join(parts) + f": {conclusion}."
@@ -110,6 +114,15 @@ def _rel(x: float | None) -> str:
     return f"{pct:+.1f}%" if abs(pct) < 9.95 else f"{pct:+.0f}%"
 
 
+def _cc_kind(analysis: Any) -> str:
+    kinds = {getattr(s, "crosscheck_kind", None) for s in analysis.summaries.values()} - {None}
+    if not kinds:
+        return ""
+    if kinds == {"consistency check"}:
+        return ": a consistency check (both sides use the same source or model), not a validation"
+    return f": {', '.join(sorted(kinds))}"
+
+
 def format_table(analysis: Any) -> str:
     """The per-configuration table, in two blocks that each fit an ordinary terminal: (1) return, episode
     length, size, latency and memory; (2) energy, every figure labelled with its method. Means carry 95%
@@ -143,7 +156,7 @@ def format_table(analysis: Any) -> str:
             _ci(s.energy_per_episode_j, ".3g"),
             _ci(s.energy_per_step_j, ".3g", 1e3),
             _f(s.energy_per_return_j, ".3g"),
-            _rel(s.crosscheck_rel_diff),
+            "n/a (below resolution)" if getattr(s, "crosscheck_below_resolution", False) else _rel(s.crosscheck_rel_diff),
         ]
         if mixed:
             row2.insert(1, f"{s.energy_method or 'n/a'} ({s.energy_meter})")
@@ -162,7 +175,8 @@ def format_table(analysis: Any) -> str:
         f"lifetime maximum); USS delta: private memory added by playing "
         f"{memory_episodes if memory_episodes is not None else 'its'} episodes in that process",
         "J/return: energy per episode / mean return, n/a where the mean return is <= 0; CodeCarbon diff: "
-        "(ours - CodeCarbon) / CodeCarbon over the same trial windows",
+        "(ours - CodeCarbon) / CodeCarbon of the CPU over the same trial windows"
+        + _cc_kind(analysis),
     ]
     return "\n".join([
         "Return, size, time and memory",
@@ -209,6 +223,40 @@ def format_decomposition(analysis: Any) -> str:
             )
             lines.append(f"    pooled per-step energy by phase: {parts}")
     return "\n".join(lines) if lines else "(baseline only: nothing to decompose)"
+
+
+def format_devices(energy: dict[str, Any], by_device: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Energy per device and configuration, gross and net of idle power (J per episode, 95% CIs across
+    trials), with each device's meter, method and idle power; then the CO2e estimate per 1000 episodes."""
+    head = energy.get("headline", {})
+    devices = energy.get("devices", {})
+    lines = [f"Energy by device (headline = {' + '.join(head.get('scope', []))}, {head.get('basis', 'gross')}; "
+             f"net = gross - idle power x time; policy on {head.get('policy_device', 'cpu')})"]
+    dev_rows = []
+    for name, d in devices.items():
+        idle = d.get("idle_w")
+        ci = "" if d.get("idle_w_low") is None else f" [{_f(d['idle_w_low'])}, {_f(d['idle_w_high'])}]"
+        dev_rows.append([name, d.get("meter", ""), d.get("label", d.get("method", "")),
+                         f"{_f(idle)}{ci} ({d.get('idle_windows', 0)} windows)"])
+    lines.append(_table(["device", "meter", "method", "idle W [95% CI]"], dev_rows))
+    rows = []
+    for cfg, per in by_device.items():
+        for name, s in per.items():
+            rows.append([cfg, name,
+                         f"{_f(s.get('gross_per_episode_j'))} [{_f(s.get('gross_per_episode_low_j'))}, "
+                         f"{_f(s.get('gross_per_episode_high_j'))}]",
+                         f"{_f(s.get('net_per_episode_j'))} [{_f(s.get('net_per_episode_low_j'))}, "
+                         f"{_f(s.get('net_per_episode_high_j'))}]",
+                         "n/a" if s.get("idle_share") is None else f"{100 * s['idle_share']:.0f}%"])
+    lines += ["", _table(["config", "device", "gross J/episode [95% CI]", "net J/episode [95% CI]", "idle share"],
+                         rows)]
+    em = energy.get("emissions")
+    if em:
+        per = ", ".join(f"{cfg} {_f(v.get('gross_g_per_1000_episodes'))} g"
+                        for cfg, v in em.get("per_config", {}).items())
+        lines += ["", _wrap(f"CO2e per 1000 episodes (estimate, gross headline, {em.get('country_name')} "
+                            f"{_f(em.get('g_per_kwh'))} gCO2e/kWh from CodeCarbon's offline data): {per}", "")]
+    return "\n".join(lines)
 
 
 def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = False) -> str:
