@@ -358,8 +358,12 @@ def _instruments(meter_names: Sequence[str] | None, codecarbon: bool) -> list[Me
     for m in extra:
         if m.availability().available:
             prepare = getattr(m, "prepare", None)
-            if callable(prepare):
-                prepare()
+            try:
+                if callable(prepare):
+                    prepare()
+            except Exception:  # noqa: BLE001 - a reference that cannot start is left out
+                m.close()
+                continue
             meters.append(m)
     return meters
 
