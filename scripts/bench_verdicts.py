@@ -42,6 +42,7 @@ def _evaluate(args: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="bench_verdicts.py", description=__doc__.splitlines()[0])
     parser.add_argument("--aa-runs", type=int, default=20, help="A/A runs (default 20)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first A/A run (default 0)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the --compress command (default 5)")
     parser.add_argument("--compress", default="ptdq,prune-structured,mixed")
     parser.add_argument("--env", default="CartPole-v1")
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         noisy = []
         mde = []
-        for i in range(a.aa_runs):
+        for i in range(a.first_seed, a.first_seed + a.aa_runs):
             doc = _evaluate([*base, "--compress", "none", "--seed", str(i)])
             control = doc["control"]
             noisy.append(bool(control["noisy"]))
