@@ -556,12 +556,13 @@ def _return_text(ci: PairedCI) -> str:
     return diff
 
 
-def _pct_text(ci: PairedCI) -> str:
+def _pct_text(ci: PairedCI, label: str = "CI") -> str:
+    """``ratio`` as a percent change with its interval, ``label`` naming the interval (e.g. "98.3% CI")."""
     if ci.ratio is None:
         return "n/a"
     if ci.ratio_low is None or ci.ratio_high is None:
         return f"{_pct(ci.ratio)} (no CI)"
-    return f"{_pct(ci.ratio)} (CI {_pct(ci.ratio_low)}…{_pct(ci.ratio_high)})"
+    return f"{_pct(ci.ratio)} ({label} {_pct(ci.ratio_low)}…{_pct(ci.ratio_high)})"
 
 
 def energy_direction(ci: PairedCI) -> str:

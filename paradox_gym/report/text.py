@@ -25,14 +25,6 @@ def _level(confidence: float) -> str:
     return f"{100 * confidence:.3g}% CI"
 
 
-def _ratio_pct(ci: Any, confidence: float) -> str:
-    if ci.ratio is None:
-        return "n/a"
-    if ci.ratio_low is None or ci.ratio_high is None:
-        return f"{_pct(ci.ratio)} (no CI)"
-    return f"{_pct(ci.ratio)} ({_level(confidence)} {_pct(ci.ratio_low)}…{_pct(ci.ratio_high)})"
-
-
 def verdict(c: Comparison) -> str:
     """One sentence per configuration from its structured :class:`~paradox_gym.analysis.Verdict`: every word
     follows from a (Holm-adjusted) interval, never from a point estimate."""
@@ -48,7 +40,7 @@ def verdict(c: Comparison) -> str:
     label = ENERGY_LABEL.get(v.energy_method or "", "energy")
     net = getattr(v, "net_energy", None)
     basis = "" if net is None else f" [{getattr(v, 'energy_basis', 'gross')}; net of idle power: {net}]"
-    parts.append(f"{label} per episode {v.energy}: {_ratio_pct(c.energy_per_episode, v.energy_confidence)}{basis}")
+    parts.append(f"{label} per episode {v.energy}: {_pct_text(c.energy_per_episode, _level(v.energy_confidence))}{basis}")
     parts.append(f"per step {_pct_text(c.energy_per_step)}")
     d = c.decomposition
     if d is not None and getattr(d, "fixed_cost_model", "none") != "none" and d.e0:
