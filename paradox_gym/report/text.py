@@ -256,8 +256,9 @@ def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = Fa
     parts = []
     if settings is not None:
         parts.append(
-            f"{settings.algo} on {settings.env_id}: {settings.trials} trials x {settings.episodes} episodes per "
-            f"configuration (interleaved), warm-up {settings.warmup} episodes, torch threads {settings.threads}"
+            f"{settings.algo} on {settings.env_id}: {settings.replicates} replicate(s) (fresh processes) x "
+            f"{settings.trials} trial(s) x {settings.episodes} episodes per configuration (interleaved, random order "
+            f"per round), warm-up {settings.warmup} episodes, torch threads {settings.threads}"
         )
     cc = f"; cross-check: {analysis.crosscheck_meter}" if analysis.crosscheck_meter else ""
     parts.append(f"energy: {analysis.meter} ({analysis.energy_method}){cc}; intervals are 95%")
