@@ -219,7 +219,8 @@ class CodeCarbonMeter(Meter):
             energy_j=cpu + gpu + ram,
             status="ok",
             components={"cpu": cpu, "gpu": gpu, "ram": ram},
-            note=f"CodeCarbon CPU method: {self._cpu_method}; RAM is CodeCarbon's model",
+            note=(f"energy_j = CodeCarbon's CPU + RAM + GPU ({cpu:.4g} + {ram:.4g} + {gpu:.4g} J; compare parts, "
+                  f"not the total); CPU method: {self._cpu_method}; RAM is CodeCarbon's model"),
             details={
                 "codecarbon_cpu_method": self._cpu_method,
                 "codecarbon_tracking_mode": self.tracking_mode,
