@@ -55,7 +55,6 @@ from paradox_gym.energy.crosscheck import (
 )
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters import METERS, CodeCarbonMeter, Meter, make_meters
-from paradox_gym.energy.meters.base import Meter as _MeterBase
 from paradox_gym.energy.meters.nvml import NvmlMeter, _PowerSampler
 from paradox_gym.energy.meters.tdp import logical_cpus
 from paradox_gym.errors import UserInputError
@@ -157,7 +156,7 @@ WORKLOADS: dict[str, Workload] = {
 
 
 # -- reference instruments -----------------------------------------------------------------------
-class NvmlPowerPoll(_MeterBase):
+class NvmlPowerPoll(Meter):
     """Reference for the NVML counter: power of the same GPUs polled every ``poll_s`` s and integrated
     (trapezoid rule) by a thread that runs while the instrument is open. Method ``sampled``."""
 
@@ -205,7 +204,8 @@ class NvmlPowerPoll(_MeterBase):
 def _rapl_package_j(r: EnergyReading) -> float | None:
     if not r.has_figure:
         return None
-    return float(sum(v for k, v in r.components.items() if k not in ("machine", "process") and not k.startswith("dram")))
+    return float(sum(v for k, v in r.components.items()
+                     if k not in ("machine", "process") and not k.startswith("dram")))
 
 
 @dataclass(frozen=True)
@@ -542,7 +542,8 @@ def trustworthy_window_s(meter: str, path: Path | None = None) -> tuple[float | 
         saved = json.loads(target.read_text())
         if saved.get("host") == platform.node() and meter in saved.get("verdicts", {}):
             v = saved["verdicts"][meter]
-            return v.get("trustworthy_window_s"), f"validate-meters on this machine ({saved.get('saved', '?')}): {v.get('basis', '')}"
+            basis = f"validate-meters on this machine ({saved.get('saved', '?')}): {v.get('basis', '')}"
+            return v.get("trustworthy_window_s"), basis
     except (OSError, ValueError, AttributeError):
         pass
     if meter in DEFAULT_TRUSTWORTHY_WINDOW_S:
