@@ -214,3 +214,21 @@ def test_records_round_trip_through_json() -> None:
     assert again.replicate == 2 and again.rollout_cpu_share == 0.7 and list(again.policy_ns) == list(t.policy_ns)
     e = EpisodeRecord("none", 1, 0, 5, 10.0, 10, 0.1, {"cpu-model.energy_j": 0.25}, 2)
     assert EpisodeRecord.from_dict(e.to_dict()) == e and e.energy_j("cpu-model") == 0.25
+
+
+def test_policy_timer_synchronizes_inside_the_timed_span() -> None:
+    from paradox_gym.envs.rollout import PolicyTimer
+
+    calls: list[str] = []
+    recorded: list[tuple[int, int]] = []
+
+    def predict(obs, deterministic=True):  # noqa: ANN001, ANN202
+        calls.append("predict")
+        return obs, None
+
+    for cpu_clock in (False, True):
+        calls.clear()
+        timer = PolicyTimer(lambda w, c: recorded.append((w, c)), cpu_clock=cpu_clock,
+                            synchronize=lambda: calls.append("sync"))
+        assert timer(predict, 1, True) == 1
+        assert calls == ["predict", "sync"] and len(timer.latencies_ns) == 1

@@ -37,13 +37,16 @@ class PolicyTimer:
     ``record(wall_ns, cpu_ns)`` (``cpu_ns`` is 0 without ``cpu_clock``) and appends the wall time to
     ``latencies_ns``."""
 
-    __slots__ = ("record", "cpu_clock", "latencies_ns")
+    __slots__ = ("record", "cpu_clock", "latencies_ns", "synchronize")
 
     def __init__(self, record: Callable[[int, int], None] | None = None, *, cpu_clock: bool = False,
-                 latencies_ns: list[int] | None = None) -> None:
+                 latencies_ns: list[int] | None = None, synchronize: Callable[[], None] | None = None) -> None:
         self.record = record
         self.cpu_clock = cpu_clock
         self.latencies_ns: list[int] = latencies_ns if latencies_ns is not None else []
+        #: called after ``predict`` inside the timed span (``torch.cuda.synchronize`` for a policy on the
+        #: GPU), so that asynchronous device work is charged to the policy, not to the next phase
+        self.synchronize = synchronize
 
     def __call__(self, predict: Predict, obs: Any, deterministic: bool) -> Any:
         perf = time.perf_counter_ns
@@ -52,12 +55,16 @@ class PolicyTimer:
             w0 = perf()
             c0 = thread()
             action, _ = predict(obs, deterministic=deterministic)
+            if self.synchronize is not None:
+                self.synchronize()
             c1 = thread()
             w1 = perf()
             cpu = c1 - c0
         else:
             w0 = perf()
             action, _ = predict(obs, deterministic=deterministic)
+            if self.synchronize is not None:
+                self.synchronize()
             w1 = perf()
             cpu = 0
         if self.record is not None:

@@ -126,13 +126,21 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
 
 
 def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int], *,
-                stochastic: bool = False) -> tuple[float, int, float, Any]:
+                stochastic: bool = False, device: str = "cpu") -> tuple[float, int, float, Any]:
     """One timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays it: each
     ``predict`` is timed and reported with ``env.record_policy_time``; its wall time (ns) is appended to
     ``latencies``. Actions are deterministic, or with ``stochastic`` sampled from the policy's distribution
     with torch's generator seeded with ``seed`` (every configuration draws from the same stream).
+    With ``device="cuda"`` each timed ``predict`` ends with ``torch.cuda.synchronize()``, so the GPU's
+    asynchronous work is charged to the policy.
     Returns ``(return, length in steps, wall time in s, episode window or None)``."""
-    timer = PolicyTimer(env.record_policy_time, cpu_clock=env.phase_clock == "cpu", latencies_ns=latencies)
+    synchronize = None
+    if device == "cuda":
+        import torch
+
+        synchronize = torch.cuda.synchronize
+    timer = PolicyTimer(env.record_policy_time, cpu_clock=env.phase_clock == "cpu", latencies_ns=latencies,
+                        synchronize=synchronize)
     if stochastic:
         import torch
 
@@ -196,7 +204,7 @@ def run_evaluation(
         env.begin_trial()
         for agent in agents.values():
             for seed in run.warmup_seeds:
-                run_episode(agent, env, seed, scratch, stochastic=settings.stochastic)
+                run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
                 scratch.clear()
         env.end_trial()
         configs = list(agents)
@@ -213,7 +221,8 @@ def run_evaluation(
                 env.begin_trial()
                 for i, seed in enumerate(seeds):
                     ret, length, wall_s, window = run_episode(agent, env, seed, latencies,
-                                                              stochastic=settings.stochastic)
+                                                              stochastic=settings.stochastic,
+                                                              device=settings.device)
                     returns.append(ret)
                     lengths.append(length)
                     episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
