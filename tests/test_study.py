@@ -238,6 +238,8 @@ def test_structured_verdicts_are_used_where_the_result_has_them() -> None:
     row = cell_row(rec)
     assert (row["energy_per_episode_direction"], row["return_kept"], row["energy_mde_pct"]) == ("equivalent", False, 4.5)
     assert cell_row(rec, 0.2)["return_kept"] is True  # another margin: the rule on the interval
+    rec["result"]["comparisons"]["ptdq"]["verdict"]["return"] = "higher"
+    assert cell_row(rec)["return_kept"] is True
 
 
 def test_summary_counts_on_synthetic_cells() -> None:

@@ -111,7 +111,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     verdict = comp.get("verdict") if isinstance(comp.get("verdict"), Mapping) else {}
     if verdict.get("return") is not None and verdict.get("return_margin") is not None \
             and math.isclose(float(verdict["return_margin"]), margin):
-        kept = verdict["return"] == "kept"
+        kept = verdict["return"] in ("kept", "higher")  # a return shown higher is kept too
     else:
         kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
     control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
