@@ -15,7 +15,7 @@ Layout of an agents directory:
   and the checkpoint's sha256.
 
 Every checkpoint, shipped or user-supplied, is loaded through :func:`load_zip`, which never unpickles
-anything (see :mod:`paradox_gym.sb3_safe_load`).
+anything (see :mod:`paradox_gym.sb3.safe_load`).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def load_hyperparams(
     """Hyperparameters of ``algo`` on ``env_id`` from ``hyperparams/<algo>.yml``.
 
     The file is read from the agents directory ``directory`` (default :func:`agents_dir`) when it has a
-    ``hyperparams/`` folder, else from the shipped ``agents/hyperparams``. Environments without an entry
+    ``hyperparams/`` folder, else from the shipped ``paradox_gym/zoo/shipped/hyperparams``. Environments without an entry
     get SB3's defaults with a small ``[64, 64]`` network and ``n_timesteps: 100000``. The returned dict is
     plain YAML data (recorded in the manifest).
     """
