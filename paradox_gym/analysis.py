@@ -453,7 +453,14 @@ def compare(
     confidence level of its interval (Holm-adjusted levels; default 95%).
     """
     levels = levels or {}
-    multi = min(replicates_of(trials), replicates_of(baseline_trials)) >= 2
+    # pair by (replicate, trial): a replicate cut short must not set the baseline's trials against fewer
+    shared = {(t.replicate, t.trial) for t in trials} & {(t.replicate, t.trial) for t in baseline_trials}
+    trials = [t for t in trials if (t.replicate, t.trial) in shared]
+    baseline_trials = [t for t in baseline_trials if (t.replicate, t.trial) in shared]
+    shared_seeds = {(e.replicate, e.seed) for e in episodes} & {(e.replicate, e.seed) for e in baseline_episodes}
+    episodes = [e for e in episodes if (e.replicate, e.seed) in shared_seeds]
+    baseline_episodes = [e for e in baseline_episodes if (e.replicate, e.seed) in shared_seeds]
+    multi = replicates_of(trials) >= 2
 
     def ratio_metric(name: str, num: Any, den: Any) -> PairedCI:
         confidence = levels.get(name, CONFIDENCE)
@@ -947,6 +954,7 @@ def analyse(
     family = [cfg for cfg in comparisons if cfg != CONTROL and cfg not in runtime_baselines]
     keys = [(cfg, metric) for cfg in family for metric in FAMILY_METRICS]
     p_raw = [getattr(comparisons[cfg], metric).p_value for cfg, metric in keys]
+    tested = sum(p is not None for p in p_raw)  # Holm's m: the tests that have a p-value
     adjusted = dict(zip(keys, holm(p_raw)))
     shown_at = dict(zip(keys, holm_levels(p_raw)))
     noisy = False
@@ -958,7 +966,7 @@ def analyse(
             levels = {m: shown_at[(cfg, m)] or CONFIDENCE for m in FAMILY_METRICS}
             comp = compare_cfg(cfg, levels)
             p_adj = {m: adjusted[(cfg, m)] for m in FAMILY_METRICS}
-            size = len(keys)
+            size = tested
         else:
             comp, levels = comparisons[cfg], {m: CONFIDENCE for m in FAMILY_METRICS}
             p_adj = {m: getattr(comp, m).p_value for m in FAMILY_METRICS}
@@ -1010,8 +1018,8 @@ def analyse(
         notes.append(f"{replicates} replicates (fresh processes): energy and time intervals are Student-t "
                      f"intervals across replicates ({replicates - 1} degree(s) of freedom, "
                      f"t = {t_quantile(0.975, replicates - 1):.2f} at 95%)")
-    if keys:
-        notes.append(f"multiplicity: Holm adjustment over {len(keys)} tests ({len(family)} configuration(s) x "
+    if tested:
+        notes.append(f"multiplicity: Holm adjustment over {tested} tests ({len(family)} configuration(s) x "
                      f"energy per episode, return, policy time per step); family-wise error rate "
                      f"{1 - CONFIDENCE:.0%}; intervals of these metrics are shown at their Holm levels")
     crowded = [t for ts in complete.values() for t in ts if not t.phase_split_reliable]
@@ -1022,8 +1030,11 @@ def analyse(
                      "(< 0.9): their wall-clock phase split charges other processes' time to the phases and "
                      "is unreliable; rerun on a quieter machine or with --phase-clock cpu")
     if control is not None:
-        notes.append(f"A/A control ({CONTROL}): minimum detectable effect {control.mde_per_episode_pct:.1f}% "
-                     f"per episode, {control.mde_per_step_pct:.1f}% per step"
+        def mde(pct: float) -> str:
+            return "n/a (no interval)" if pct != pct else f"{pct:.1f}%"
+
+        notes.append(f"A/A control ({CONTROL}): minimum detectable effect {mde(control.mde_per_episode_pct)} "
+                     f"per episode, {mde(control.mde_per_step_pct)} per step"
                      + ("; the control DIFFERED from the baseline: the run is noisy, treat every verdict "
                         "with suspicion" if noisy else ""))
     for s in summaries.values():
@@ -1033,7 +1044,7 @@ def analyse(
                                          baseline=baseline, macs_per_s=macs_per_s, resamples=resamples, seed=seed)
     checked = [c for c in checked if c.config != CONTROL]
     return Analysis(meter, energy_method, crosscheck_meter, summaries, comparisons, study_checks(checked), notes,
-                    reference_comparisons=reference, control=control, replicates=replicates, family_size=len(keys))
+                    reference_comparisons=reference, control=control, replicates=replicates, family_size=tested)
 
 
 @dataclass(frozen=True)

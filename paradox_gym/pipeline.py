@@ -126,8 +126,8 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
         outcomes.append(outcome)
         if outcome.interrupted:
             break
-        if outcome.error and not outcome.trials:
-            raise UserInputError(outcome.error)
+        if outcome.error and not any(o.trials for o in outcomes):
+            raise UserInputError(outcome.error)  # nothing measured at all: nothing to keep
     run = merge(outcomes, settings.configs)
     timings["evaluation_s"] = run.elapsed_s
     if run.devices:  # net of idle power, from the idle windows interleaved with the trials

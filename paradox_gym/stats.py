@@ -232,14 +232,25 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
 
 
 def holm_levels(p_values: Sequence[float | None], confidence: float = CONFIDENCE) -> list[float | None]:
-    """The confidence level each hypothesis's interval is shown at under Holm's procedure: the hypothesis
-    with the ``k``-th smallest p-value (k = 1..m) gets ``1 - alpha / (m - k + 1)``."""
+    """The confidence level each hypothesis's interval is shown at, consistent with Holm's step-down
+    decisions: with the p-values sorted, the k-th (k = 1..m) gets ``1 - alpha / (m - k + 1)`` while the
+    procedure keeps rejecting; from the first hypothesis it does not reject on, every later one gets that
+    hypothesis's level (so none of them shows an interval excluding no change that the procedure did not
+    reject). Tied p-values get the same (the highest) level. ``None`` entries stay ``None``."""
     alpha = 1.0 - confidence
-    indexed = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
     m = len(indexed)
     out: list[float | None] = [None] * len(p_values)
-    for rank, (_p, i) in enumerate(sorted(indexed)):
-        out[i] = 1.0 - alpha / (m - rank)
+    stopped: float | None = None
+    level_of_p: dict[float, float] = {}
+    for rank, (p, i) in enumerate(indexed):
+        level = 1.0 - alpha / (m - rank)
+        if stopped is None and p > alpha / (m - rank):
+            stopped = level
+        chosen = stopped if stopped is not None else level
+        level_of_p[p] = max(level_of_p.get(p, 0.0), chosen)
+    for p, i in indexed:
+        out[i] = level_of_p[p]
     return out
 
 

@@ -27,7 +27,10 @@ def test_holm_adjusts_step_down_and_keeps_missing_tests_out() -> None:
     assert adjusted[4] is None
     assert st.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
     levels = st.holm_levels([0.01, 0.04, 0.03, 0.005])
-    assert levels == pytest.approx([1 - 0.05 / 3, 1 - 0.05 / 1, 1 - 0.05 / 2, 1 - 0.05 / 4])
+    # 0.005 and 0.01 are rejected at 0.05/4 and 0.05/3; 0.03 > 0.05/2 stops the procedure: it and every later
+    # hypothesis are shown at 97.5%, so no interval excludes no change that Holm did not reject
+    assert levels == pytest.approx([1 - 0.05 / 3, 1 - 0.05 / 2, 1 - 0.05 / 2, 1 - 0.05 / 4])
+    assert st.holm_levels([0.0, 0.0, 0.5]) == pytest.approx([1 - 0.05 / 3, 1 - 0.05 / 3, 1 - 0.05])  # ties alike
 
 
 def test_holm_controls_the_family_wise_error_rate_under_the_null() -> None:
@@ -159,6 +162,14 @@ def _run(effects: dict[str, float], replicate_noise: list[float], *, share: floa
                 trials[cfg].append(_trial(cfg, r, t, effect * (1 + noise) * (1 + 0.01 * ((r + t) % 3 - 1)),
                                           share=share))
     return an.analyse(trials, meter="cpu-model")
+
+
+def test_an_incomplete_replicate_is_paired_by_trial() -> None:
+    # replicate 2 of the compressed configuration lost its second trial: only shared trials are compared
+    base = [_trial("none", r, t, 1.0 + 0.3 * t) for r in range(3) for t in range(2)]
+    comp = [_trial("ptdq", r, t, 1.0 + 0.3 * t) for r in range(3) for t in range(2) if (r, t) != (2, 1)]
+    out = an.analyse({"none": base, "ptdq": comp}, meter="cpu-model")
+    assert out.comparisons["ptdq"].energy_per_episode.ratio == pytest.approx(1.0)
 
 
 def test_intervals_rest_on_replicates() -> None:

@@ -65,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         def on_trial(record: TrialRecord, episodes: list[EpisodeRecord]) -> None:
             _emit("trial", trial=record.to_dict(), episodes=[e.to_dict() for e in episodes])
 
+        def on_start(run: EvaluationRun) -> None:
+            _emit("meta", meters=run.meters, primary_meter=run.primary_meter,
+                  crosscheck_meter=run.crosscheck_meter, warmup_seeds=run.warmup_seeds, devices=run.devices)
+
         run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial,
-                             on_idle=lambda window: _emit("idle", window=window))
-        _emit("meta", meters=run.meters, primary_meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
-              warmup_seeds=run.warmup_seeds, devices=run.devices)
+                             on_idle=lambda window: _emit("idle", window=window), on_start=on_start)
         _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted)
         return 130 if run.interrupted else 0
 
@@ -94,7 +96,10 @@ def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
     for line in proc.stdout:
         line = line.strip()
         if line.startswith("{"):
-            yield json.loads(line)
+            try:
+                yield json.loads(line)
+            except ValueError:  # a line cut short (the process was killed while writing): not a record
+                continue
 
 
 def run_replicate_process(settings: EvalSettings, replicate: int, *,
@@ -105,8 +110,10 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     outcome = ReplicateOutcome(replicate)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty stderr can never block the child
+    # its own session: a terminal's Ctrl-C reaches only this process, which passes exactly one SIGINT on
     proc = subprocess.Popen([sys.executable, "-m", "paradox_gym.experiment.replicate", "--replicate", str(replicate)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
+                            start_new_session=True)
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(settings.to_dict()))
     proc.stdin.close()
@@ -156,6 +163,8 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
 def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> EvaluationRun:
     """One EvaluationRun over every replicate's records (trials keep their ``replicate`` index)."""
     meta = next((o.meta for o in outcomes if o.meta), {})
+    if not meta.get("primary_meter") and any(o.trials for o in outcomes):
+        raise RuntimeError("no replicate reported its meters although trials were measured")
     run = EvaluationRun({c: [] for c in configs}, [], meta.get("meters", {}), meta.get("primary_meter", ""),
                         meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])),
                         devices=meta.get("devices", {}))
@@ -167,7 +176,8 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> Evaluat
         run.elapsed_s += o.elapsed_s
         run.interrupted = run.interrupted or o.interrupted
         if o.error:
-            run.notes.append(o.error)
+            run.notes.append(o.error + " (its whole trials are kept; the run is partial)")
+            run.failed_replicates.append(o.replicate)
     return run
 
 

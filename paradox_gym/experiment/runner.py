@@ -30,7 +30,7 @@ SEED_RULE = ("episode seed = seed + (replicate * trials + trial) * episodes + ep
              "numpy.random.default_rng([seed, replicate, trial])")
 
 
-def episode_seed(seed: int, trial: int, episode: int, episodes: int, replicate: int = 0, trials: int = 0) -> int:
+def episode_seed(seed: int, trial: int, episode: int, episodes: int, replicate: int, trials: int) -> int:
     """Seed of episode ``episode`` of trial ``trial`` in replicate ``replicate`` (each replicate of
     ``trials`` trials plays its own seeds): the same for every configuration (paired trials)."""
     return seed + (replicate * trials + trial) * episodes + episode
@@ -80,6 +80,8 @@ class EvaluationRun:
     interrupted: bool = False
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: replicates whose process failed (their whole trials, if any, are kept)
+    failed_replicates: list[int] = field(default_factory=list)
     #: the devices measured, their meters and the headline scope (``DeviceAccounting.info()``)
     devices: dict[str, Any] = field(default_factory=dict)
     #: the ``idle`` windows interleaved after each round of trials (plain dicts, see device_energy)
@@ -156,6 +158,7 @@ def run_evaluation(
     replicate: int = 0,
     on_trial: Callable[[TrialRecord, list[EpisodeRecord]], None] | None = None,
     on_idle: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[EvaluationRun], None] | None = None,
 ) -> EvaluationRun:
     """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, in an
     order drawn afresh for every round (:func:`round_order`).
@@ -194,6 +197,8 @@ def run_evaluation(
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
                         [warmup_seed(settings.seed, i) for i in range(settings.warmup)],
                         devices=accounting.info())
+    if on_start is not None:  # the meters and devices are known before any trial: report them first
+        on_start(run)
     for agent in agents.values():
         place_policy(agent, settings.device)
     started = time.perf_counter()

@@ -54,7 +54,10 @@ class EvalResult:
 
     @property
     def status(self) -> str:
-        return "interrupted" if self.run.interrupted else "complete"
+        """``interrupted`` (Ctrl-C), ``partial`` (a replicate failed; the others are analysed) or ``complete``."""
+        if self.run.interrupted:
+            return "interrupted"
+        return "partial" if self.run.failed_replicates else "complete"
 
     @property
     def summaries(self) -> dict[str, Any]:

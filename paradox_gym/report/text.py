@@ -9,12 +9,13 @@ import textwrap
 from typing import Any, Iterable, Sequence
 
 from paradox_gym.analysis import Comparison, _pct, _pct_text, _return_text
-from paradox_gym.vocab import PHASES
+from paradox_gym.vocab import CONTROL, PHASES
 
 REPORT_WIDTH = 118  # columns of the printed verdicts, decomposition and checks
 
 
 ENERGY_LABEL: dict[str, str] = {"modelled": "modelled energy (CPU time x power)",
+                                 "mixed": "energy (partly modelled: devices measured in different ways)",
                                  "measured": "measured energy", "sampled": "sampled energy (integrated power)"}
 MECHANISM_TEXT: dict[str, str] = {"per-step": "the marginal cost of each step",
                                   "episode-length": "episode length",
@@ -25,12 +26,20 @@ def _level(confidence: float) -> str:
     return f"{100 * confidence:.3g}% CI"
 
 
+def _mde_text(pct: float | None) -> str:
+    return "n/a" if pct is None or pct != pct else f"{pct:.1f}%"
+
+
 def verdict(c: Comparison) -> str:
     """One sentence per configuration from its structured :class:`~paradox_gym.analysis.Verdict`: every word
     follows from a (Holm-adjusted) interval, never from a point estimate."""
     v = c.verdict
     if v is None:
         return f"{c.config}: no verdict (no comparison)."
+    if c.config == CONTROL:
+        return (f"{c.config} vs {c.baseline} (A/A control, the same agent loaded twice): energy per episode "
+                f"{v.energy}: {_pct_text(c.energy_per_episode, _level(v.energy_confidence))}; "
+                + ("it differed: the run is noisy." if v.noisy else "the run's calibration, not a verdict."))
     parts: list[str] = []
     if c.size_ratio is not None:
         pct = (c.size_ratio - 1) * 100
@@ -213,7 +222,8 @@ def format_decomposition(analysis: Any) -> str:
                 f"{1e3 * d.e1_phase_j.get(p, 0.0):.3g} mJ/step)"
                 for p in ("policy", "env", "overhead")
             )
-            lines.append(f"    pooled per-step energy by phase: {parts}")
+            lines.append(f"    average per-step energy by phase (fixed cost included), change scaled to the mean "
+                         f"episode: {parts}")
     return "\n".join(lines) if lines else "(baseline only: nothing to decompose)"
 
 
@@ -272,8 +282,9 @@ def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = Fa
                         "excludes no change; equivalent inside the margin; return kept when its lower bound keeps "
                         ">= 1 - the return margin)", "")
     if control is not None:
-        head += (f"\nA/A control: minimum detectable effect {control.mde_per_episode_pct:.1f}% per episode, "
-                 f"{control.mde_per_step_pct:.1f}% per step" + ("; NOISY: the control differed" if control.noisy else ""))
+        head += (f"\nA/A control: minimum detectable effect {_mde_text(control.mde_per_episode_pct)} per episode, "
+                 f"{_mde_text(control.mde_per_step_pct)} per step"
+                 + ("; NOISY: the control differed" if control.noisy else ""))
     parts.append(head + ":")
     parts += [_wrap(verdict(c), "  ") for c in analysis.comparisons.values()] or ["  (baseline only)"]
     parts.append("\nWhy (energy per episode E = F + N x e, fitted per configuration; intervals: 95% bootstrap over episodes):")
