@@ -577,13 +577,18 @@ def load_agent(
             f"{path} is not listed in {directory / MANIFEST_NAME}, so its sha256 cannot be verified; retrain it "
             f"with: paradox-gym train --algo {algo} --env {env_id} (or load it with load_zip)"
         )
+    _verify_sha256(path, entry.get("sha256"), algo, env_id)
+    return load_zip(path, env_id, algo)
+
+
+def _verify_sha256(path: Path, expected: Any, algo: str, env_id: str) -> None:
+    """UserInputError (saying how to retrain) unless the file's sha256 is the manifest's ``expected``."""
     actual = file_sha256(path)
-    if actual != entry.get("sha256"):
+    if actual != expected:
         raise UserInputError(
-            f"sha256 mismatch for {path}: file has {actual}, manifest says {entry.get('sha256')}; the file was "
+            f"sha256 mismatch for {path}: file has {actual}, manifest says {expected}; the file was "
             f"modified or corrupted -- retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
         )
-    return load_zip(path, env_id, algo)
 
 
 def find_vecnormalize(env_id: str, algo: str | None = None,
@@ -606,12 +611,7 @@ def find_vecnormalize(env_id: str, algo: str | None = None,
             f"{path.parent / MANIFEST_NAME} lists normalisation statistics {stats.get('file')!r} for {path.name}, "
             f"but {stats_path} is missing; retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
         )
-    actual = file_sha256(stats_path)
-    if actual != stats.get("sha256"):
-        raise UserInputError(
-            f"sha256 mismatch for {stats_path}: file has {actual}, manifest says {stats.get('sha256')}; the file "
-            f"was modified or corrupted -- retrain with: paradox-gym train --algo {algo} --env {env_id} --force"
-        )
+    _verify_sha256(stats_path, stats.get("sha256"), algo, env_id)
     return stats_path
 
 
