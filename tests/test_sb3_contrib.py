@@ -103,10 +103,20 @@ def test_contrib_agents_compress(zips: dict[str, Path], name: str, method: str) 
         assert agent.footprint.nonzero_parameters < agent.baseline_footprint.nonzero_parameters
 
 
-def test_gsde_sac_compression_is_refused_with_a_reason(zips: dict[str, Path]) -> None:
-    model = load_zip(zips["SAC-gSDE"], "Pendulum-v1")
-    with pytest.raises(UserInputError, match="gSDE"):
-        compress(model, "ptdq")
+@pytest.mark.parametrize("name", ["SAC-gSDE", "TQC-gSDE-noclip"])
+def test_gsde_sac_and_tqc_compress_and_keep_the_mean_action(zips: dict[str, Path], name: str) -> None:
+    """A gSDE actor's log_std is a parameter, not a layer: it stays out of the inference path, and the
+    float baseline acts exactly like the library's own agent (a deterministic action is tanh(mu))."""
+    model = load_zip(zips[name], "Pendulum-v1")
+    obs = _observations("Pendulum-v1", 16)
+    expected, _ = model.predict(obs, deterministic=True)
+    baseline = compress(model, "none")
+    assert "log_std" not in baseline.policy_module
+    np.testing.assert_array_equal(baseline.predict(obs, deterministic=True)[0], expected)
+    ptdq = compress(model, "ptdq")
+    np.testing.assert_allclose(ptdq.predict(obs, deterministic=True)[0], expected, atol=0.1)
+    pruned = compress(model, "prune", amount=0.25)
+    assert pruned.footprint.nonzero_parameters < pruned.baseline_footprint.nonzero_parameters
 
 
 @pytest.mark.parametrize("name, reason", [("ARS", "random search"), ("RecurrentPPO", "LSTM")])

@@ -96,7 +96,8 @@ class SquashedGaussianCore(Core):
     def outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         p = self.parts
         latent = p["latent_pi"](p["features_extractor"](x))
-        return [p["mu"](latent), p["log_std"](latent)]
+        # a gSDE actor's log_std is a parameter, not a layer of the path: only mu is an output then
+        return [p["mu"](latent), *([p["log_std"](latent)] if "log_std" in p else [])]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = self.parts

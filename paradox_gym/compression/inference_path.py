@@ -17,7 +17,8 @@ TD3, DDPG              ``actor.features_extractor``, ``actor.mu``
 
 TRPO (sb3-contrib) uses SB3's ``ActorCriticPolicy``; TQC's actor is SAC's (only its critics, never run by
 ``predict``, differ). gSDE policies of PPO / A2C / TRPO keep the same path (their ``log_std`` parameter stays
-float); gSDE SAC / TQC actors are not compressed (their ``log_std`` is a parameter, not a layer).
+float); a gSDE SAC / TQC actor's ``log_std`` is a parameter, not a layer: it is left out of the path (a
+deterministic action, ``tanh(mu)``, does not use it).
 
 The features extractor of an MLP policy is a parameter-free ``Flatten``; it is part of the path
 (for completeness of footprints) but is never altered.
@@ -120,9 +121,15 @@ def set_attr_path(root: nn.Module, path: str, value: nn.Module) -> None:
     setattr(parent, attr, value)
 
 
+def _present(policy: nn.Module, part: Part) -> bool:
+    """False for a part that is a parameter, not a layer, in this policy: a gSDE SAC/TQC actor's
+    ``log_std`` (unused by a deterministic action, which is ``tanh(mu)``)."""
+    return isinstance(get_attr_path(policy, part.path), nn.Module)
+
+
 def parts_of(policy: nn.Module, algo: str) -> dict[str, nn.Module]:
     """Map part name -> submodule (the live objects of ``policy``, not copies)."""
-    return {part.name: get_attr_path(policy, part.path) for part in PARTS[algo]}
+    return {part.name: get_attr_path(policy, part.path) for part in PARTS[algo] if _present(policy, part)}
 
 
 def inference_module(policy: nn.Module, algo: str) -> nn.ModuleDict:
@@ -130,8 +137,16 @@ def inference_module(policy: nn.Module, algo: str) -> nn.ModuleDict:
     return nn.ModuleDict(parts_of(policy, algo))
 
 
-def compressible_parts(algo: str) -> tuple[Part, ...]:
-    return tuple(part for part in PARTS[algo] if part.compressible)
+def uses_sde(policy: nn.Module) -> bool:
+    """True for a gSDE policy (``use_sde`` on the policy, or on its actor for SAC / TQC)."""
+    return bool(getattr(policy, "use_sde", False) or getattr(getattr(policy, "actor", None), "use_sde", False))
+
+
+def compressible_parts(algo: str, policy: nn.Module | None = None) -> tuple[Part, ...]:
+    """The compressible parts of ``algo``'s inference path (of ``policy``'s, when given: a gSDE SAC/TQC
+    actor has no ``log_std`` layer)."""
+    return tuple(part for part in PARTS[algo]
+                 if part.compressible and (policy is None or _present(policy, part)))
 
 
 def is_activation(module: nn.Module) -> bool:
@@ -163,11 +178,9 @@ def check_policy(model: Any, algo: str) -> None:
             raise UserInputError(
                 f"unsupported {label} space {type(space).__name__}; supported: Box, Discrete"
             )
-    if algo in ("SAC", "TQC") and getattr(policy.actor, "use_sde", False):
-        raise UserInputError(f"unsupported policy: {algo} with use_sde=True (gSDE): its log_std is a parameter, "
-                             "not a layer of the inference path, so neither it nor its float baseline can be "
-                             "built for evaluation (load_zip loads it); use an agent trained with use_sde=False")
     for part in PARTS[algo]:
+        if not _present(policy, part):
+            continue
         module = get_attr_path(policy, part.path)
         if not part.compressible:
             if type(module) is not FlattenExtractor:

@@ -9,7 +9,7 @@ from typing import Any
 
 from paradox_gym.compression.agent import CompressedAgent, float_inference_state
 from paradox_gym.compression.footprint import measure
-from paradox_gym.compression.inference_path import check_policy, identify_algo, inference_module
+from paradox_gym.compression.inference_path import check_policy, identify_algo, inference_module, uses_sde
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.quantization import check_static_support, collect_observations
 from paradox_gym.compression.recipe import build_recipe
@@ -66,7 +66,7 @@ def compress(
     policy_kwargs = encode_policy_kwargs(model.policy)
     if get_method(recipe["method"]).calibrated:
         check_static_support(model.policy, algo)
-    if recipe["method"] == "prune-structured" and getattr(model.policy, "use_sde", False):
+    if recipe["method"] == "prune-structured" and uses_sde(model.policy):
         raise UserInputError("method 'prune-structured' does not support use_sde=True")
 
     # A fresh policy rebuilt from the same JSON description load_compressed uses (deepcopy of a

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from paradox_gym.compression.inference_path import compressible_parts, get_attr_path
+from paradox_gym.compression.inference_path import compressible_parts, get_attr_path, uses_sde
 from paradox_gym.errors import UserInputError
 
 PRUNINGS: tuple[str, ...] = ("l1", "global")
@@ -25,7 +25,7 @@ PRUNINGS: tuple[str, ...] = ("l1", "global")
 def _slots(policy: nn.Module, algo: str) -> list[tuple[nn.Module, str]]:
     """(parent, attribute) of every inference-path Linear, in forward order."""
     slots: list[tuple[nn.Module, str]] = []
-    for part in compressible_parts(algo):
+    for part in compressible_parts(algo, policy):
         module = get_attr_path(policy, part.path)
         if isinstance(module, nn.Linear):
             parent_path, _, attr = part.path.rpartition(".")
@@ -86,7 +86,7 @@ def prune_structured(policy: Any, algo: str, amount: float) -> list[int]:
 
     At least one neuron per layer is kept. Returns the new hidden widths, in order.
     """
-    if getattr(policy, "use_sde", False):
+    if uses_sde(policy):
         raise UserInputError(
             "method 'prune-structured' does not support use_sde=True (gSDE noise depends on the "
             "latent width)"

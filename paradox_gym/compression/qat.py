@@ -82,7 +82,7 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
                 targets = [t.detach() for t in teacher.outputs(x)]
             scales = [t.var() + _EPS for t in targets]
             wrappers = {p.name: _prepare_part(get_attr_path(policy, p.path), backend)
-                        for p in compressible_parts(algo)}
+                        for p in compressible_parts(algo, policy)}
             student = make_core(policy, algo, {**parts_of(policy, algo), **wrappers})
             student.train()
 
@@ -128,7 +128,7 @@ def quantize_aware(policy: Any, algo: str, calibration: np.ndarray, steps: int, 
     ``policy``; returns the fine-tuning cost."""
     wrappers, cost = qat_finetune(policy, algo, calibration, steps, seed, backend)
     with quiet_torch_ao(), quantized_engine(backend):
-        for part in compressible_parts(algo):
+        for part in compressible_parts(algo, policy):
             wrapper = wrappers[part.name]
             wrapper.eval()
             torch.ao.quantization.convert(wrapper, inplace=True)
@@ -143,7 +143,7 @@ def finetune_float(policy: Any, algo: str, calibration: np.ndarray, steps: int, 
     returns the fine-tuning cost."""
     wrappers, cost = qat_finetune(policy, algo, calibration, steps, seed, backend)
     with torch.no_grad():
-        for part in compressible_parts(algo):
+        for part in compressible_parts(algo, policy):
             original = get_attr_path(policy, part.path)
             body = wrappers[part.name].body
             pairs = ([("", original, body)] if isinstance(original, nn.Linear) else

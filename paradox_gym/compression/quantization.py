@@ -90,7 +90,7 @@ def quantized_engine(backend: str | None) -> Iterator[None]:
 def quantize_dynamic(policy: nn.Module, algo: str, dtype: str, backend: str) -> None:
     """Replace every inference-path ``nn.Linear`` of ``policy`` by a dynamic quantized one (in place)."""
     torch_dtype = torch.qint8 if dtype == "qint8" else torch.float16
-    parts = compressible_parts(algo)
+    parts = compressible_parts(algo, policy)
     container = nn.ModuleDict({p.name: get_attr_path(policy, p.path) for p in parts})
     with quiet_torch_ao(), quantized_engine(backend):
         torch.ao.quantization.quantize_dynamic(
@@ -115,7 +115,7 @@ class StaticQuantPart(nn.Module):
 
 def check_static_support(policy: nn.Module, algo: str) -> None:
     """Raise :class:`UserInputError` if a part uses an activation static quantization cannot run."""
-    for part in compressible_parts(algo):
+    for part in compressible_parts(algo, policy):
         module = get_attr_path(policy, part.path)
         children = [] if isinstance(module, nn.Linear) else list(module.children())
         for child in children:
@@ -146,7 +146,7 @@ def quantize_static(
     Observers are calibrated by running ``policy.predict`` (deterministic) on ``calibration_obs``,
     so exactly the float path ``predict`` uses is observed.
     """
-    parts = compressible_parts(algo)
+    parts = compressible_parts(algo, policy)
     qconfig = torch.ao.quantization.get_default_qconfig(backend)
     wrappers: dict[str, StaticQuantPart] = {}
     fused = 0
