@@ -494,7 +494,7 @@ def compare(
     energy_step = ratio_metric("energy_per_step", energy, lambda t: t.steps)
     pol = ratio_metric("policy_time_per_step", lambda t: t.phase_wall_s.get("policy", 0.0), lambda t: t.steps)
     env = ratio_metric("env_time_per_step", lambda t: t.phase_wall_s.get("env", 0.0), lambda t: t.steps)
-    pairs = len(_paired_series(trials, baseline_trials, lambda t: 1.0)[0])
+    pairs = len(trials)  # both sides were cut to the (replicate, trial)s they share
     b_bytes = baseline_summary.footprint.serialized_bytes if baseline_summary.footprint else None
     c_bytes = summary.footprint.serialized_bytes if summary.footprint else None
     size_ratio = (c_bytes / b_bytes) if (b_bytes and c_bytes is not None) else None
@@ -723,8 +723,8 @@ def _energy_of(c: Comparison) -> str:
         return "undetermined"
     if c.verdict is not None:
         return c.verdict.energy
-    return {"unchanged": "no detectable change"}.get(energy_direction(c.energy_per_episode),
-                                                     energy_direction(c.energy_per_episode))
+    edir = energy_direction(c.energy_per_episode)
+    return "no detectable change" if edir == "unchanged" else edir
 
 
 def _return_of(c: Comparison) -> str:
@@ -742,10 +742,9 @@ def _policy_of(c: Comparison) -> str:
     if ci.ratio_low is None:
         return "undetermined"
     p = c.verdict.policy_p_adjusted if c.verdict is not None else ci.p_value
-    if p is not None and p < 1 - CONFIDENCE:
-        return direction(ci.ratio_low, ci.ratio_high, 1.0) if direction(ci.ratio_low, ci.ratio_high, 1.0) in (
-            "higher", "lower") else "no detectable change"
-    return "no detectable change"
+    pdir = direction(ci.ratio_low, ci.ratio_high, 1.0)
+    significant = p is not None and p < 1 - CONFIDENCE
+    return pdir if significant and pdir in ("higher", "lower") else "no detectable change"
 
 
 def check_size_vs_energy(comparisons: Sequence[Comparison]) -> Check:

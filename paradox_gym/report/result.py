@@ -19,7 +19,7 @@ from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.files import json_safe, write_csv_atomic, write_json_atomic
-from paradox_gym.report.plots import write_plots
+from paradox_gym.report.plots import PLOTS, write_plots
 from paradox_gym.report.rows import episode_rows, summary_rows, trial_dict
 from paradox_gym.report.text import format_devices, format_report, verdict
 
@@ -81,8 +81,6 @@ class EvalResult:
 
     def file_names(self) -> dict[str, str]:
         """Files :meth:`write` creates: key -> file name."""
-        from paradox_gym.report.plots import PLOTS
-
         names = {"episodes_csv": "episodes.csv", "summary_csv": "summary.csv"}
         names.update({p.replace(".png", "_png"): p for p in PLOTS})
         names["result_json"] = "result.json"
