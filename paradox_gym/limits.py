@@ -1,0 +1,53 @@
+"""Caps on every size a file or an argument can ask for, checked *before* anything is allocated.
+
+A hostile or corrupt file (an agent zip, a compressed agent, normalisation statistics, an rl-zoo3 config)
+or a careless argument must never make paradox_gym allocate memory or spend time in proportion to a number
+it names. Each cap below is far above what real agents and environments use (SB3's and rl-zoo3's largest
+MLPs are 400-1024 units wide; MuJoCo observations have < 400 entries) and far below what would exhaust a
+small machine. docs/evaluation.md ("What happens when things go wrong") lists them.
+
+Units: bytes (``_BYTES``), counts otherwise.
+"""
+
+from __future__ import annotations
+
+#: Widest hidden layer rebuilt from a file (units).
+MAX_LAYER_WIDTH = 4096
+#: Most hidden layers in one network of a policy.
+MAX_LAYERS = 16
+#: Most parameters (weights and biases, all networks together) a rebuilt policy may hold: 4096 x 4096 x 4
+#: is about 67 M, i.e. ~270 MB of float32.
+MAX_POLICY_PARAMETERS = 64 * 1024 * 1024
+#: Most discrete actions (``Discrete.n``, each entry of ``MultiDiscrete``).
+MAX_ACTIONS = 65_536
+#: Most entries of an observation or a continuous action (product of its shape).
+MAX_SPACE_ENTRIES = 1_000_000
+#: Largest agent file read (an SB3 zip, a compressed agent), on disk.
+MAX_AGENT_FILE_BYTES = 512 * 1024 * 1024
+#: Largest weights member of an agent zip (uncompressed): guards against decompression bombs.
+MAX_WEIGHTS_BYTES = 256 * 1024 * 1024
+#: Largest JSON member of an agent zip (uncompressed); SB3 writes a few kB to a few hundred kB.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of lists / objects accepted in a JSON member (SB3 writes < 10 levels).
+MAX_JSON_DEPTH = 64
+#: Largest VecNormalize statistics file; real ones are a few kB.
+MAX_VECNORMALIZE_BYTES = 16 * 1024 * 1024
+#: Largest rl-zoo3 config file (config.yml, args.yml).
+MAX_YAML_BYTES = 1024 * 1024
+#: Largest ``complexity`` of the mock environment (physics sub-steps per step; 1 is ~10 us).
+MAX_MOCK_COMPLEXITY = 100_000.0
+
+LIMITS: dict[str, int | float] = {
+    "MAX_LAYER_WIDTH": MAX_LAYER_WIDTH,
+    "MAX_LAYERS": MAX_LAYERS,
+    "MAX_POLICY_PARAMETERS": MAX_POLICY_PARAMETERS,
+    "MAX_ACTIONS": MAX_ACTIONS,
+    "MAX_SPACE_ENTRIES": MAX_SPACE_ENTRIES,
+    "MAX_AGENT_FILE_BYTES": MAX_AGENT_FILE_BYTES,
+    "MAX_WEIGHTS_BYTES": MAX_WEIGHTS_BYTES,
+    "MAX_JSON_BYTES": MAX_JSON_BYTES,
+    "MAX_JSON_DEPTH": MAX_JSON_DEPTH,
+    "MAX_VECNORMALIZE_BYTES": MAX_VECNORMALIZE_BYTES,
+    "MAX_YAML_BYTES": MAX_YAML_BYTES,
+    "MAX_MOCK_COMPLEXITY": MAX_MOCK_COMPLEXITY,
+}
