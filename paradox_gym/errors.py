@@ -26,3 +26,9 @@ class AgentNotFoundError(ParadoxGymError, FileNotFoundError):
 
 class UnsafeAgentError(ParadoxGymError, ValueError):
     """An agent file cannot be rebuilt without executing code stored inside it."""
+
+
+class EnvironmentFault(ParadoxGymError, RuntimeError):
+    """An environment broke its contract during a rollout (a reward that is not a real number, an
+    observation of the wrong shape, a malformed ``step`` result); the message names the environment, the
+    step, the episode's seed and what was wrong."""
