@@ -8,6 +8,12 @@
 Data flows one way: settings -> agent (zoo / sb3 loading) -> compressed agents -> memory probes ->
 rollouts through the EnergyWrapper -> records -> analysis -> :class:`~paradox_gym.report.EvalResult`.
 Nothing is printed; progress goes to the optional ``progress`` callback.
+
+What happens when things go wrong (docs/evaluation.md): bad settings or files raise a
+:class:`~paradox_gym.errors.ParadoxGymError` before any long work; a fault during the trials (the
+environment, the agent or a meter raising) stops the run and returns a result with ``status`` ``failed``,
+its ``error`` and every whole trial; Ctrl-C / SIGTERM return ``interrupted`` with every whole trial. The
+output directory is locked for the duration of the run.
 """
 
 from __future__ import annotations
@@ -15,20 +21,20 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
-from paradox_gym._util.files import ensure_writable_dir
+from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, refuse_non_files, remove_stale_temporaries
 from paradox_gym.analysis import Analysis, analyse
 from paradox_gym.compression.floor import measure_macs_per_s
 from paradox_gym.energy.devices import HEADLINE_NET
 from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
 from paradox_gym.experiment.agents import build_agents, load_model, recipe_record
 from paradox_gym.experiment.memory import measure_memory
-from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.replicate import merge, run_replicate_process
+from paradox_gym.experiment.runner import describe_failure
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
-from paradox_gym.report.result import EvalResult
+from paradox_gym.report.result import FILE_NAMES, EvalResult
 from paradox_gym.vocab import BASELINE, CONTROL
 from paradox_gym.zoo import find_checkpoint
 
@@ -68,13 +74,39 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     memory in a fresh process per configuration (``settings.memory``); run warm-up and interleaved
     trials through the EnergyWrapper; analyse; write the files (when ``settings.out`` is set).
 
-    A ``KeyboardInterrupt`` during the trials ends them early: the result has ``status`` ``interrupted``
-    and holds every complete trial (and is written like a complete one).
+    A ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM under the CLI) during the trials ends them early: the
+    result has ``status`` ``interrupted`` and holds every complete trial (and is written like a complete
+    one). An exception from the environment, the agent or a meter during the trials also ends them: the
+    result has ``status`` ``failed``, its ``error`` says what failed where, and it holds (and writes) every
+    complete trial. With ``settings.out`` the directory is locked for the whole run (a second run into
+    it raises UserInputError naming the holder) and temporary files a killed run of ours left are removed.
     """
+    if settings.out is None:
+        return _evaluate(settings, progress)
+    out = ensure_writable_dir(settings.out, "--out")
+    with DirectoryLock(out, "--out"):
+        remove_stale_temporaries(out, FILE_NAMES.values())
+        refuse_non_files(out, FILE_NAMES.values(), "--out")
+        return _evaluate(settings, progress)
+
+
+def _analyse(run: Any, settings: EvalSettings, footprints: dict[str, Any], memory: Any) -> Analysis:
+    """The analysis of the whole trials (gross headline energy; net-of-idle words added where measured)."""
+    analysis = analyse(run.trials, meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
+                       footprints=footprints, memory=memory, seed=settings.seed, baselines=settings.baselines,
+                       episodes=run.episodes, margin=settings.margin, return_margin=settings.return_margin,
+                       macs_per_s=measure_macs_per_s(settings.threads))
+    if run.devices and analysis.comparisons:
+        _add_net_words(analysis, analyse(
+            run.trials, meter=HEADLINE_NET, footprints=footprints, memory=memory, seed=settings.seed,
+            baselines=settings.baselines, episodes=run.episodes, margin=settings.margin,
+            return_margin=settings.return_margin))
+    return analysis
+
+
+def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> EvalResult:
     say: ProgressCallback = progress or (lambda _event: None)
     started = time.perf_counter()
-    if settings.out is not None:
-        ensure_writable_dir(settings.out, "--out")
     import torch
 
     torch.set_num_threads(settings.threads)
@@ -124,10 +156,8 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     for replicate in range(settings.replicates):
         outcome = run_replicate_process(settings, replicate, on_trial=on_trial)
         outcomes.append(outcome)
-        if outcome.interrupted:
+        if outcome.interrupted or outcome.error:  # a fault stops the run: what is whole is kept
             break
-        if outcome.error and not any(o.trials for o in outcomes):
-            raise UserInputError(outcome.error)  # nothing measured at all: nothing to keep
     run = merge(outcomes, settings.configs)
     timings["evaluation_s"] = run.elapsed_s
     if run.devices:  # net of idle power, from the idle windows interleaved with the trials
@@ -137,15 +167,16 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
 
     t0 = time.perf_counter()
     say(Progress("analysis", "analysing"))
-    analysis = analyse(run.trials, meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
-                       footprints=footprints, memory=memory, seed=settings.seed, baselines=settings.baselines,
-                       episodes=run.episodes, margin=settings.margin, return_margin=settings.return_margin,
-                       macs_per_s=measure_macs_per_s(settings.threads))
-    if run.devices and analysis.comparisons:
-        _add_net_words(analysis, analyse(
-            run.trials, meter=HEADLINE_NET, footprints=footprints, memory=memory, seed=settings.seed,
-            baselines=settings.baselines, episodes=run.episodes, margin=settings.margin,
-            return_margin=settings.return_margin))
+    try:
+        analysis = _analyse(run, settings, footprints, memory)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the measurements are still written
+        if isinstance(exc, KeyboardInterrupt):
+            run.interrupted = True
+            run.notes.append("the analysis was interrupted: the trials are written, without summaries")
+        else:
+            run.error = run.error or describe_failure(exc, "analysis")
+        analysis = Analysis(meter=run.primary_meter, energy_method=None, crosscheck_meter=run.crosscheck_meter,
+                            summaries={}, comparisons={}, checks=[])
     analysis.notes[:0] = run.notes
     if run.interrupted:
         finished = min((len(v) for v in run.trials.values()), default=0)

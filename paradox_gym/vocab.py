@@ -19,7 +19,7 @@ ENERGY_METHODS: tuple[str, ...] = ("measured", "sampled", "modelled")
 READING_STATUSES: tuple[str, ...] = ("ok", "too_short", "failed", "unavailable")
 
 #: Status of an evaluation run.
-RUN_STATUSES: tuple[str, ...] = ("complete", "partial", "interrupted")
+RUN_STATUSES: tuple[str, ...] = ("complete", "failed", "interrupted")
 
 #: Answers to one of the study's claims.
 HOLDS = "holds"

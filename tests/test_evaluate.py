@@ -25,6 +25,7 @@ TOP_KEYS = {
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
     "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons", "energy",
+    "error", "write_errors",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",

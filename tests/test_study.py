@@ -153,7 +153,7 @@ def test_store_outcomes_and_lock(tmp_path: Path) -> None:
     (store.jobs_dir / ".abc.json.123.tmp").write_text("{")
     assert store.clean_temporary() == 1
     with store.lock():
-        with pytest.raises(UserInputError, match="another sweep"):
+        with pytest.raises(UserInputError, match=r"in use by another run \(pid \d+ on "):
             with JobStore(tmp_path).lock():
                 pass
     with JobStore(tmp_path).lock():

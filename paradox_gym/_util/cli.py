@@ -4,18 +4,36 @@
   stderr and exit status 2.
 - :func:`run_cli`: runs a ``main()`` callable; a :class:`~paradox_gym.errors.ParadoxGymError` becomes one
   line ``error: <message>`` on stderr and exit status 2 (no traceback); ``KeyboardInterrupt`` exits 130.
+  SIGTERM is turned into ``KeyboardInterrupt`` (it behaves like Ctrl-C: whole trials are kept and written)
+  and exits 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import Callable, NoReturn
 
 from paradox_gym.errors import ParadoxGymError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+_terminated: list[int] = []
+
+
+def _terminate_as_interrupt(signum: int, _frame: object) -> None:
+    _terminated.append(signum)
+    raise KeyboardInterrupt
+
+
+def handle_sigterm_as_interrupt() -> None:
+    """From now on SIGTERM raises ``KeyboardInterrupt`` in the main thread (as Ctrl-C does)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -44,14 +62,15 @@ def run_cli(main: Callable[[], int | None]) -> int:
     ``KeyboardInterrupt`` -> ``interrupted`` on stderr, 130; ``SystemExit`` (argparse) -> its code.
     Anything else is a bug and propagates.
     """
+    handle_sigterm_as_interrupt()
     try:
-        status = main()
-        return int(status or 0)
+        status = int(main() or 0)
+        return EXIT_TERMINATED if status == EXIT_INTERRUPTED and _terminated else status
     except ParadoxGymError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print("terminated" if _terminated else "interrupted", file=sys.stderr)
+        return EXIT_TERMINATED if _terminated else EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse: --help exits 0, errors 2
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE

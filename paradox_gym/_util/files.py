@@ -4,6 +4,9 @@
   ``fsync``, ``os.replace``), with the permissions a plain ``open()`` would give it.
 - :func:`ensure_writable_dir`: create a directory and prove a file can be written there, before any long
   work is spent on results that could not be saved.
+- :class:`DirectoryLock`: one run at a time per output directory (``flock``; the holder is named).
+- :func:`remove_stale_temporaries`, :func:`refuse_non_files`: what a killed writer left, what no file can replace.
+- :class:`DeferredSignals`: Ctrl-C / SIGTERM wait until a set of files is written.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Iterable
 
 from paradox_gym.errors import UserInputError
 
@@ -60,3 +64,157 @@ def ensure_writable_dir(path: str | os.PathLike[str], label: str) -> Path:
     except OSError as exc:
         raise UserInputError(f"{label} {str(path)!r} is not a writable directory ({exc.strerror or exc})") from None
     return out
+
+
+#: Name of the lock file a run holds in its output directory (hidden; left in place, never deleted: deleting
+#: a lock file that another process may have just opened would let two holders in).
+LOCK_NAME = ".paradox_gym.lock"
+
+
+def _holder_text() -> str:
+    """Who holds a lock: pid, host, start time (UTC) and command line, as one line of JSON."""
+    import datetime as _dt
+    import json
+    import socket
+    import sys
+
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                       "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       "command": " ".join(sys.argv)[:500]})
+
+
+def _describe_holder(text: str) -> str:
+    import json
+
+    try:
+        info = json.loads(text)
+        return (f"pid {int(info['pid'])} on {str(info['host'])[:100]}, started {str(info['started'])[:40]}, "
+                f"command: {str(info['command'])[:200]}")
+    except (ValueError, KeyError, TypeError):
+        return "a process that left no description"
+
+
+class DirectoryLock:
+    """An exclusive, non-blocking lock on a directory for the duration of a run (``with DirectoryLock(...)``).
+
+    The lock is ``fcntl.flock`` on ``<directory>/.paradox_gym.lock`` (or ``name``), which the kernel releases
+    when the holder exits, however it exits (a killed run never leaves a stale lock). The holder writes its
+    pid, host, start time and command line into the file; a second run into the same directory is refused
+    with a UserInputError naming that holder and ``label`` (e.g. ``"--out"``).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], label: str, name: str = LOCK_NAME) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / name
+        self.label = label
+        self._fd: int | None = None
+
+    def __enter__(self) -> "DirectoryLock":
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserInputError(f"{self.label} {str(self.directory)!r}: cannot create the lock file "
+                                 f"{self.path.name} ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+            except OSError:
+                holder = ""
+            os.close(fd)
+            raise UserInputError(f"{self.label} {str(self.directory)!r} is in use by another run "
+                                 f"({_describe_holder(holder)}); wait for it to finish or choose another "
+                                 f"{self.label}") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_text().encode(), 0)
+        except OSError:  # the description is a courtesy; the lock itself is held
+            pass
+        self._fd = fd
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str], names: Iterable[str]) -> list[Path]:
+    """Remove the temporary files a killed writer of ``names`` left in ``directory``; returns them.
+
+    Only files of ours match: ``.<name>.<random>.tmp`` (from :func:`write_bytes_atomic`) for each of
+    ``names``, and ``.write-test-*`` (from :func:`ensure_writable_dir`). Call it while holding the
+    directory's :class:`DirectoryLock`, so that no live writer's temporary file is touched.
+    """
+    import re
+
+    folder = Path(directory)
+    patterns = [re.compile(r"^\." + re.escape(n) + r"\.[A-Za-z0-9_]+\.tmp$") for n in names]
+    patterns.append(re.compile(r"^\.write-test-[A-Za-z0-9_]+$"))
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        if any(p.match(entry.name) for p in patterns) and entry.is_file() and not entry.is_symlink():
+            try:
+                entry.unlink()
+                removed.append(entry)
+            except OSError:
+                pass
+    return removed
+
+
+def refuse_non_files(directory: str | os.PathLike[str], names: Iterable[str], label: str) -> None:
+    """Raise UserInputError if any of ``names`` exists in ``directory`` as something other than a regular
+    file (a directory named ``result.json``, a FIFO, a dangling link): it could not be replaced by a file."""
+    folder = Path(directory)
+    for name in names:
+        path = folder / name
+        if (path.exists() or path.is_symlink()) and (path.is_symlink() or not path.is_file()):
+            what = "a directory" if path.is_dir() and not path.is_symlink() else "not a regular file"
+            raise UserInputError(f"{label} {str(directory)!r}: {name} exists there and is {what}; "
+                                 "remove it or choose another directory")
+
+
+class DeferredSignals:
+    """``with DeferredSignals():`` SIGINT and SIGTERM received inside the block are held until it ends,
+    then raised as ``KeyboardInterrupt`` (so a file set is never left half written by Ctrl-C).
+
+    Only the main thread can install signal handlers; elsewhere the block runs with signals as they were.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "DeferredSignals":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self._old[sig] = signal.signal(sig, lambda signum, _frame: self.received.append(signum))
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        self._old.clear()
+        if self.received:
+            first = self.received[0]
+            self.received.clear()
+            handler = signal.getsignal(first)
+            if callable(handler):
+                handler(first, None)  # the handler the process had (Ctrl-C's default raises KeyboardInterrupt)
+            else:
+                raise KeyboardInterrupt

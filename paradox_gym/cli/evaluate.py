@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from paradox_gym._util.cli import EXIT_INTERRUPTED, ArgumentParser
+from paradox_gym._util.cli import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, one_line
 from paradox_gym.compression import ALIASES, METHOD_TABLE
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import RUNTIME_TABLE
@@ -128,6 +128,7 @@ FLAGS: dict[str, str] = {"episodes": "--episodes", "trials": "--trials", "warmup
 
 FLAGS.update({"env_id": "--env", "vecnormalize_path": "--vecnormalize", "best": "--best",
               "no_vecnormalize": "--no-vecnormalize", "stochastic": "--stochastic"})
+FLAGS.update({"out": "--out", "agent_path": "--agent", "agents_dir": "--agents-dir"})
 FLAGS.update({"device": "--device", "energy_scope": "--energy-scope", "country": "--country"})
 
 
@@ -183,10 +184,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     elif not args.quiet:
         print(result.report())
-        print(f"\nfiles written to {settings.out}/ in {result.timings_s.get('total_s', 0.0):.1f} s")
+        if "result_json" in result.files:
+            print(f"\nfiles written to {settings.out}/ in {result.timings_s.get('total_s', 0.0):.1f} s")
+    kept = (f"{result.trials_kept} whole trial(s) written to {settings.out}/"
+            if "result_json" in result.files else "the report above is all that was kept")
     if result.status == "interrupted":
-        print(f"interrupted: partial results (whole trials only) written to {settings.out}/", file=sys.stderr)
+        print(f"interrupted: partial results ({kept})", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if result.status == "failed":
+        print(f"error: {one_line(result.error)} ({kept}, status failed)", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

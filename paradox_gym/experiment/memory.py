@@ -132,22 +132,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _memory_command(settings: EvalSettings, algo: str, method: str) -> list[str]:
-    cmd = [
-        sys.executable, "-m", "paradox_gym.experiment.memory",
-        "--env", settings.env_id, "--algo", algo, "--method", method,
-        "--amount", repr(settings.amount), "--episodes", str(settings.memory_episodes),
-        "--seed", str(settings.seed), "--threads", str(settings.threads), "--qat-steps", str(settings.qat_steps),
-    ]
-    if settings.agent_path is not None:
-        cmd += ["--agent", str(settings.agent_path)]
-    if settings.agents_dir is not None:
-        cmd += ["--agents-dir", str(settings.agents_dir)]
-    if settings.vecnormalize_path is not None:
-        cmd += ["--vecnormalize", str(settings.vecnormalize_path)]
+    """The probe's command line. Every value is passed as ``--flag=value``, so a value that starts with
+    ``-`` (an agent file named ``-agent.zip``) is never read as a flag."""
+    options: dict[str, Any] = {
+        "env": settings.env_id, "algo": algo, "method": method, "amount": repr(settings.amount),
+        "episodes": settings.memory_episodes, "seed": settings.seed, "threads": settings.threads,
+        "qat-steps": settings.qat_steps, "agent": settings.agent_path, "agents-dir": settings.agents_dir,
+        "vecnormalize": settings.vecnormalize_path,
+        "env-kwargs": json.dumps(settings.env_kwargs) if settings.env_kwargs else None,
+    }
+    cmd = [sys.executable, "-m", "paradox_gym.experiment.memory"]
+    cmd += [f"--{flag}={value}" for flag, value in options.items() if value is not None]
     if settings.no_vecnormalize:
-        cmd += ["--no-vecnormalize"]
-    if settings.env_kwargs:
-        cmd += ["--env-kwargs", json.dumps(settings.env_kwargs)]
+        cmd.append("--no-vecnormalize")
     return cmd
 
 

@@ -9,8 +9,10 @@ independently loaded copy of the baseline.
 
 The process writes JSON lines on stdout, one per finished trial (``{"kind": "trial", "trial": ...,
 "episodes": [...]}``) and one per idle window (``{"kind": "idle", "window": ...}``), framed by a ``meta``
-line (meters, devices, warm-up seeds) and an ``end`` line (elapsed s, interrupted), so that the parent
-keeps every whole trial even when the replicate is interrupted.
+line (meters, devices, warm-up seeds) and an ``end`` line (elapsed s, interrupted, error), so that the
+parent keeps every whole trial even when the replicate is interrupted or fails. A failure before the
+trials (loading, compressing) is one ``error`` line; the exit status is 0 (done), 130 (interrupted,
+SIGINT or SIGTERM) or 1 (failed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 from paradox_gym._util.cli import ArgumentParser, run_cli
 from paradox_gym.experiment.agents import build_agents, load_model
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
-from paradox_gym.experiment.runner import EvaluationRun, run_evaluation
+from paradox_gym.experiment.runner import EvaluationRun, describe_failure, run_evaluation
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.vocab import BASELINE, CONTROL
 
@@ -60,7 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--replicate", type=int, required=True)
         args = parser.parse_args(argv)
         settings = EvalSettings.from_dict(json.loads(sys.stdin.read()))
-        agents = replicate_agents(settings)
+        try:
+            agents = replicate_agents(settings)
+        except KeyboardInterrupt:
+            _emit("end", elapsed_s=0.0, interrupted=True, error=None)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+            _emit("error", message=describe_failure(exc, f"replicate {args.replicate}: loading the agents"))
+            return 1
 
         def on_trial(record: TrialRecord, episodes: list[EpisodeRecord]) -> None:
             _emit("trial", trial=record.to_dict(), episodes=[e.to_dict() for e in episodes])
@@ -71,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
         run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial,
                              on_idle=lambda window: _emit("idle", window=window), on_start=on_start)
-        _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted)
+        _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted, error=run.error)
+        if run.error is not None:
+            return 1
         return 130 if run.interrupted else 0
 
     return run_cli(_main)
@@ -133,6 +144,10 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
         elif kind == "end":
             outcome.elapsed_s = float(message.get("elapsed_s", 0.0))
             outcome.interrupted = bool(message.get("interrupted", False))
+            if message.get("error"):
+                outcome.error = str(message["error"])
+        elif kind == "error":
+            outcome.error = str(message.get("message") or "failed")
 
     try:
         for message in _lines(proc):
@@ -154,9 +169,15 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     errors.seek(0)
     stderr = errors.read()
     errors.close()
-    if proc.returncode not in (0, 130):
-        tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        outcome.error = f"replicate {replicate} failed: {tail}"
+    if outcome.error is None and proc.returncode not in (0, 130, 143):
+        if proc.returncode < 0:
+            try:
+                tail = f"killed by {signal.Signals(-proc.returncode).name}"
+            except ValueError:
+                tail = f"killed by signal {-proc.returncode}"
+        else:
+            tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        outcome.error = f"replicate {replicate} process failed: {tail}"
     return outcome
 
 
@@ -176,11 +197,12 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> Evaluat
         run.elapsed_s += o.elapsed_s
         run.interrupted = run.interrupted or o.interrupted
         if o.error:
-            run.notes.append(o.error + " (its whole trials are kept; the run is partial)")
+            run.notes.append(f"failed: {o.error} (the run stopped; every whole trial before it is kept)")
             run.failed_replicates.append(o.replicate)
+            run.error = run.error or o.error
     return run
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # run_cli makes SIGTERM an interrupt too
     raise SystemExit(main())

@@ -13,12 +13,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
 from paradox_gym.energy.devices import HEADLINE
 from paradox_gym.energy.meters import METERS, Meter
 from paradox_gym.energy.placement import place_policy
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
-from paradox_gym.errors import UserInputError
+from paradox_gym.errors import ParadoxGymError, UserInputError
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
 from paradox_gym.experiment.device_energy import DeviceAccounting
@@ -82,6 +83,9 @@ class EvaluationRun:
     notes: list[str] = field(default_factory=list)
     #: replicates whose process failed (their whole trials, if any, are kept)
     failed_replicates: list[int] = field(default_factory=list)
+    #: why the run stopped early (an exception from the environment, the agent or a meter), one line;
+    #: None when it did not fail
+    error: str | None = None
     #: the devices measured, their meters and the headline scope (``DeviceAccounting.info()``)
     devices: dict[str, Any] = field(default_factory=dict)
     #: the ``idle`` windows interleaved after each round of trials (plain dicts, see device_energy)
@@ -127,6 +131,13 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
     )
 
 
+def describe_failure(exc: BaseException, where: str) -> str:
+    """One line: where it happened, the exception's type (unless a paradox_gym error) and message."""
+    message = one_line(exc)[:1000]
+    kind = "" if isinstance(exc, ParadoxGymError) else f"{type(exc).__name__}: "
+    return f"{where}: {kind}{message}" if message else f"{where}: {type(exc).__name__}"
+
+
 def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int], *,
                 stochastic: bool = False, device: str = "cpu") -> tuple[float, int, float, Any]:
     """One timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays it: each
@@ -170,7 +181,10 @@ def run_evaluation(
     headline energy is the pseudo-meter ``headline``: the sum over ``settings.energy_scope``'s devices
     (:class:`~paradox_gym.experiment.device_energy.DeviceAccounting`). Policies are moved to
     ``settings.device`` first. A ``KeyboardInterrupt`` stops the run: the trial in progress is discarded
-    and the returned run has ``interrupted=True`` with every complete trial.
+    and the returned run has ``interrupted=True`` with every complete trial. Any other exception during
+    the warm-up or the trials (the environment's ``step`` raising, an agent whose ``predict`` fails, ...)
+    stops the run the same way: the returned run holds every complete trial and ``error`` says what failed
+    where (configuration, trial, episode seed).
     """
     import torch
 
@@ -202,13 +216,15 @@ def run_evaluation(
     for agent in agents.values():
         place_policy(agent, settings.device)
     started = time.perf_counter()
+    where = "warm-up"
     try:
         # Warm-up: every configuration plays its warm-up episodes inside one throw-away trial window, so
         # that one-time costs (lazy imports, first tracker start of each meter) fall outside measured trials.
         scratch: list[int] = []
         env.begin_trial()
-        for agent in agents.values():
+        for config, agent in agents.items():
             for seed in run.warmup_seeds:
+                where = f"warm-up of {config}, episode seed {seed}"
                 run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
                 scratch.clear()
         env.end_trial()
@@ -225,6 +241,7 @@ def run_evaluation(
                 episodes: list[EpisodeRecord] = []
                 env.begin_trial()
                 for i, seed in enumerate(seeds):
+                    where = f"{config}, replicate {replicate} trial {trial}, episode seed {seed}"
                     ret, length, wall_s, window = run_episode(agent, env, seed, latencies,
                                                               stochastic=settings.stochastic,
                                                               device=settings.device)
@@ -242,12 +259,15 @@ def run_evaluation(
                 run.episodes.extend(episodes)
                 if on_trial is not None:
                     on_trial(record, episodes)
+            where = f"idle window after trial {trial}"
             idle = accounting.idle(round_walls, trial)  # the ``idle`` pseudo-configuration of this round
             run.idle_windows.append(idle)
             if on_idle is not None:
                 on_idle(idle)
     except KeyboardInterrupt:
         run.interrupted = True
+    except Exception as exc:  # noqa: BLE001 - the run stops; every whole trial is kept (docs/evaluation.md)
+        run.error = describe_failure(exc, where)
     finally:
         run.elapsed_s = time.perf_counter() - started
         try:

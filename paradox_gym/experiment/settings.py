@@ -7,6 +7,7 @@ per configuration; ``cpu_tdp_w`` is watts per CPU package; ``threads`` is torch'
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,12 @@ class EvalSettings:
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
+
+        for name in ("out", "agent_path", "agents_dir", "vecnormalize_path"):  # paths: None or a real path
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (str, os.PathLike)) or not str(value).strip()
+                                      or "\0" in str(value)):
+                raise SettingsError(name, f"{name} must be a path (a non-empty string), got {value!r}")
 
         def checked(name: str, check: Any, *args: Any) -> Any:
             try:

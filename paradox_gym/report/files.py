@@ -37,11 +37,14 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def write_csv_atomic(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]],
-                     columns: Sequence[str] | None = None) -> Path:
-    """CSV with a header (the union of the rows' keys, first-seen order, unless ``columns``) written atomically."""
+                     columns: Sequence[str] | None = None, *, empty_columns: Sequence[str] = ()) -> Path:
+    """CSV with a header (the union of the rows' keys, first-seen order, unless ``columns``) written
+    atomically. With no rows the header is ``empty_columns`` (a header-only file, never a bare newline)."""
     frame = pd.DataFrame.from_records(list(rows))
     if columns is not None:
         frame = frame.reindex(columns=list(columns))
+    elif frame.empty and not len(frame.columns):
+        frame = pd.DataFrame(columns=list(empty_columns))
     buf = io.StringIO()
     frame.to_csv(buf, index=False, lineterminator="\n")
     return write_bytes_atomic(path, buf.getvalue().encode())

@@ -60,7 +60,10 @@ def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[s
         ax.margins(x=0.15)
         ax.grid(True, alpha=0.3)
         ax.set_title(f"{head}{what} vs energy per episode\n(error bars: 95% CI across trials)", fontsize=10)
-        ax.legend(title="configuration", fontsize=8, title_fontsize=8, loc="best")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(title="configuration", fontsize=8, title_fontsize=8, loc="best")
+        else:  # nothing measured (a run that failed before its first whole trial): say so on the plot
+            ax.text(0.5, 0.5, "no whole trials", transform=ax.transAxes, ha="center", va="center")
         written[name.replace(".png", "_png")] = _save_fig(fig, out / name)
         plt.close(fig)
 

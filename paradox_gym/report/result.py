@@ -2,7 +2,8 @@
 
 ``to_dict()`` is exactly the JSON document ``paradox-gym evaluate --json`` prints and ``result.json``
 holds (schema in docs/evaluation.md); ``write(directory)`` writes every file once: ``episodes.csv``,
-``summary.csv``, the PNG plots and ``result.json`` (last, listing the others).
+``summary.csv``, the PNG plots and ``result.json`` (last, listing only the files that were written, so
+its presence means every file it lists is whole).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paradox_gym._util.cli import one_line
+from paradox_gym._util.files import DeferredSignals
 from paradox_gym.analysis import Analysis
 from paradox_gym.compression.footprint import Footprint
 from paradox_gym.experiment.device_energy import energy_by_device, energy_section
@@ -20,10 +23,14 @@ from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.files import json_safe, write_csv_atomic, write_json_atomic
 from paradox_gym.report.plots import PLOTS, write_plots
-from paradox_gym.report.rows import episode_rows, summary_rows, trial_dict
+from paradox_gym.report.rows import EPISODE_COLUMNS, SUMMARY_COLUMNS, episode_rows, summary_rows, trial_dict
 from paradox_gym.report.text import format_devices, format_report, verdict
 
 SCHEMA = "paradox_gym.evaluation/1"
+
+#: key -> file name of every file :meth:`EvalResult.write` creates (``result.json`` last).
+FILE_NAMES: dict[str, str] = {"episodes_csv": "episodes.csv", "summary_csv": "summary.csv",
+                              **{p.replace(".png", "_png"): p for p in PLOTS}, "result_json": "result.json"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class EvalResult:
         memory: fresh-process memory probe per configuration (None when skipped).
         machine, software: where and with what it ran.
         timings_s: seconds spent per stage (load, compress, memory, evaluation, analysis, total).
+        files: key -> path of each file :meth:`write` wrote (empty until it has written).
+        write_errors: file name -> why it could not be written (empty when every file was written).
     """
 
     settings: EvalSettings
@@ -51,13 +60,30 @@ class EvalResult:
     machine: dict[str, Any]
     software: dict[str, str | None]
     timings_s: dict[str, float] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    write_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
-        """``interrupted`` (Ctrl-C), ``partial`` (a replicate failed; the others are analysed) or ``complete``."""
+        """``interrupted`` (Ctrl-C or SIGTERM), ``failed`` (the environment, the agent or a meter raised, or a
+        file could not be written: see :attr:`error`) or ``complete``; one of ``vocab.RUN_STATUSES``."""
         if self.run.interrupted:
             return "interrupted"
-        return "partial" if self.run.failed_replicates else "complete"
+        return "failed" if self.error is not None else "complete"
+
+    @property
+    def error(self) -> str | None:
+        """Why the run failed (one line), or None."""
+        if self.run.error is not None:
+            return self.run.error
+        if self.write_errors:
+            return "could not write " + "; ".join(f"{n} ({why})" for n, why in self.write_errors.items())
+        return None
+
+    @property
+    def trials_kept(self) -> int:
+        """Whole trials measured, over every configuration."""
+        return sum(len(v) for v in self.run.trials.values())
 
     @property
     def summaries(self) -> dict[str, Any]:
@@ -81,22 +107,23 @@ class EvalResult:
 
     def file_names(self) -> dict[str, str]:
         """Files :meth:`write` creates: key -> file name."""
-        names = {"episodes_csv": "episodes.csv", "summary_csv": "summary.csv"}
-        names.update({p.replace(".png", "_png"): p for p in PLOTS})
-        names["result_json"] = "result.json"
-        return names
+        return dict(FILE_NAMES)
 
     def to_dict(self, directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The JSON document (plain data, non-finite floats as null); ``files`` lists the files
-        :meth:`write` writes into ``directory`` (default: ``settings.out``; empty when there is none)."""
+        :meth:`write` wrote (before it has written: the files it would write into ``directory``, default
+        ``settings.out``; empty when there is none)."""
         directory = directory if directory is not None else self.settings.out
         run = self.run
         seeds = {cfg: {f"{t.replicate}.{t.trial}": list(t.seeds) for t in trials} for cfg, trials in run.trials.items()}
-        files = ({k: str(Path(directory) / v) for k, v in self.file_names().items()}
-                 if directory is not None else {})
+        if self.files or self.write_errors:
+            files = dict(self.files)
+        else:
+            files = ({k: str(Path(directory) / v) for k, v in FILE_NAMES.items()} if directory is not None else {})
         doc: dict[str, Any] = {
             "schema": SCHEMA,
             "status": self.status,
+            "error": self.error,
             "config": {**self.settings.to_dict(), "out": str(directory) if directory is not None else None},
             "seeds": {"warmup": list(run.warmup_seeds), "trials": seeds, "rule": SEED_RULE},
             "software": self.software,
@@ -114,6 +141,7 @@ class EvalResult:
             "verdicts": self.verdicts(),
             "timings_s": dict(self.timings_s),
             "files": files,
+            "write_errors": dict(self.write_errors),
         }
         if run.devices:  # per device, the headline's scope, idle power, net energy, CO2e (docs/methodology.md)
             doc["energy"] = energy_section(run.trials, run.idle_windows, run.devices, self.settings.country)
@@ -132,21 +160,56 @@ class EvalResult:
                                                                for c, s in doc["summaries"].items()})
 
     def write(self, directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
-        """Write every file once into ``directory`` (default ``settings.out``); returns key -> path.
-        ``result.json`` is written last, so its presence means the others are complete."""
+        """Write every file once into ``directory`` (default ``settings.out``); returns key -> path of the
+        files written (also kept in :attr:`files`).
+
+        The previous run's files of these names are removed first; each file is written atomically; a file
+        that cannot be written (disk full, permissions) is recorded in :attr:`write_errors` (the run's
+        ``status`` becomes ``failed``) and the others are still written. ``result.json`` comes last and
+        lists only the files written, so its presence means every file it lists is whole. Ctrl-C and
+        SIGTERM wait until the files are written (in the main thread).
+        """
         if directory is None:
             directory = self.settings.out
         if directory is None:
             raise ValueError("no directory: pass one, or set EvalSettings.out")
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        names = self.file_names()
-        write_csv_atomic(out / names["episodes_csv"], episode_rows(self.run))
-        write_csv_atomic(out / names["summary_csv"], summary_rows(self.analysis))
         title = f"{self.settings.algo} on {self.settings.env_id}"
-        write_plots(out, self.analysis, title=title)
-        write_json_atomic(out / names["result_json"], self.to_dict(out))
-        return {k: str(out / v) for k, v in names.items()}
+        writers = {
+            "episodes_csv": lambda: write_csv_atomic(out / FILE_NAMES["episodes_csv"], episode_rows(self.run),
+                                                     empty_columns=EPISODE_COLUMNS),
+            "summary_csv": lambda: write_csv_atomic(out / FILE_NAMES["summary_csv"], summary_rows(self.analysis),
+                                                    empty_columns=SUMMARY_COLUMNS),
+            "plots": lambda: write_plots(out, self.analysis, title=title),
+        }
+        with DeferredSignals():
+            self.files.clear()
+            self.write_errors.clear()
+            for name in FILE_NAMES.values():  # this run's files replace the previous run's set, none kept
+                stale = out / name
+                if stale.is_file() and not stale.is_symlink():
+                    try:
+                        stale.unlink()
+                    except OSError:
+                        pass
+            for key, writer in writers.items():
+                try:
+                    writer()
+                except Exception as exc:  # noqa: BLE001 - recorded; the other files are still written
+                    why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc))
+                    self.write_errors[FILE_NAMES.get(key, "plots")] = why or type(exc).__name__
+            for key, name in FILE_NAMES.items():
+                if key != "result_json" and (out / name).is_file():
+                    self.files[key] = str(out / name)
+            self.files["result_json"] = str(out / FILE_NAMES["result_json"])
+            try:
+                write_json_atomic(out / FILE_NAMES["result_json"], self.to_dict(out))
+            except Exception as exc:  # noqa: BLE001 - recorded: the caller says so in one line
+                del self.files["result_json"]
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+                self.write_errors[FILE_NAMES["result_json"]] = why or type(exc).__name__
+        return dict(self.files)
 
 
-__all__ = ["SCHEMA", "EvalResult"]
+__all__ = ["FILE_NAMES", "SCHEMA", "EvalResult"]

@@ -31,6 +31,12 @@ def trial_dict(trial: Any) -> dict[str, Any]:
     }
 
 
+#: The columns every episodes.csv starts with (the rest: the energy window's figures per meter and device).
+EPISODE_COLUMNS: tuple[str, ...] = ("config", "replicate", "trial", "episode", "seed", "return", "length", "wall_s")
+#: The first column of summary.csv (one row per configuration).
+SUMMARY_COLUMNS: tuple[str, ...] = ("config",)
+
+
 def episode_rows(run: Any) -> list[dict[str, Any]]:
     """One row per measured episode of the complete trials."""
     complete = {(cfg, t.replicate, t.trial) for cfg, trials in run.trials.items() for t in trials}

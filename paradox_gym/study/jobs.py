@@ -30,11 +30,11 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from paradox_gym import __version__
 from paradox_gym._util.cli import one_line
-from paradox_gym._util.files import ensure_writable_dir
+from paradox_gym._util.files import DirectoryLock, ensure_writable_dir
 from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.settings import DEFAULT_AMOUNT, EvalSettings
 from paradox_gym.report.files import write_json_atomic
@@ -259,6 +259,8 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
     except Exception as exc:  # recorded, not raised: one bad cell does not stop a sweep
         return failure_outcome(job, exc, base, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
+    if result.status == "failed":  # the environment, the agent or a meter failed during the trials
+        return failure_outcome(job, RuntimeError(result.error), base, elapsed)
     if result.status != "complete":
         return JobOutcome(job.id, "interrupted", {}, elapsed)
     doc = result.to_dict()
@@ -290,21 +292,10 @@ class JobStore:
         self.jobs_dir.mkdir(exist_ok=True)
         self.failed_dir.mkdir(exist_ok=True)
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the directory's sweep lock (non-blocking: a second sweep on the same directory is refused)."""
-        import fcntl
-
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise UserInputError(f"another sweep is writing to {self.root} (its lock {self.lock_path} is "
-                                     "held); wait for it to finish or use another --out") from None
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock; a killed process releases it too
+    def lock(self) -> DirectoryLock:
+        """The directory's sweep lock (``with store.lock():``; non-blocking: a second sweep on the same
+        directory is refused, naming the holder's pid, host, start time and command)."""
+        return DirectoryLock(self.root, "--out", name=self.lock_path.name)
 
     def clean_temporary(self) -> int:
         """Remove temporary files a killed writer left behind; returns how many (call under the lock)."""
