@@ -104,9 +104,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def default_out_dir(env_id: str) -> Path:
-    """``results/<YYYYmmdd-HHMMSS>-<env slug>``."""
+    """``results/<YYYYmmdd-HHMMSS>-<env slug>`` (``-2``, ``-3``, ... appended if that exists already: two
+    runs started in the same second never share a directory)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{stamp}-{env_slug(env_id)}"
+    base = Path("results") / f"{stamp}-{env_slug(env_id)}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
