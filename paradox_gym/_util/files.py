@@ -112,11 +112,17 @@ class DirectoryLock:
     def __enter__(self) -> "DirectoryLock":
         import fcntl
 
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        import stat
+
+        try:  # never through a link, never blocking on a FIFO planted under the lock's name
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
             raise UserInputError(f"{self.label} {str(self.directory)!r}: cannot create the lock file "
                                  f"{self.path.name} ({exc.strerror or exc})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UserInputError(f"{self.label} {str(self.directory)!r}: {self.path.name} exists and is not a "
+                                 "regular file; remove it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
