@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -15,8 +16,10 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import paradox_gym  # noqa: F401  (registers the environments)
+from paradox_gym.envs import mock_drl
 from paradox_gym.envs.mock_drl import MockDRLDiscreteEnv, MockDRLEnv, make_codebook
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_ACTIONS, MAX_MOCK_COMPLEXITY, MAX_SPACE_ENTRIES
 
 CONTINUOUS = "paradox_gym/MockDRL-v0"
 DISCRETE = "paradox_gym/MockDRLDiscrete-v0"
@@ -278,7 +281,12 @@ BAD_ARGUMENTS = [
     ("action_dim", 65),  # > state_dim
     ("action_dim", 2.5),
     ("complexity", -1),
-    ("complexity", 1.0),
+    ("complexity", -0.5),
+    ("complexity", float("nan")),
+    ("complexity", float("inf")),
+    ("complexity", MAX_MOCK_COMPLEXITY + 1),
+    ("complexity", 10**400),
+    ("complexity", "1.5"),
     ("complexity", False),
     ("hazard", 1.0),
     ("hazard", -0.1),
@@ -289,13 +297,19 @@ BAD_ARGUMENTS = [
     ("ema_alpha", 0.0),
     ("ema_alpha", 1.1),
     ("quality_scale", 0.0),
+    ("quality_scale", 1e-320),  # 1 / (k * scale) overflows: the exact target would score NaN
     ("quality_scale", float("inf")),
     ("reward_noise", -0.01),
     ("rho", 1.0),
     ("rho", -0.5),
     ("coupling", -1.0),
+    ("coupling", 1e308),  # float32 state: would overflow to inf, then inf * 0 = NaN
     ("state_noise", -1.0),
+    ("state_noise", 1e308),
     ("state_bound", 0.0),
+    ("state_bound", 1e-320),  # rounds to 0 in float32
+    ("state_bound", 1e308),
+    ("state_dim", 10**12),  # capped before anything is allocated
     ("render_mode", "video"),
 ]
 
@@ -336,3 +350,143 @@ def test_bad_actions() -> None:
             denv.step(bad)
     denv.step(np.array(2))
     denv.step(np.array([3]))
+
+
+# --- fractional complexity ---------------------------------------------------------------------------
+
+
+def test_fractional_complexity_work_is_linear() -> None:
+    work = {c: MockDRLEnv(complexity=c).physics_multiply_adds for c in (0, 0.25, 0.5, 1, 1.5, 2, 2.75, 10)}
+    assert work == {c: int(16384 * c) for c in work}  # 128 x 128 multiply-adds per sub-step, pro rata
+    # a fraction that is not a multiple of 1/128 is rounded to the nearest row of the partial product
+    assert MockDRLEnv(complexity=0.3).physics_multiply_adds == 128 * round(0.3 * 128)
+    assert MockDRLEnv(complexity=MAX_MOCK_COMPLEXITY).physics_multiply_adds == 16384 * int(MAX_MOCK_COMPLEXITY)
+
+
+@pytest.mark.parametrize("env_id", BOTH)
+def test_fractional_complexity_changes_cost_not_dynamics(env_id: str) -> None:
+    plain, half, one_and_half = (trajectory(env_id, 3, complexity=c) for c in (0, 0.5, 1.5))
+    for a, b, c in zip(plain[2:], half[2:], one_and_half[2:]):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[0], c[0])
+        assert a[1:4] == b[1:4] == c[1:4] and a[4]["quality"] == b[4]["quality"] == c[4]["quality"]
+    checksums = [step[4]["physics_checksum"] for step in half[2:]]
+    assert all(np.isfinite(checksums)) and len(set(checksums)) > 100
+    assert same(half, trajectory(env_id, 3, complexity=0.5))
+
+
+def test_fractional_checksum_is_the_partial_product() -> None:
+    """complexity 1.5: one whole sub-step, then the first 64 rows of the next product, in the checksum."""
+    matrix = mock_drl._physics_matrix(mock_drl.PHYSICS_BODIES, mock_drl.PHYSICS_DT)
+    z = mock_drl._PHYSICS_START.copy()
+    env = MockDRLEnv(complexity=1.5, state_dim=4, action_dim=2, hazard=0.0, quality_threshold=0.0)
+    env.reset(seed=0)
+    for action in (np.array([0.5, -0.25], np.float32), np.array([1.0, 0.75], np.float32)):
+        _, _, _, _, info = env.step(action)
+        z[64:66] += mock_drl.PHYSICS_DT * action
+        z = matrix @ z
+        partial = matrix[:64] @ z
+        assert info["physics_checksum"] == pytest.approx(z @ z + partial @ partial, rel=1e-12)
+    # integers and integral floats are the same environment (same checksums)
+    ints, floats = trajectory(CONTINUOUS, 1, 30, complexity=2), trajectory(CONTINUOUS, 1, 30, complexity=2.0)
+    assert same(ints, floats)
+
+
+def test_complexity_accepts_real_numbers() -> None:
+    from fractions import Fraction
+
+    assert MockDRLEnv(complexity=np.float32(0.5)).physics_multiply_adds == 8192
+    assert MockDRLEnv(complexity=Fraction(3, 2)).physics_multiply_adds == 16384 + 8192
+    assert MockDRLEnv(complexity=np.int64(3)).complexity == 3
+    with pytest.raises(UserInputError, match=r"complexity must be a real number in \[0, 100000\].*"
+                                             r"MAX_MOCK_COMPLEXITY.*got nan"):
+        MockDRLEnv(complexity=float("nan"))
+
+
+# --- extreme but valid arguments, and caps --------------------------------------------------------------
+
+EXTREMES = [
+    {"reward_noise": 1e308},
+    {"state_bound": 1e20, "coupling": 1e20, "state_noise": 1e20, "rho": 0.9999999999999999},
+    {"state_bound": 1e-30, "coupling": 1e-320, "state_noise": 5e-324},
+    {"quality_scale": 1e-6},
+    {"quality_scale": 1e308},
+    {"ema_alpha": 5e-324, "hazard": 5e-324, "grace_steps": 10**30},
+    {"ema_alpha": 1.0, "quality_threshold": 1.0, "grace_steps": 0},
+]
+
+
+@pytest.mark.parametrize("kwargs", EXTREMES)
+@pytest.mark.parametrize("cls", [MockDRLEnv, MockDRLDiscreteEnv])
+def test_extreme_valid_arguments_keep_everything_finite(cls: type, kwargs: dict[str, Any]) -> None:
+    env = cls(state_dim=8, action_dim=4, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        for seed in range(3):
+            obs, _ = env.reset(seed=seed)
+            assert np.all(np.isfinite(obs)) and env.observation_space.contains(obs)
+            for _ in range(60):
+                obs, reward, terminated, truncated, info = env.step(env.target_action())
+                assert np.all(np.isfinite(obs)) and env.observation_space.contains(obs)
+                assert math.isfinite(reward) and 0.0 <= reward <= 1.0
+                assert math.isfinite(info["quality"]) and math.isfinite(info["quality_ema"])
+                if terminated or truncated:
+                    break
+    # the exact target earns quality 1 (not NaN) even at the strictest width
+    env.reset(seed=0)
+    assert env.action_quality(env.target_action()) == 1.0
+
+
+def test_sizes_are_capped_before_allocation() -> None:
+    with pytest.raises(UserInputError, match=rf"state_dim must be an int in \[1, {MAX_SPACE_ENTRIES}\] "
+                                             r"\(paradox_gym.limits.MAX_SPACE_ENTRIES\), got 1000000000000"):
+        MockDRLEnv(state_dim=10**12, action_dim=2)
+    with pytest.raises(UserInputError, match=r"action_dim must be an int in \[1, state_dim=64\]"):
+        MockDRLEnv(action_dim=10**12)
+    with pytest.raises(UserInputError, match=rf"n_actions must be an int in \[2, {MAX_ACTIONS}\] "
+                                             r"\(paradox_gym.limits.MAX_ACTIONS\), got 1000000000"):
+        MockDRLDiscreteEnv(n_actions=10**9)
+    with pytest.raises(UserInputError, match=r"codebook of n_actions x action_dim = 65536 x 64 values exceeds "
+                                             r"1000000 \(paradox_gym.limits.MAX_SPACE_ENTRIES\)"):
+        MockDRLDiscreteEnv(n_actions=MAX_ACTIONS, action_dim=64)
+    with pytest.raises(UserInputError, match="MAX_ACTIONS"):
+        make_codebook(10**9, 8)  # the public helper checks too, before drawing anything
+    with pytest.raises(UserInputError, match="MAX_SPACE_ENTRIES"):
+        make_codebook(1000, 10**4)
+
+
+def test_large_discrete_variant_is_cheap_and_consistent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the largest action count: no n x n table, no quadratic codebook search (2**15 < 65536 actions)
+    big = MockDRLDiscreteEnv(n_actions=MAX_ACTIONS, action_dim=15, state_dim=15)
+    assert big._quality_table is None and big.codebook.shape == (MAX_ACTIONS, 15)
+    big.reset(seed=0)
+    assert big.step(big.target_action())[4]["quality"] == 1.0
+    # the per-step quality (no table) equals the table's
+    table = MockDRLDiscreteEnv(n_actions=40, action_dim=8)
+    monkeypatch.setattr(mock_drl, "QUALITY_TABLE_MAX_ACTIONS", 1)
+    computed = MockDRLDiscreteEnv(n_actions=40, action_dim=8)
+    assert computed._quality_table is None and table._quality_table is not None
+    table.reset(seed=4)
+    computed.reset(seed=4)
+    for action in np.random.default_rng(0).integers(40, size=100):
+        a, b = table.step(int(action)), computed.step(int(action))
+        assert a[1] == b[1] and a[4] == b[4] and np.array_equal(a[0], b[0])
+
+
+def _codebook_by_pairwise_comparison(n_actions: int, action_dim: int) -> np.ndarray:
+    """The codebook search as first written (an n x n x action_dim comparison), for small sizes."""
+    rng = np.random.default_rng(mock_drl.CODEBOOK_SEED)
+    best, best_distance = None, -1
+    for _ in range(mock_drl.CODEBOOK_CANDIDATES):
+        signs = rng.integers(0, 2, size=(n_actions, action_dim)) * 2 - 1
+        hamming = np.count_nonzero(signs[:, None, :] != signs[None, :, :], axis=-1)
+        np.fill_diagonal(hamming, action_dim + 1)
+        if int(hamming.min()) > best_distance:
+            best, best_distance = signs, int(hamming.min())
+    return (best * mock_drl.CODEBOOK_MAGNITUDE).astype(np.float32)
+
+
+@pytest.mark.parametrize(("n_actions", "action_dim"), [(2, 1), (8, 8), (5, 3), (16, 4), (100, 8), (300, 8),
+                                                       (64, 20), (500, 12), (3, 30)])
+def test_codebook_search_unchanged(n_actions: int, action_dim: int) -> None:
+    assert np.array_equal(make_codebook(n_actions, action_dim),
+                          _codebook_by_pairwise_comparison(n_actions, action_dim))

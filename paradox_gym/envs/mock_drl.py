@@ -3,8 +3,9 @@
 ``MockDRLEnv`` (continuous actions) and ``MockDRLDiscreteEnv`` (discrete actions, same mechanics) let the
 mechanisms behind "compressing the policy did not save energy" be isolated:
 
-* ``complexity`` sets the environment's own CPU cost per step (a deterministic "physics" integration whose
-  cost grows linearly with the knob) without changing the dynamics, rewards or episode lengths;
+* ``complexity`` (a real number >= 0) sets the environment's own CPU cost per step (a deterministic
+  "physics" integration of ``complexity x 16384`` multiply-adds a step) without changing the dynamics,
+  rewards or episode lengths;
 * the termination rule ends an episode early when the policy plays poorly, so a worse policy runs fewer
   steps and therefore costs less in total (the episode-length effect).
 
@@ -31,11 +32,31 @@ import numpy as np
 from gymnasium import spaces
 
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_ACTIONS, MAX_MOCK_COMPLEXITY, MAX_SPACE_ENTRIES
 
 #: Number of coupled oscillators in the "physics" integration driven by ``complexity``.
 PHYSICS_BODIES = 64
 #: Time step of one physics sub-step (dimensionless simulation time).
 PHYSICS_DT = 0.05
+#: Size of the physics state (positions then velocities) = rows and columns of the sub-step matrix.
+PHYSICS_SIZE = 2 * PHYSICS_BODIES
+#: Multiply-adds of one whole physics sub-step (one 128x128 matrix-vector product).
+PHYSICS_SUBSTEP_MULTIPLY_ADDS = PHYSICS_SIZE * PHYSICS_SIZE
+#: Smallest ``quality_scale``: below it ``1 / (action_dim * quality_scale)`` can overflow to inf (and the
+#: quality of the exact target to ``exp(-0 * inf) = NaN``); at it any action off the target by more than
+#: about 3e-3 per dimension already scores ~0.
+MIN_QUALITY_SCALE = 1e-6
+#: Largest ``state_bound``, ``coupling`` and ``state_noise``: the state is float32 (largest 3.4e38), and
+#: with every scale at most 1e20 no sum or product of a step (nor the initial draw) can overflow to inf.
+MAX_STATE_SCALE = 1e20
+#: Smallest ``state_bound`` (float32 would round anything below ~1e-38 to a zero-width space).
+MIN_STATE_BOUND = 1e-30
+#: The discrete variant precomputes an ``n_actions x n_actions`` quality table up to this many actions
+#: (8 MB of float64); above it each step computes the one entry it needs (the same value).
+QUALITY_TABLE_MAX_ACTIONS = 1024
+#: Most sign comparisons (``n_actions^2 x action_dim``) the codebook's spread search may make per
+#: candidate; above it the first candidate is kept (see :func:`make_codebook`).
+CODEBOOK_SEARCH_BUDGET = 2**25
 #: Magnitude of every coordinate of a discrete-codebook action (each entry is +-this value).
 CODEBOOK_MAGNITUDE = 0.8
 #: Seed of the fixed codebook generator; the codebook never depends on the episode seed.
@@ -74,6 +95,36 @@ def _check_float(
         raise UserInputError(message)
     if result > high or (high_open and result == high):
         raise UserInputError(message)
+    return result
+
+
+def _check_complexity(value: Any) -> int | float:
+    """``complexity`` as an int (integers) or a float: a finite real number in ``[0, MAX_MOCK_COMPLEXITY]``."""
+    message = (
+        f"complexity must be a real number in [0, {MAX_MOCK_COMPLEXITY:g}] (physics sub-steps per step; "
+        f"the upper bound is paradox_gym.limits.MAX_MOCK_COMPLEXITY), got {value!r}"
+    )
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise UserInputError(message)
+    if isinstance(value, numbers.Integral):
+        if not 0 <= value <= MAX_MOCK_COMPLEXITY:
+            raise UserInputError(message)
+        return int(value)
+    try:
+        result = float(value)
+    except (OverflowError, ValueError):
+        raise UserInputError(message) from None
+    if not (math.isfinite(result) and 0.0 <= result <= MAX_MOCK_COMPLEXITY):
+        raise UserInputError(message)
+    return result
+
+
+def _check_size(name: str, value: Any, minimum: int, what: str, cap: int, cap_name: str) -> int:
+    """An int in ``[minimum, cap]`` (a space size), checked before anything of that size is allocated."""
+    result = _check_int(name, value, minimum, what)
+    if result > cap:
+        raise UserInputError(f"{name} must be an int in [{minimum}, {cap}] (paradox_gym.limits.{cap_name}), "
+                             f"got {value!r}")
     return result
 
 
@@ -117,22 +168,27 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     random actions earn about 0.1 per step and terminate soon after the grace period.
 
     Args:
-        state_dim: size of the observation vector (int >= 1).
+        state_dim: size of the observation vector (int in ``[1, MAX_SPACE_ENTRIES]``).
         action_dim: size of the action vector (int in ``[1, state_dim]``).
-        complexity: physics sub-steps per environment step (int >= 0); each is one 128x128
-            matrix-vector product, so the environment's CPU time per step grows linearly with it. It
-            changes only the cost and ``info["physics_checksum"]``, never observations, rewards or
-            terminations.
+        complexity: physics work per environment step, in sub-steps (a real number in
+            ``[0, MAX_MOCK_COMPLEXITY]``). A whole sub-step is one 128x128 matrix-vector product (16384
+            multiply-adds); ``c`` runs ``floor(c)`` whole sub-steps plus, for the fraction
+            ``f = c - floor(c)``, the first ``round(128 f)`` rows of one more product, so a step does
+            ``16384 floor(c) + 128 round(128 f)`` (~``16384 c``) multiply-adds and its CPU time grows
+            linearly with ``c`` (see :attr:`physics_multiply_adds`). It changes only the cost and
+            ``info["physics_checksum"]``, never observations, rewards or terminations.
         hazard: probability in ``[0, 1)`` that any step ends the episode regardless of play.
         quality_threshold: episode ends once the quality EMA falls below this (``[0, 1]``; 0 disables).
         grace_steps: steps before the quality rule can end an episode (int >= 0).
         ema_alpha: weight of the newest quality in the EMA (``(0, 1]``).
-        quality_scale: width of the quality peak per action dimension (``> 0``); smaller is stricter.
-        reward_noise: standard deviation of the Gaussian noise added to the reward (``>= 0``).
+        quality_scale: width of the quality peak per action dimension (``>= 1e-6``); smaller is stricter.
+        reward_noise: standard deviation of the Gaussian noise added to the reward (``>= 0``; the reward
+            is clipped to ``[0, 1]`` whatever the noise).
         rho: autoregressive coefficient of the state (``[0, 1)``).
-        coupling: how strongly the action pushes the first ``action_dim`` state dimensions (``>= 0``).
-        state_noise: standard deviation of the state's Gaussian innovation (``>= 0``).
-        state_bound: states are clipped to ``[-state_bound, state_bound]`` (``> 0``).
+        coupling: how strongly the action pushes the first ``action_dim`` state dimensions
+            (``[0, 1e20]``).
+        state_noise: standard deviation of the state's Gaussian innovation (``[0, 1e20]``).
+        state_bound: states are clipped to ``[-state_bound, state_bound]`` (``[1e-30, 1e20]``).
         render_mode: ``None``, ``"ansi"`` (one line of text) or ``"rgb_array"`` (a small image: the
             state as a colour strip above a bar showing the quality EMA).
     """
@@ -143,7 +199,7 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         self,
         state_dim: int = 64,
         action_dim: int = 8,
-        complexity: int = 0,
+        complexity: float = 0,
         hazard: float = 0.001,
         quality_threshold: float = 0.3,
         grace_steps: int = 50,
@@ -157,23 +213,24 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
-        self.state_dim = _check_int("state_dim", state_dim, 1, "a positive int")
+        self.state_dim = _check_size("state_dim", state_dim, 1, "a positive int", MAX_SPACE_ENTRIES,
+                                     "MAX_SPACE_ENTRIES")
         self.action_dim = _check_int("action_dim", action_dim, 1, "a positive int")
         if self.action_dim > self.state_dim:
             raise UserInputError(
                 f"action_dim must be an int in [1, state_dim={self.state_dim}], got {action_dim!r}"
             )
-        self.complexity = _check_int("complexity", complexity, 0, "an int >= 0")
+        self.complexity = _check_complexity(complexity)
         self.hazard = _check_float("hazard", hazard, 0.0, 1.0, high_open=True)
         self.quality_threshold = _check_float("quality_threshold", quality_threshold, 0.0, 1.0)
         self.grace_steps = _check_int("grace_steps", grace_steps, 0, "an int >= 0")
         self.ema_alpha = _check_float("ema_alpha", ema_alpha, 0.0, 1.0, low_open=True)
-        self.quality_scale = _check_float("quality_scale", quality_scale, 0.0, math.inf, low_open=True)
+        self.quality_scale = _check_float("quality_scale", quality_scale, MIN_QUALITY_SCALE, math.inf)
         self.reward_noise = _check_float("reward_noise", reward_noise, 0.0, math.inf)
         self.rho = _check_float("rho", rho, 0.0, 1.0, high_open=True)
-        self.coupling = _check_float("coupling", coupling, 0.0, math.inf)
-        self.state_noise = _check_float("state_noise", state_noise, 0.0, math.inf)
-        self.state_bound = _check_float("state_bound", state_bound, 0.0, math.inf, low_open=True)
+        self.coupling = _check_float("coupling", coupling, 0.0, MAX_STATE_SCALE)
+        self.state_noise = _check_float("state_noise", state_noise, 0.0, MAX_STATE_SCALE)
+        self.state_bound = _check_float("state_bound", state_bound, MIN_STATE_BOUND, MAX_STATE_SCALE)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise UserInputError(
                 f"render_mode must be None, 'ansi' or 'rgb_array', got {render_mode!r}"
@@ -200,8 +257,22 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         self._high = np.float32(self.state_bound)
         self._action = np.zeros(self.action_dim, dtype=np.float32)
         self._work = np.zeros(self.action_dim, dtype=np.float32)
-        self._physics = _PHYSICS_START.copy()
-        self._physics_next = np.zeros_like(self._physics)
+        # Physics: floor(complexity) whole sub-steps, then the first ``_physics_rows`` rows of one more.
+        whole = math.floor(self.complexity)
+        self._physics_steps = int(whole)
+        self._physics_rows = min(int(round((self.complexity - whole) * PHYSICS_SIZE)), PHYSICS_SIZE)
+        self._partial_matrix = _PHYSICS_MATRIX[: self._physics_rows]  # view: the leading rows
+        # Two buffers of 2 x 128 values; a sub-step reads the head of one and writes the head of the
+        # other. The partial sub-step writes its rows right after the head of the buffer holding the
+        # state, so that the checksum is one dot product over ``head + partial rows``.
+        self._slots = tuple(
+            (buffer[:PHYSICS_SIZE], buffer[PHYSICS_SIZE : PHYSICS_SIZE + self._physics_rows],
+             buffer[: PHYSICS_SIZE + self._physics_rows])
+            for buffer in (np.zeros(2 * PHYSICS_SIZE), np.zeros(2 * PHYSICS_SIZE))
+        )
+        self._physics = self._slots[0][0]
+        self._physics_next = self._slots[1][0]
+        self._physics[:] = _PHYSICS_START
         self._physics_checksum = float(np.dot(self._physics, self._physics))
         self._steps = 0
         self._ema = 1.0
@@ -310,22 +381,39 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
             info["terminated_by"] = "hazard"
         return state.copy(), reward, terminated, False, info
 
-    def _simulate_physics(self, action: np.ndarray) -> None:
-        """Advance the oscillator ring by ``complexity`` sub-steps, driven by the action.
+    @property
+    def physics_multiply_adds(self) -> int:
+        """Multiply-adds of the physics per step: ``16384 * floor(complexity) + 128 * round(128 * f)``
+        (``f`` the fractional part of ``complexity``), i.e. ``~16384 * complexity``; the checksum's own
+        dot product (128 values, plus the partial rows) is not counted."""
+        return PHYSICS_SUBSTEP_MULTIPLY_ADDS * self._physics_steps + PHYSICS_SIZE * self._physics_rows
 
-        Each sub-step is one 128x128 matrix-vector product (about 16k multiply-adds), so the CPU time
-        grows linearly with ``complexity``. The result is reported as ``info["physics_checksum"]``
-        (sum of squared positions and velocities) and never feeds the state, so ``complexity``
-        changes the cost of a step but not the trajectory.
+    def _simulate_physics(self, action: np.ndarray) -> None:
+        """Advance the oscillator ring by ``floor(complexity)`` sub-steps, driven by the action, then
+        compute a fraction of one more.
+
+        Each whole sub-step is one 128x128 matrix-vector product (16384 multiply-adds). A fractional
+        complexity ``f`` also computes the first ``round(128 f)`` rows of the next product (the leading
+        coordinates advanced by one more sub-step: ``128 round(128 f)`` multiply-adds) into a scratch
+        area; the state itself only advances by whole sub-steps, so it stays on the symplectic
+        integrator's bounded orbit. The CPU time thus grows linearly with ``complexity``.
+        ``info["physics_checksum"]`` is the sum of squared positions and velocities, plus (fractional
+        complexity) the sum of squares of the partially advanced coordinates; it never feeds the state,
+        so ``complexity`` changes the cost of a step but not the trajectory.
         """
         z, z_next = self._physics, self._physics_next
         drive = min(self.action_dim, PHYSICS_BODIES)
         z[PHYSICS_BODIES : PHYSICS_BODIES + drive] += PHYSICS_DT * action[:drive]
-        for _ in range(self.complexity):
+        for _ in range(self._physics_steps):
             np.dot(_PHYSICS_MATRIX, z, out=z_next)
             z, z_next = z_next, z
         self._physics, self._physics_next = z, z_next
-        self._physics_checksum = float(np.dot(z, z))
+        if self._physics_rows:
+            _, partial, extended = self._slots[0] if z is self._slots[0][0] else self._slots[1]
+            np.dot(self._partial_matrix, z, out=partial)
+            self._physics_checksum = float(np.dot(extended, extended))
+        else:
+            self._physics_checksum = float(np.dot(z, z))
 
     def render(self) -> str | np.ndarray | None:
         if self.render_mode == "rgb_array":
@@ -360,7 +448,8 @@ class MockDRLDiscreteEnv(MockDRLEnv):
     reward noise, termination and ``complexity`` are those of :class:`MockDRLEnv`.
 
     Args:
-        n_actions: number of discrete actions (int >= 2).
+        n_actions: number of discrete actions (int in ``[2, MAX_ACTIONS]``, and the codebook
+            ``n_actions x action_dim`` at most ``MAX_SPACE_ENTRIES`` values).
         **kwargs: every argument of :class:`MockDRLEnv`.
     """
 
@@ -368,18 +457,27 @@ class MockDRLDiscreteEnv(MockDRLEnv):
         self,
         state_dim: int = 64,
         action_dim: int = 8,
-        complexity: int = 0,
+        complexity: float = 0,
         *,
         n_actions: int = 8,
         **kwargs: Any,
     ) -> None:
-        self.n_actions = _check_int("n_actions", n_actions, 2, "an int >= 2")
+        self.n_actions = _check_size("n_actions", n_actions, 2, "an int >= 2", MAX_ACTIONS, "MAX_ACTIONS")
         super().__init__(state_dim=state_dim, action_dim=action_dim, complexity=complexity, **kwargs)
+        if self.n_actions * self.action_dim > MAX_SPACE_ENTRIES:
+            raise UserInputError(
+                f"the codebook of n_actions x action_dim = {self.n_actions} x {self.action_dim} values exceeds "
+                f"{MAX_SPACE_ENTRIES} (paradox_gym.limits.MAX_SPACE_ENTRIES); use fewer actions or a smaller "
+                "action_dim"
+            )
         self.codebook = make_codebook(self.n_actions, self.action_dim)
         self.codebook.setflags(write=False)
-        # quality of playing entry i when entry j is the target (precomputed: steps only index it)
-        diff = self.codebook[:, None, :] - self.codebook[None, :, :]
-        self._quality_table = np.exp(-np.sum(diff * diff, axis=-1, dtype=np.float64) * self._inv_width)
+        # quality of playing entry i when entry j is the target (precomputed up to
+        # QUALITY_TABLE_MAX_ACTIONS actions: steps only index it; above, computed per step)
+        self._quality_table: np.ndarray | None = None
+        if self.n_actions <= QUALITY_TABLE_MAX_ACTIONS:
+            diff = self.codebook[:, None, :] - self.codebook[None, :, :]
+            self._quality_table = np.exp(-np.sum(diff * diff, axis=-1, dtype=np.float64) * self._inv_width)
         self._scores = np.zeros(self.n_actions, dtype=np.float32)
 
     def _make_action_space(self) -> spaces.Space[Any]:
@@ -406,7 +504,10 @@ class MockDRLDiscreteEnv(MockDRLEnv):
 
     def _action_vector_and_quality(self, action: Any) -> tuple[np.ndarray, float]:
         index = self._action_index(action)
-        return self.codebook[index], float(self._quality_table[index, self._best_index()])
+        if self._quality_table is not None:
+            return self.codebook[index], float(self._quality_table[index, self._best_index()])
+        diff = self.codebook[index] - self.codebook[self._best_index()]
+        return self.codebook[index], float(np.exp(-np.sum(diff * diff, dtype=np.float64) * self._inv_width))
 
     def target_action(self) -> int:  # type: ignore[override]
         """Index of the discrete action of quality 1 in the current state."""
@@ -420,21 +521,47 @@ def make_codebook(n_actions: int, action_dim: int) -> np.ndarray:
     """Fixed codebook of the discrete variant: ``n_actions`` vectors with entries ``+-0.8``.
 
     Sign patterns are drawn by a generator with a fixed seed (``CODEBOOK_SEED``); of
-    ``CODEBOOK_CANDIDATES`` draws the one whose closest pair of entries is farthest apart is kept, so
-    wrong actions score poorly. Entries can only all differ when ``2**action_dim >= n_actions``.
+    ``CODEBOOK_CANDIDATES`` draws the one whose closest pair of entries is farthest apart is kept (the
+    first on ties), so wrong actions score poorly. Entries can only all differ when
+    ``2**action_dim >= n_actions``: otherwise every draw has a repeated entry and the first is kept. The
+    search compares ``n_actions^2 x action_dim`` signs per draw; above ``CODEBOOK_SEARCH_BUDGET`` the
+    first draw is kept too (such codebooks are too large for the choice to matter much).
 
     Returns:
         float32 array of shape ``(n_actions, action_dim)``.
     """
+    n_actions = _check_size("n_actions", n_actions, 1, "a positive int", MAX_ACTIONS, "MAX_ACTIONS")
+    action_dim = _check_size("action_dim", action_dim, 1, "a positive int", MAX_SPACE_ENTRIES, "MAX_SPACE_ENTRIES")
+    if n_actions * action_dim > MAX_SPACE_ENTRIES:
+        raise UserInputError(f"a codebook of {n_actions} x {action_dim} values exceeds {MAX_SPACE_ENTRIES} "
+                             "(paradox_gym.limits.MAX_SPACE_ENTRIES)")
     rng = np.random.default_rng(CODEBOOK_SEED)
+    distinct = (n_actions - 1).bit_length() <= action_dim  # 2**action_dim >= n_actions
+    search = distinct and n_actions * n_actions * action_dim <= CODEBOOK_SEARCH_BUDGET
     best: np.ndarray | None = None
     best_distance = -1
-    for _ in range(CODEBOOK_CANDIDATES):
+    for _ in range(CODEBOOK_CANDIDATES if search else 1):
         signs = rng.integers(0, 2, size=(n_actions, action_dim)) * 2 - 1
-        hamming = np.count_nonzero(signs[:, None, :] != signs[None, :, :], axis=-1)
-        np.fill_diagonal(hamming, action_dim + 1)
-        distance = int(hamming.min())
+        distance = _min_hamming_distance(signs) if search else 0
         if distance > best_distance:
             best, best_distance = signs, distance
     assert best is not None
     return (best * CODEBOOK_MAGNITUDE).astype(np.float32)
+
+
+def _min_hamming_distance(signs: np.ndarray) -> int:
+    """Smallest number of differing signs between two rows of a ``+-1`` matrix (exact).
+
+    For ``+-1`` rows ``hamming(i, j) = (k - s_i . s_j) / 2``; the dot products are exact in float32 for
+    ``k < 2**24``. Computed in blocks of rows so that memory stays ``O(n_actions)`` per block row.
+    """
+    n, k = signs.shape
+    matrix = signs.astype(np.float32)
+    block = max(1, (1 << 22) // n)
+    closest = -math.inf
+    for start in range(0, n, block):
+        products = matrix[start : start + block] @ matrix.T
+        rows = np.arange(products.shape[0])
+        products[rows, start + rows] = -math.inf  # not a pair
+        closest = max(closest, float(products.max()))
+    return int(round((k - closest) / 2))
