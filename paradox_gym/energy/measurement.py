@@ -56,7 +56,9 @@ class EnergyReading:
             raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
         has_figure = self.status in ("ok", "too_short")
         if has_figure and (self.energy_j is None or not math.isfinite(self.energy_j)):
-            raise ValueError(f"a reading with status {self.status!r} needs a finite energy_j")
+            raise ValueError(
+                f"a reading with status {self.status!r} needs a finite energy_j, got {self.energy_j!r}"
+            )
         if not has_figure and self.energy_j is not None:
             raise ValueError(f"a reading with status {self.status!r} must have energy_j None")
 

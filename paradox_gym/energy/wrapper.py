@@ -19,10 +19,21 @@ wrappers, the meters at the edges). The window's ``cpu_s`` is the whole process'
   share. Use it on a loaded machine, where preemption inflates wall-clock phases at random.
 
 ``scripts/bench_overhead.py`` measures what each costs in throughput.
+
+Faults: no meter fault stops a rollout. A meter whose one-off ``prepare`` raises, whose window start or
+end raises, or that returns a figure that is not a finite number of J >= 0 gets a ``failed`` reading
+(``energy_j`` None) with the error as its note, for that window (or, after a failed ``prepare``, for every
+window); the other meters and the rollout go on. A meter whose ``close`` raises is reported by a
+``RuntimeWarning`` after every other meter and the environment are closed. An exception raised by the
+wrapped environment's ``reset`` or ``step`` propagates unchanged; the episode's window is dropped first
+(counted in ``aborted_episodes``), so that ``end_trial()``, ``reset()`` and ``close()`` still work.
+``KeyboardInterrupt`` is never caught.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 import warnings
 from collections.abc import Sequence
@@ -30,8 +41,16 @@ from typing import Any
 
 import gymnasium
 
-from paradox_gym.energy.measurement import PHASES, PhaseTimes, WindowMeasurement, split_by_cpu_share
+from paradox_gym.energy.measurement import (
+    METHODS,
+    PHASES,
+    EnergyReading,
+    PhaseTimes,
+    WindowMeasurement,
+    split_by_cpu_share,
+)
 from paradox_gym.energy.meters import Meter, check_cpu_tdp, default_meter_names, make_meters
+from paradox_gym.energy.meters.base import reading_problem
 from paradox_gym.errors import UserInputError, UserTypeError
 
 _perf = time.perf_counter_ns
@@ -43,7 +62,11 @@ PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
 
 class _WindowStart:
     __slots__ = ("kind", "index", "key", "meters", "wall", "thread", "process",
-                 "env_wall", "env_cpu", "pol_wall", "pol_cpu", "steps")
+                 "env_wall", "env_cpu", "pol_wall", "pol_cpu", "steps", "begin_errors")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 class EnergyWrapper(gymnasium.Wrapper):
@@ -52,7 +75,7 @@ class EnergyWrapper(gymnasium.Wrapper):
     Args:
         env: the environment to wrap.
         meters: ``None`` (the defaults: ``cpu-model`` plus RAPL / NVML where available), a list of
-            meter names (see ``METER_NAMES``) or a list of :class:`Meter` objects.
+            meter names (see ``METER_NAMES``) or a list of :class:`Meter` objects (names unique).
         cpu_tdp_w: CPU TDP in W per package for the ``cpu-model`` meter (ignored when meter objects
             are given).
         phase_clock: ``"wall"`` (default) or ``"cpu"``: the clock read per step for the phase split
@@ -73,7 +96,7 @@ class EnergyWrapper(gymnasium.Wrapper):
         phase_clock: str = "wall",
     ) -> None:
         super().__init__(env)
-        if phase_clock not in PHASE_CLOCKS:
+        if not isinstance(phase_clock, str) or phase_clock not in PHASE_CLOCKS:
             raise UserInputError(
                 f"unknown phase_clock {phase_clock!r}; valid: {', '.join(PHASE_CLOCKS)}"
             )
@@ -84,8 +107,15 @@ class EnergyWrapper(gymnasium.Wrapper):
             built = make_meters(default_meter_names(), cpu_tdp_w=tdp)
         elif isinstance(meters, str):
             built = make_meters([meters], cpu_tdp_w=tdp)
+        elif isinstance(meters, Meter):
+            built = [meters]
         else:
-            items = list(meters)
+            try:
+                items = list(meters)
+            except TypeError:
+                raise UserTypeError(
+                    f"meters must be a list of meter names or Meter objects, got {type(meters).__name__}"
+                ) from None
             if all(isinstance(m, str) for m in items):
                 built = make_meters(items, cpu_tdp_w=tdp)
             elif all(isinstance(m, Meter) for m in items):
@@ -93,15 +123,24 @@ class EnergyWrapper(gymnasium.Wrapper):
                 names = [m.name for m in built]
                 if len(set(names)) != len(names):
                     raise UserInputError(f"two meters share a name: {names}")
-            else:
+                for m in built:
+                    if not isinstance(m.name, str) or not m.name or m.method not in METHODS:
+                        raise UserInputError(f"meter {m!r} needs a non-empty name and a method in "
+                                             f"{', '.join(METHODS)}")
+            elif any(isinstance(m, (str, Meter)) for m in items):
                 raise UserTypeError("meters must be meter names or Meter objects, not a mix")
+            else:
+                raise UserTypeError(f"meters must be meter names or Meter objects, got {items!r:.200}")
         self.meters: list[Meter] = built
         for meter in built:
             # one-off set-up costs (CodeCarbon's hardware probing, about 1.5 s) happen here, not
-            # inside the first trial window
+            # inside the first trial window; a meter whose set-up fails reports failed windows
             prepare = getattr(meter, "prepare", None)
             if callable(prepare) and meter.availability()[0]:
-                prepare()
+                try:
+                    prepare()
+                except Exception as exc:
+                    meter.fail(f"set-up (prepare) failed: {_describe(exc)}")
         self.episodes: list[WindowMeasurement] = []
         self.trials: list[WindowMeasurement] = []
         # cumulative counters (ns / steps); windows subtract their start values
@@ -115,6 +154,9 @@ class EnergyWrapper(gymnasium.Wrapper):
         self._windows_opened = 0  # makes every meter window key unique, even if the lists are cleared
         #: episodes reset before they ended (not recorded); the first one raises a RuntimeWarning
         self.discarded_episodes = 0
+        #: episodes whose environment ``reset`` / ``step`` raised, or whose ``step`` returned a malformed
+        #: result (not recorded)
+        self.aborted_episodes = 0
 
     # -- rollout-loop API -----------------------------------------------------------------------
     def record_policy_time(self, wall_ns: int, cpu_ns: int) -> None:
@@ -123,11 +165,17 @@ class EnergyWrapper(gymnasium.Wrapper):
         Call it once per step, before ``step``; the time is charged to the policy phase of the open
         windows, and the rest of the time between steps to overhead. With ``phase_clock="wall"``
         ``cpu_ns`` is ignored (pass 0 and skip the CPU-clock reads).
+
+        Raises:
+            UserInputError: a time that is not a finite real number >= 0 (NaN, inf, negative, None, text).
         """
-        if wall_ns < 0 or cpu_ns < 0:
-            raise UserInputError(f"policy times must be >= 0 ns, got wall={wall_ns!r} cpu={cpu_ns!r}")
-        self._pol_wall += wall_ns
-        self._pol_cpu += cpu_ns
+        if wall_ns.__class__ is int and cpu_ns.__class__ is int and wall_ns >= 0 and cpu_ns >= 0:
+            self._pol_wall += wall_ns
+            self._pol_cpu += cpu_ns
+            return
+        wall, cpu = _check_ns(wall_ns, cpu_ns)
+        self._pol_wall += wall
+        self._pol_cpu += cpu
 
     # -- gymnasium API --------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
@@ -147,31 +195,47 @@ class EnergyWrapper(gymnasium.Wrapper):
         self._episode = self._open("episode", len(self.episodes))
         t0c = _thread() if self._cpu_clock else 0
         t0w = _perf()
-        result = self.env.reset(seed=seed, options=options)
+        try:
+            result = self.env.reset(seed=seed, options=options)
+        except Exception:
+            self._abort_episode()
+            raise
         self._env_wall += _perf() - t0w
         if self._cpu_clock:
             self._env_cpu += _thread() - t0c
         return result
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict]:
-        if self._cpu_clock:
-            t0w = _perf()
-            t0c = _thread()
-            result = self.env.step(action)
-            t1c = _thread()
-            t1w = _perf()
-            self._env_cpu += t1c - t0c
-            self._env_wall += t1w - t0w
-        else:
-            t0w = _perf()
-            result = self.env.step(action)
-            self._env_wall += _perf() - t0w
+        try:
+            if self._cpu_clock:
+                t0w = _perf()
+                t0c = _thread()
+                result = self.env.step(action)
+                t1c = _thread()
+                t1w = _perf()
+                self._env_cpu += t1c - t0c
+                self._env_wall += t1w - t0w
+            else:
+                t0w = _perf()
+                result = self.env.step(action)
+                self._env_wall += _perf() - t0w
+        except Exception:
+            self._abort_episode()
+            raise
         self._steps += 1
-        if (result[2] or result[3]) and self._episode is not None:
+        try:
+            done = result[2] or result[3]
+        except Exception:  # not a 5-tuple, or array flags: passed on for the caller to diagnose
+            self._abort_episode()
+            return result
+        if done and self._episode is not None:
             window = self._close(self._episode)
             self._episode = None
             self.episodes.append(window)
-            result[4]["energy"] = window
+            try:
+                result[4]["energy"] = window
+            except Exception:  # noqa: BLE001 - an info that is not a dict: the caller diagnoses it
+                pass
         return result
 
     def close(self) -> None:
@@ -181,9 +245,25 @@ class EnergyWrapper(gymnasium.Wrapper):
         if self._trial is not None:
             self._discard(self._trial)
             self._trial = None
+        errors = []
         for meter in self.meters:
-            meter.close()
-        super().close()
+            try:
+                meter.close()
+            except Exception as exc:
+                errors.append(f"{meter.name}: {_describe(exc)}")
+        try:
+            super().close()
+        finally:
+            if errors:
+                warnings.warn("EnergyWrapper.close: meter(s) failed to close: " + "; ".join(errors),
+                              RuntimeWarning, stacklevel=2)
+
+    def _abort_episode(self) -> None:
+        """Drop the open episode window (its environment raised or returned a malformed step)."""
+        if self._episode is not None:
+            self._discard(self._episode)
+            self._episode = None
+            self.aborted_episodes += 1
 
     # -- trials ---------------------------------------------------------------------------------
     def begin_trial(self) -> None:
@@ -220,8 +300,12 @@ class EnergyWrapper(gymnasium.Wrapper):
         # outside the windows of the other meters
         chosen = [m for m in self.meters if kind == "trial" or m.episode_windows]
         start.meters = [m for m in chosen if not m.episode_windows] + [m for m in chosen if m.episode_windows]
+        start.begin_errors = {}
         for meter in start.meters:
-            meter.begin(start.key)
+            try:
+                meter.begin(start.key)
+            except Exception as exc:
+                start.begin_errors[meter.name] = f"window start failed: {_describe(exc)}"
         start.env_wall = self._env_wall
         start.env_cpu = self._env_cpu
         start.pol_wall = self._pol_wall
@@ -241,7 +325,7 @@ class EnergyWrapper(gymnasium.Wrapper):
         pol_wall = self._pol_wall - start.pol_wall
         pol_cpu = self._pol_cpu - start.pol_cpu
         steps = self._steps - start.steps
-        ended = {m.name: m.end(start.key) for m in reversed(start.meters)}
+        ended = {m.name: self._end(m, start) for m in reversed(start.meters)}
         readings = {m.name: ended[m.name] for m in self.meters if m.name in ended}
         overhead_wall = max(wall - env_wall - pol_wall, 0)
         if not self._cpu_clock:
@@ -276,7 +360,21 @@ class EnergyWrapper(gymnasium.Wrapper):
 
     def _discard(self, start: _WindowStart) -> None:
         for meter in reversed(start.meters):
-            meter.end(start.key)
+            self._end(meter, start)
+
+    @staticmethod
+    def _end(meter: Meter, start: _WindowStart) -> EnergyReading:
+        """``meter.end(key)``; a raise or an unusable reading becomes a ``failed`` reading."""
+        note = start.begin_errors.get(meter.name)
+        if note is None:
+            try:
+                reading = meter.end(start.key)
+                note = reading_problem(reading)
+                if note is None:
+                    return reading
+            except Exception as exc:
+                note = f"window end failed: {_describe(exc)}"
+        return EnergyReading.failed(meter.name, meter.method, note)
 
     # -- summary --------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -292,6 +390,26 @@ class EnergyWrapper(gymnasium.Wrapper):
             "episodes": _summarise(self.episodes),
             "trials": _summarise(self.trials),
         }
+
+
+def _check_ns(wall_ns: Any, cpu_ns: Any) -> tuple[int, int]:
+    """Policy times in ns as ints (each a finite real number >= 0), else UserInputError."""
+    out = []
+    for value in (wall_ns, cpu_ns):
+        ok = not isinstance(value, bool) and isinstance(value, numbers.Real)
+        if ok:
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                number = math.nan
+            ok = math.isfinite(number) and number >= 0.0
+        if not ok:
+            got = f"wall_ns={wall_ns!r} cpu_ns={cpu_ns!r}"
+            raise UserInputError(
+                f"record_policy_time: policy times must be finite numbers of nanoseconds >= 0, got {got:.200}"
+            )
+        out.append(int(value))
+    return out[0], out[1]
 
 
 def _summarise(windows: list[WindowMeasurement]) -> dict[str, Any]:

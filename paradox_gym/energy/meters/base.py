@@ -7,11 +7,17 @@ start snapshot. No meter reads anything between the edges, except a power-pollin
 that lacks an energy counter.
 
 Faults never stop a rollout: a meter that cannot run returns ``unavailable`` readings with the reason,
-and a meter whose source breaks during a window returns a ``failed`` reading for that window.
+and a meter whose source breaks during a window returns a ``failed`` reading for that window, with the
+error as its note. That covers an exception in any hook or read (:meth:`Meter._on_begin`,
+:meth:`Meter._read`, :meth:`Meter._on_end`, :meth:`Meter._reading`), a figure that is not a finite
+number >= 0 (``energy_j`` or a component: NaN, inf, negative), and a meter marked broken with
+:meth:`Meter.fail` (e.g. its one-off ``prepare`` failed). ``KeyboardInterrupt`` is never caught.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
@@ -61,6 +67,8 @@ class Meter(ABC):
     episode_windows: bool = True
     #: windows whose process CPU time is below this (s) are also flagged too_short (0 disables).
     min_cpu_s: float = 0.0
+    #: set by :meth:`fail`: why the meter is broken (every window begun since is ``failed`` with this note)
+    fault: str | None = None
 
     def __init__(self) -> None:
         self._availability: Availability | None = None
@@ -80,6 +88,11 @@ class Meter(ABC):
     def _probe(self) -> tuple[bool, str]:
         """Check the source once; return ``(available, description or reason)``."""
 
+    def fail(self, reason: str) -> None:
+        """Mark the meter broken: every window begun from now on gets a ``failed`` reading with ``reason``
+        as its note, and the source is no longer read (used when a one-off ``prepare`` fails)."""
+        self.fault = str(reason)
+
     # -- windows --------------------------------------------------------------------------------
     @property
     def open_windows(self) -> tuple[str, ...]:
@@ -96,7 +109,9 @@ class Meter(ABC):
             raise UserInputError(f"meter {self.name!r}: window {key!r} is already open")
         available, _ = self.availability()
         snap = Snapshot(time.perf_counter(), time.process_time())
-        if available:
+        if available and self.fault is not None:
+            snap.error = self.fault
+        elif available:
             try:
                 self._on_begin(key)
                 snap.value = self._read()
@@ -123,29 +138,43 @@ class Meter(ABC):
         if not available:
             return EnergyReading.unavailable(self.name, self.method, reason)
         if start.error is not None:
-            self._on_end(key)
+            self._end_hook(key)
             return EnergyReading.failed(self.name, self.method, start.error)
         try:
             value = self._read()
         except Exception as exc:
-            self._on_end(key)
+            self._end_hook(key)
             return EnergyReading.failed(
                 self.name, self.method, f"reading at window end failed: {type(exc).__name__}: {exc}"
             )
-        self._on_end(key)
+        hook_error = self._end_hook(key)
+        if hook_error is not None:
+            return EnergyReading.failed(self.name, self.method, hook_error)
         wall_s = max(wall_end - start.wall_s, 0.0)
         cpu_s = max(cpu_end - start.cpu_s, 0.0)
         try:
             reading = self._reading(start.value, value, wall_s, cpu_s)
+            problem = reading_problem(reading)
+            if problem is not None:
+                return EnergyReading.failed(self.name, self.method, problem)
+            return self._flag_short(reading, wall_s, cpu_s)
         except Exception as exc:
             return EnergyReading.failed(self.name, self.method, f"{type(exc).__name__}: {exc}")
-        return self._flag_short(reading, wall_s, cpu_s)
 
     def close(self) -> None:
-        """Release the meter's resources (threads, library handles). Open windows are dropped."""
+        """Release the meter's resources (threads, library handles). Open windows are dropped; a hook
+        that raises while they are dropped does not stop the others."""
         for key in list(self._open):
             self._open.pop(key)
+            self._end_hook(key)
+
+    def _end_hook(self, key: str) -> str | None:
+        """Run :meth:`_on_end`; return the note of a failed reading if it raised, else None."""
+        try:
             self._on_end(key)
+        except Exception as exc:
+            return f"end-of-window hook failed: {type(exc).__name__}: {exc}"
+        return None
 
     # -- hooks ----------------------------------------------------------------------------------
     def _on_begin(self, key: str) -> None:  # noqa: B027 - optional hook
@@ -185,3 +214,26 @@ class Meter(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, method={self.method!r})"
+
+
+def _bad_joules(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return True
+    number = float(value)
+    return not (math.isfinite(number) and number >= 0.0)
+
+
+def reading_problem(reading: Any) -> str | None:
+    """Why ``reading`` cannot be reported (not an :class:`EnergyReading`; an ``energy_j`` or a component
+    that is not a finite number of J >= 0), or None when it can."""
+    if not isinstance(reading, EnergyReading):
+        return f"the meter returned {type(reading).__name__}, not an EnergyReading"
+    if reading.energy_j is not None and _bad_joules(reading.energy_j):
+        return f"the meter returned energy_j={reading.energy_j!r} J; an energy must be a finite number >= 0"
+    if not isinstance(reading.components, dict):
+        return f"the meter returned components {type(reading.components).__name__}, not a dict"
+    for part, joules in reading.components.items():
+        if _bad_joules(joules):
+            return (f"the meter returned component {part!r} = {joules!r} J; an energy must be a finite "
+                    "number >= 0")
+    return None
