@@ -8,6 +8,7 @@ This module receives agents ready to run (loading and compressing them is
 from __future__ import annotations
 
 import time
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -93,7 +94,7 @@ class EvaluationRun:
 
 
 def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],
-                  window: Any, latencies: list[int], primary: str, crosscheck_meter: str | None,
+                  window: Any, latencies: Sequence[int], primary: str, crosscheck_meter: str | None,
                   replicate: int, position: int) -> TrialRecord:
     readings = window.readings
     cc = None
@@ -138,7 +139,7 @@ def describe_failure(exc: BaseException, where: str) -> str:
     return f"{where}: {kind}{message}" if message else f"{where}: {type(exc).__name__}"
 
 
-def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: list[int], *,
+def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: Any, *,
                 stochastic: bool = False, device: str = "cpu") -> tuple[float, int, float, Any]:
     """One timed episode of ``agent`` in ``env`` (an EnergyWrapper), as the evaluation plays it: each
     ``predict`` is timed and reported with ``env.record_policy_time``; its wall time (ns) is appended to
@@ -199,13 +200,8 @@ def run_evaluation(
                  "reason": m.availability().reason, "resolution_s": m.resolution_s}
         for m in meters
     }
-    for meter in meters:  # one-time set-up (CodeCarbon's hardware probe) outside every window
-        prepare = getattr(meter, "prepare", None)
-        if callable(prepare) and meter.availability().available:
-            try:
-                prepare()
-            except Exception:  # noqa: BLE001 - the meter then reports its own failure per window
-                pass
+    # the EnergyWrapper runs each meter's one-time set-up (CodeCarbon's hardware probe) outside every
+    # window; a meter whose set-up fails reports ``failed`` windows, the run goes on.
     # the agent's env_kwargs and observation normalisation, the same for every configuration
     env = EnergyWrapper(make_eval_env(settings), meters, phase_clock=settings.phase_clock)
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
@@ -220,13 +216,13 @@ def run_evaluation(
     try:
         # Warm-up: every configuration plays its warm-up episodes inside one throw-away trial window, so
         # that one-time costs (lazy imports, first tracker start of each meter) fall outside measured trials.
-        scratch: list[int] = []
+        scratch = array("q")
         env.begin_trial()
         for config, agent in agents.items():
             for seed in run.warmup_seeds:
                 where = f"warm-up of {config}, episode seed {seed}"
                 run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
-                scratch.clear()
+                del scratch[:]
         env.end_trial()
         configs = list(agents)
         for trial in range(settings.trials):
@@ -235,7 +231,7 @@ def run_evaluation(
                 agent = agents[config]
                 seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
                          for i in range(settings.episodes)]
-                latencies: list[int] = []
+                latencies = array("q")  # 8 bytes a step (a list of ints takes ~36): a long trial fits
                 returns: list[float] = []
                 lengths: list[int] = []
                 episodes: list[EpisodeRecord] = []
