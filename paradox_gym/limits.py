@@ -34,6 +34,14 @@ MAX_JSON_DEPTH = 64
 MAX_VECNORMALIZE_BYTES = 16 * 1024 * 1024
 #: Largest rl-zoo3 config file (config.yml, args.yml).
 MAX_YAML_BYTES = 1024 * 1024
+#: Most members of an agent zip (SB3 writes 6, a compressed agent 3); counted before the member list is read.
+MAX_ZIP_MEMBERS = 64
+#: Most tensors in one weights file (a state dict); SB3's largest policies have a few hundred.
+MAX_TENSORS = 10_000
+#: Most critics (Q networks) of an off-policy policy (SB3 uses 2, TQC 5, REDQ-style setups 10).
+MAX_CRITICS = 16
+#: Most QAT fine-tuning steps a saved compressed agent may ask for when it is loaded (the default is 200).
+MAX_QAT_STEPS = 100_000
 #: Largest ``complexity`` of the mock environment (physics sub-steps per step; 1 is ~10 us).
 MAX_MOCK_COMPLEXITY = 100_000.0
 
@@ -49,5 +57,9 @@ LIMITS: dict[str, int | float] = {
     "MAX_JSON_DEPTH": MAX_JSON_DEPTH,
     "MAX_VECNORMALIZE_BYTES": MAX_VECNORMALIZE_BYTES,
     "MAX_YAML_BYTES": MAX_YAML_BYTES,
+    "MAX_ZIP_MEMBERS": MAX_ZIP_MEMBERS,
+    "MAX_TENSORS": MAX_TENSORS,
+    "MAX_CRITICS": MAX_CRITICS,
+    "MAX_QAT_STEPS": MAX_QAT_STEPS,
     "MAX_MOCK_COMPLEXITY": MAX_MOCK_COMPLEXITY,
 }

@@ -30,8 +30,19 @@ from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_mo
 from paradox_gym.compression.quantization import quantized_engine
 from paradox_gym.compression.recipe import check_recipe
 from paradox_gym.compression.registry import apply_recipe, get_method
-from paradox_gym.compression.serialization import build_policy, decode_space, encode_space
-from paradox_gym.errors import AgentNotFoundError, ParadoxGymError, UserInputError
+from paradox_gym.compression.serialization import build_policy, check_policy_kwargs, decode_space, encode_space
+from paradox_gym.envs import make_env
+from paradox_gym.errors import ParadoxGymError, UnsafeAgentError, UserInputError, UserTypeError
+from paradox_gym.limits import MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_WEIGHTS_BYTES
+from paradox_gym.sb3.untrusted import (
+    check_state_dict,
+    check_tensor,
+    decode_json,
+    load_tensor_file,
+    open_agent_file,
+    open_zip,
+    read_member,
+)
 from paradox_gym._util.files import write_bytes_atomic
 
 FORMAT = "paradox_gym.compressed_agent"
@@ -141,20 +152,17 @@ class CompressedAgent:
         write_bytes_atomic(path, data.getvalue())
 
 
-def _read_tensor_file(archive: zipfile.ZipFile, name: str) -> Any:
-    try:
-        return torch.load(io.BytesIO(archive.read(name)), weights_only=True, map_location="cpu")
-    except Exception as exc:
-        first_line = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise UserInputError(f"cannot read {name} from the saved agent: {first_line}") from exc
+_KIND = "a compressed agent file"
 
 
 def _read_meta(archive: zipfile.ZipFile, where: str) -> dict[str, Any]:
-    """``agent.json`` as a dict with every key :func:`load_compressed` reads (else a user error)."""
+    """``agent.json`` (at most ``MAX_JSON_BYTES``, nested at most ``MAX_JSON_DEPTH`` levels) as a dict with
+    every key :func:`load_compressed` reads (else a user error)."""
+    raw = read_member(archive, "agent.json", MAX_JSON_BYTES, where, _KIND)
     try:
-        meta = json.loads(archive.read("agent.json"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"{where}: agent.json is not valid JSON ({exc})") from exc
+        meta = decode_json(raw)
+    except ValueError as exc:
+        raise UserInputError(f"{where}: agent.json is not valid JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise UserInputError(f"{where}: agent.json must hold a JSON object, got {type(meta).__name__}")
     if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
@@ -168,15 +176,36 @@ def _read_meta(archive: zipfile.ZipFile, where: str) -> dict[str, Any]:
     for key in ("observation_space", "action_space", "policy_kwargs", "recipe"):
         if not isinstance(meta[key], dict):
             raise UserInputError(f"{where}: {key} in agent.json must be a JSON object")
+    if not isinstance(meta["algo"], str) or meta["algo"] not in SUPPORTED_ALGOS:
+        raise UserInputError(
+            f"unsupported algorithm {meta['algo']!r} in saved agent; supported: {', '.join(SUPPORTED_ALGOS)}"
+        )
     return meta
 
 
-def _check_calibration(calibration: np.ndarray | None, observation_space: Any) -> None:
-    """The saved ``ptsq`` calibration must be a batch of observations of ``observation_space``."""
+def _read_weights(archive: zipfile.ZipFile, where: str, inference_parameters: int) -> dict[str, torch.Tensor]:
+    """``weights.pt`` (at most ``MAX_WEIGHTS_BYTES``) as a clean state dict of finite float tensors holding
+    exactly ``inference_parameters`` numbers (what ``net_arch`` and the spaces imply)."""
+    raw = read_member(archive, "weights.pt", MAX_WEIGHTS_BYTES, where, _KIND)
+    state = check_state_dict(load_tensor_file(raw, where, "weights.pt"), where, "weights.pt", len(raw))
+    held = sum(t.numel() for t in state.values())
+    if held != inference_parameters:
+        raise UserInputError(
+            f"{where}: weights.pt holds {held} parameters but the saved net_arch and spaces need "
+            f"{inference_parameters}; the weights do not fit the saved architecture"
+        )
+    return state
+
+
+def _read_calibration(archive: zipfile.ZipFile, where: str, observation_space: Any) -> np.ndarray:
+    """``calibration.pt``: a finite real array of shape ``(N, *obs_shape)`` (N >= 1), at most MAX_WEIGHTS_BYTES."""
     from gymnasium import spaces
 
-    if calibration is None:
+    if "calibration.pt" not in archive.namelist():
         raise UserInputError("saved calibrated agent lacks calibration.pt (the calibration observations)")
+    raw = read_member(archive, "calibration.pt", MAX_WEIGHTS_BYTES, where, _KIND)
+    tensor = check_tensor(load_tensor_file(raw, where, "calibration.pt"), where, "calibration.pt", len(raw))
+    calibration = tensor.numpy()
     expected = tuple(observation_space.shape) if isinstance(observation_space, spaces.Box) else ()
     if calibration.ndim != 1 + len(expected) or tuple(calibration.shape[1:]) != expected or len(calibration) == 0:
         raise UserInputError(
@@ -184,10 +213,38 @@ def _check_calibration(calibration: np.ndarray | None, observation_space: Any) -
             if expected else
             f"calibration.pt holds shape {tuple(calibration.shape)}; expected (N,)"
         )
+    return calibration
+
+
+def _env_spaces(env: Any) -> tuple[Any, Any] | None:
+    """The (observation, action) spaces of ``env``: None, an env id (checked, with suggestions), a
+    ``gymnasium.Env`` or an SB3 ``VecEnv``; anything else is a UserTypeError."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import VecEnv
+
+    if env is None:
+        return None
+    if isinstance(env, str):
+        probe = make_env(env)  # UserInputError naming the id and close matches, or a missing dependency
+        try:
+            return probe.observation_space, probe.action_space
+        finally:
+            probe.close()
+    if isinstance(env, (gym.Env, VecEnv)):
+        return env.observation_space, env.action_space
+    raise UserTypeError(f"env must be an env id string, a gymnasium.Env or a VecEnv, got {type(env).__name__}")
 
 
 def load_compressed(path: str | os.PathLike[str], env: Any = None) -> CompressedAgent:
     """Rebuild a :class:`CompressedAgent` saved by :meth:`CompressedAgent.save`.
+
+    Nothing is unpickled, and every size the file names is checked before anything is read or built
+    (:mod:`paradox_gym.limits`): the file (a regular file of at most ``MAX_AGENT_FILE_BYTES``, at most
+    ``MAX_ZIP_MEMBERS`` members), ``agent.json`` (``MAX_JSON_BYTES``, ``MAX_JSON_DEPTH``), the spaces
+    (``MAX_SPACE_ENTRIES``, ``MAX_ACTIONS``), ``net_arch`` (``MAX_LAYERS`` x ``MAX_LAYER_WIDTH``), the policy's
+    parameter count (``MAX_POLICY_PARAMETERS``), ``weights.pt`` and ``calibration.pt`` (``MAX_WEIGHTS_BYTES``;
+    finite values; the weights hold exactly as many numbers as the architecture needs) and a QAT recipe's
+    ``qat_steps`` (``MAX_QAT_STEPS``).
 
     Args:
         path: the zip file.
@@ -195,61 +252,49 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
 
     Raises:
         AgentNotFoundError: no file at ``path``.
-        UserInputError: not a compressed-agent file, or ``env`` does not match.
-        UnsafeAgentError: the file names a class this package would not construct.
+        UserTypeError: ``env`` is neither None, an env id, a ``gymnasium.Env`` nor a ``VecEnv``.
+        UserInputError: not a compressed-agent file (or not a regular file), a malformed or tampered entry,
+            an unknown env id, or ``env`` does not match.
+        UnsafeAgentError: the file names a class this package would not construct, or asks for more than a cap.
     """
-    if not os.path.isfile(path):
-        raise AgentNotFoundError(f"no compressed agent file at {os.fspath(path)!r}")
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise UserInputError(f"{os.fspath(path)!r} is not a compressed agent file (not a zip)") from exc
-    with archive:
+    env_spaces = _env_spaces(env)
+    where = repr(os.fspath(path))
+    with open_agent_file(path, "compressed agent file") as fh, open_zip(fh, where, _KIND) as archive:
         names = set(archive.namelist())
         if "agent.json" not in names or "weights.pt" not in names:
-            raise UserInputError(f"{os.fspath(path)!r} is not a compressed agent file")
-        meta = _read_meta(archive, repr(os.fspath(path)))
-        state = _read_tensor_file(archive, "weights.pt")
-        calibration = None
-        if "calibration.pt" in names:
-            calibration_tensor = _read_tensor_file(archive, "calibration.pt")
-            if not isinstance(calibration_tensor, torch.Tensor):
-                raise UserInputError("calibration.pt does not hold a tensor")
-            calibration = calibration_tensor.numpy()
-    algo = meta["algo"]
-    if algo not in SUPPORTED_ALGOS:
-        raise UserInputError(f"unsupported algorithm {algo!r} in saved agent; supported: {SUPPORTED_ALGOS}")
-    recipe = check_recipe(meta["recipe"])
-    observation_space = decode_space(meta["observation_space"])
-    action_space = decode_space(meta["action_space"])
-    if get_method(recipe["method"]).calibrated:
-        _check_calibration(calibration, observation_space)
-    if env is not None:
-        if isinstance(env, str):
-            import gymnasium as gym
-
-            probe = gym.make(env)
-            spaces = (probe.observation_space, probe.action_space)
-            probe.close()
-        else:
-            spaces = (env.observation_space, env.action_space)
-        if spaces != (observation_space, action_space):
-            raise UserInputError(
-                f"env spaces {spaces} do not match the saved agent's "
-                f"({observation_space}, {action_space})"
+            raise UserInputError(f"{where} is not a compressed agent file (it lacks agent.json or weights.pt)")
+        meta = _read_meta(archive, where)
+        algo = meta["algo"]
+        recipe = check_recipe(meta["recipe"])
+        if recipe["method"] == "qat" and recipe["qat_steps"] > MAX_QAT_STEPS:
+            raise UnsafeAgentError(
+                f"{where}: recipe asks for {recipe['qat_steps']} QAT fine-tuning steps on load, over the "
+                f"{MAX_QAT_STEPS}-step limit"
             )
+        observation_space = decode_space(meta["observation_space"])
+        action_space = decode_space(meta["action_space"])
+        policy_kwargs = meta["policy_kwargs"]
+        _, inference_parameters = check_policy_kwargs(algo, observation_space, action_space, policy_kwargs, where)
+        state = _read_weights(archive, where, inference_parameters)
+        calibration = None
+        if get_method(recipe["method"]).calibrated:
+            calibration = _read_calibration(archive, where, observation_space)
+    if env_spaces is not None and env_spaces != (observation_space, action_space):
+        raise UserInputError(
+            f"env spaces {env_spaces} do not match the saved agent's ({observation_space}, {action_space})"
+        )
     try:
-        policy = build_policy(algo, observation_space, action_space, meta["policy_kwargs"])
+        policy = build_policy(algo, observation_space, action_space, policy_kwargs)
     except ParadoxGymError:
         raise
-    except (TypeError, ValueError, KeyError, AssertionError) as exc:
-        raise UserInputError(f"saved policy_kwargs do not build a {algo} MlpPolicy: {exc}") from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise UserInputError("weights.pt does not hold a dict of tensors")
+    except Exception as exc:  # noqa: BLE001 - any value SB3 or torch rejects
+        first = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise UserInputError(f"saved policy_kwargs do not build a {algo} MlpPolicy: {first}") from None
     try:
         inference_module(policy, algo).load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise UserInputError(f"saved weights do not fit the saved architecture: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - RuntimeError for missing / unexpected keys or shapes
+        first = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise UserInputError(f"saved weights do not fit the saved architecture: {first}") from None
     float_state = float_inference_state(policy, algo)
     baseline = measure(inference_module(policy, algo))
     cost = apply_recipe(policy, algo, recipe, calibration)
@@ -257,7 +302,7 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         policy=policy,
         algo=algo,
         recipe=recipe,
-        policy_kwargs=meta["policy_kwargs"],
+        policy_kwargs=policy_kwargs,
         float_state=float_state,
         calibration=calibration,
         baseline_footprint=baseline,

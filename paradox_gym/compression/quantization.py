@@ -26,6 +26,7 @@ from paradox_gym.compression.inference_path import (
     get_attr_path,
     set_attr_path,
 )
+from paradox_gym.envs import make_env
 from paradox_gym.envs.rollout import collect_observations as collect_rollout_observations
 from paradox_gym.errors import UserInputError, UserTypeError
 
@@ -146,6 +147,7 @@ def quantize_static(
     Observers are calibrated by running ``policy.predict`` (deterministic) on ``calibration_obs``,
     so exactly the float path ``predict`` uses is observed.
     """
+    check_calibration_finite(calibration_obs, "ptsq")
     parts = compressible_parts(algo, policy)
     qconfig = torch.ao.quantization.get_default_qconfig(backend)
     wrappers: dict[str, StaticQuantPart] = {}
@@ -170,6 +172,20 @@ def quantize_static(
     return fused
 
 
+def check_calibration_finite(observations: np.ndarray, method: str) -> None:
+    """UserInputError unless the calibration observations are real (float, integer or bool) and finite:
+    observers cannot range NaN or infinity (torch fails deep inside ``histc``)."""
+    values = np.asarray(observations)
+    if values.dtype.kind not in "fiub":
+        raise UserInputError(f"{method}: calibration observations have dtype {values.dtype}; expected real numbers")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise UserInputError(
+            f"{method}: the calibration observations hold {bad} non-finite value(s) (NaN or infinity); "
+            f"calibration needs finite observations"
+        )
+
+
 def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.ndarray:
     """Observations seen by the float ``policy`` acting deterministically for ``steps`` env steps.
 
@@ -178,6 +194,8 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
         env: a Gymnasium env id, a ``gymnasium.Env`` or an SB3 ``VecEnv``; an id is made and closed here.
         steps: number of observations to collect.
         seed: seed of the first reset.
+
+    Raises UserInputError when the environment returns a non-finite (NaN or infinite) observation.
     """
     import gymnasium as gym
     from stable_baselines3.common.vec_env import VecEnv
@@ -185,9 +203,9 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
     own_env = False
     if isinstance(env, str):
         try:
-            env = gym.make(env)
-        except Exception as exc:  # gymnasium raises several error types for unknown ids
-            raise UserInputError(f"cannot make calibration env {env!r}: {exc}") from exc
+            env = make_env(env)
+        except UserInputError as exc:  # an unknown id (with close matches) or a missing dependency
+            raise UserInputError(f"cannot make calibration env {env!r}: {exc}") from None
         own_env = True
     elif not isinstance(env, (gym.Env, VecEnv)):
         raise UserTypeError(
@@ -204,7 +222,22 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
             env = env.envs[0] if hasattr(env, "envs") else env
             if isinstance(env, VecEnv):
                 raise UserTypeError("calibration from a VecEnv needs a DummyVecEnv (its envs are reachable)")
-        return collect_rollout_observations(policy.predict, env, steps, seed)
+        env_name = getattr(getattr(env, "spec", None), "id", None) or type(env).__name__
+        seen = 0
+
+        def finite_predict(observation: Any, *args: Any, **kwargs: Any) -> Any:
+            nonlocal seen
+            seen += 1
+            values = np.asarray(observation)
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
+                raise UserInputError(
+                    f"ptsq / qat calibration: the environment {env_name} returned non-finite observations (NaN "
+                    f"or infinity) during calibration, at observation {seen} of {steps} (first seed {seed}); "
+                    f"calibration needs finite observations"
+                )
+            return policy.predict(observation, *args, **kwargs)
+
+        return collect_rollout_observations(finite_predict, env, steps, seed)
     finally:
         if own_env:
             env.close()

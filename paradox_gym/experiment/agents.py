@@ -29,7 +29,7 @@ def load_model(env_id: str, algo: str | None, agent_path: str | None = None, *,
     ``model.obs_normalizer`` (None without one): :func:`build_agents` calibrates on normalised
     observations with it."""
     if agent_path is not None:
-        model = load_zip(agent_path, env_id, algo)
+        model = load_zip(agent_path, env_id, algo)  # checks the env's spaces too
     else:
         model = zoo.load_agent(env_id, algo, train_if_missing=train_if_missing, agents_path=agents_dir)
     model.obs_normalizer = resolve_normalizer(  # type: ignore[attr-defined]
@@ -64,11 +64,18 @@ def make_agent_env(env_id: str, env_kwargs: dict[str, Any] | None = None,
 
 
 def make_eval_env(settings: Any) -> Any:
-    """The environment of an evaluation (an ``EvalSettings``): its ``env_kwargs`` and normalisation."""
-    normalizer = resolve_normalizer(
-        settings.env_id, settings.algo, settings.agent_path, vecnormalize_path=settings.vecnormalize_path,
-        no_vecnormalize=settings.no_vecnormalize, agents_dir=settings.agents_dir)
-    return make_agent_env(settings.env_id, settings.env_kwargs, normalizer)
+    """The environment of an evaluation (an ``EvalSettings``): its ``env_kwargs`` and normalisation (whose
+    statistics must have the environment's observation shape)."""
+    env = make_env(settings.env_id, **(settings.env_kwargs or {}))
+    try:
+        normalizer = resolve_normalizer(
+            settings.env_id, settings.algo, settings.agent_path, vecnormalize_path=settings.vecnormalize_path,
+            no_vecnormalize=settings.no_vecnormalize, agents_dir=settings.agents_dir,
+            observation_space=env.observation_space)
+    except BaseException:
+        env.close()
+        raise
+    return NormalizeObservation(env, normalizer) if normalizer is not None else env
 
 
 def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: str, seed: int,

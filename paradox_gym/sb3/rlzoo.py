@@ -28,14 +28,17 @@ from typing import Any
 import yaml
 
 from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
+from paradox_gym.limits import MAX_JSON_DEPTH, MAX_YAML_BYTES
+from paradox_gym.sb3.untrusted import open_agent_file
 from paradox_gym.sb3.vecnormalize import VECNORMALIZE_NAME, find_vecnormalize
 
 ORDERED_DICT_TAG = "tag:yaml.org,2002:python/object/apply:collections.OrderedDict"
 #: rl-zoo3 hyperparameters that wrap the environment in ways the evaluation does not reproduce (refused).
 UNSUPPORTED_CONFIG_KEYS = ("env_wrapper", "frame_stack", "vec_env_wrapper")
 BEST_MODEL = "best_model.zip"
-#: Largest YAML file read (bytes); rl-zoo3 writes a few kB.
-MAX_YAML_BYTES = 1024 * 1024
+#: Most values (mappings, lists and scalars, each alias expansion counted again) a config may hold: YAML
+#: aliases let a 1 kB file describe 10**12 values (a "billion laughs"), which printing or saving would expand.
+MAX_YAML_VALUES = 100_000
 
 
 class _ZooLoader(yaml.SafeLoader):
@@ -63,22 +66,50 @@ _ZooLoader.add_multi_constructor("tag:yaml.org,2002:python/", _refuse)
 _ZooLoader.add_multi_constructor("!", _refuse)
 
 
+def _check_expanded_size(value: Any, path: Path) -> None:
+    """UserInputError when ``value`` nests deeper than MAX_JSON_DEPTH or holds more than MAX_YAML_VALUES
+    values once its YAML aliases are expanded (a recursive alias never ends: it is refused the same way)."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise UserInputError(
+                f"{path} expands to more than {MAX_YAML_VALUES} values (YAML aliases?); not an rl-zoo3 config"
+            )
+        if depth > MAX_JSON_DEPTH:
+            raise UserInputError(f"{path} nests deeper than {MAX_JSON_DEPTH} levels; not an rl-zoo3 config")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for pair in item.items() for v in pair)
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def load_zoo_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A ``config.yml`` / ``args.yml`` of an rl-zoo3 run as a dict (see the module docstring)."""
+    """A ``config.yml`` / ``args.yml`` of an rl-zoo3 run as a dict (see the module docstring).
+
+    The file must be a regular file of at most MAX_YAML_BYTES, nested at most MAX_JSON_DEPTH levels and
+    holding at most MAX_YAML_VALUES values once aliases are expanded.
+    """
     path = Path(path)
-    if path.stat().st_size > MAX_YAML_BYTES:
+    with open_agent_file(path, "rl-zoo3 config") as fh:
+        raw = fh.read(MAX_YAML_BYTES + 1)
+    if len(raw) > MAX_YAML_BYTES:
         raise UserInputError(f"{path} is over {MAX_YAML_BYTES} bytes; not an rl-zoo3 config")
     try:
-        with path.open(encoding="utf-8") as fh:
-            loaded = yaml.load(fh, Loader=_ZooLoader)  # noqa: S506 - SafeLoader subclass, see above
+        loaded = yaml.load(raw.decode("utf-8"), Loader=_ZooLoader)  # noqa: S506 - SafeLoader subclass, see above
     except UnsafeAgentError as exc:
         raise UnsafeAgentError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise UserInputError(f"{path} nests too deeply; not an rl-zoo3 config") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserInputError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise UserInputError(f"{path} does not hold a mapping (rl-zoo3 writes one)")
+    _check_expanded_size(loaded, path)
     return loaded
 
 

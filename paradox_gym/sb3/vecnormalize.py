@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import collections
 import io
-import json
 import math
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +38,15 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
+from paradox_gym.errors import UnsafeAgentError, UserInputError
+from paradox_gym.limits import MAX_JSON_BYTES, MAX_SPACE_ENTRIES, MAX_VECNORMALIZE_BYTES
+from paradox_gym.sb3.untrusted import decode_json, open_agent_file, open_zip, read_member
 
 #: rl-zoo3's file name for the statistics (in ``<run>/<env id>/``); the zoo writes ``<stem>.vecnormalize.pkl``.
 VECNORMALIZE_NAME = "vecnormalize.pkl"
 VECNORMALIZE_SUFFIX = ".vecnormalize.pkl"
-#: Refuse statistics files larger than this (bytes); real ones are a few kB.
-MAX_VECNORMALIZE_BYTES = 16 * 1024 * 1024
+#: Statistics files larger than MAX_VECNORMALIZE_BYTES (paradox_gym.limits, importable from here too) are
+#: refused; real ones are a few kB.
 
 
 class _Record:
@@ -93,10 +93,32 @@ def _checked_dtype(*args: Any) -> np.dtype[Any]:
 
 _NUMPY_CORE = ("numpy._core.multiarray", "numpy.core.multiarray")  # numpy 2 / numpy 1 pickles
 _MULTIARRAY: Any = getattr(np, "_core", None) or np.core  # type: ignore[attr-defined]
+
+
+class _NdarrayClass:
+    """Stands for ``numpy.ndarray`` in a pickle. numpy pickles an array as
+    ``_reconstruct(ndarray, (0,), b"b")`` followed by its state (shape, dtype and the data bytes, which
+    numpy checks against each other), so only :func:`_checked_reconstruct` receives it; calling it, as a
+    crafted pickle could (``ndarray((10**9,))``), would allocate an array of any shape and is refused."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise UnsafeAgentError("vecnormalize: a direct numpy.ndarray(...) call is refused (it allocates any shape)")
+
+
+def _checked_reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+    """numpy's ``_reconstruct`` for plain arrays of at most MAX_SPACE_ENTRIES entries (numpy writes ``(0,)``)."""
+    if subtype is not _NdarrayClass:
+        raise UnsafeAgentError(f"vecnormalize: array subtype {subtype!r} refused (only numpy.ndarray)")
+    if (not isinstance(shape, tuple) or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in shape)
+            or math.prod(shape) > MAX_SPACE_ENTRIES):
+        raise UnsafeAgentError(f"vecnormalize: array shape {shape!r} refused (at most {MAX_SPACE_ENTRIES} entries)")
+    return _MULTIARRAY.multiarray._reconstruct(np.ndarray, shape, dtype)
+
+
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "dtype"): _checked_dtype,
-    ("numpy", "ndarray"): np.ndarray,
-    **{(m, "_reconstruct"): _MULTIARRAY.multiarray._reconstruct for m in _NUMPY_CORE},
+    ("numpy", "ndarray"): _NdarrayClass,
+    **{(m, "_reconstruct"): _checked_reconstruct for m in _NUMPY_CORE},
     **{(m, "scalar"): _MULTIARRAY.multiarray.scalar for m in _NUMPY_CORE},
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("stable_baselines3.common.vec_env.vec_normalize", "VecNormalize"): _VecNormalizeRecord,
@@ -187,8 +209,10 @@ def _number(value: Any, what: str, where: str) -> float:
 
 
 def _array(value: Any, what: str, where: str) -> np.ndarray:
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+    if type(value) is not np.ndarray or value.dtype.kind not in "fiu":
         raise UnsafeAgentError(f"{where}: {what} is {type(value).__name__}, expected a numeric numpy array")
+    if value.size > MAX_SPACE_ENTRIES:
+        raise UnsafeAgentError(f"{where}: {what} has {value.size} entries, over the {MAX_SPACE_ENTRIES}-entry limit")
     array = value.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise UserInputError(f"{where}: {what} holds non-finite values")
@@ -199,18 +223,19 @@ def load_vecnormalize(path: str | os.PathLike[str], observation_space: Any = Non
     """Read the observation statistics of ``path`` (a ``VecNormalize.save`` pickle) without executing it.
 
     Returns None when the file says observations were not normalised (``norm_obs`` false). When
-    ``observation_space`` (a Box) is given, the statistics must have its shape. Raises AgentNotFoundError
-    (no file), UnsafeAgentError (anything but numpy arrays and VecNormalize statistics), UserInputError (not
-    VecNormalize statistics, Dict observations, shapes that do not fit).
+    ``observation_space`` (a Box) is given, the statistics must have its shape. The file must be a regular file
+    of at most ``MAX_VECNORMALIZE_BYTES``; arrays hold at most ``MAX_SPACE_ENTRIES`` entries; mean, var,
+    clip_obs and epsilon must be finite, var >= 0 and var + epsilon > 0. Raises AgentNotFoundError (no
+    file), UnsafeAgentError (anything but numpy arrays and VecNormalize statistics, over a cap),
+    UserInputError (not a regular file, not VecNormalize statistics, Dict observations, shapes that do not
+    fit, invalid values).
     """
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise AgentNotFoundError(f"normalisation statistics {where!r} do not exist")
-    size = path.stat().st_size
-    if size > MAX_VECNORMALIZE_BYTES:
-        raise UnsafeAgentError(f"{where} is {size} bytes, over the {MAX_VECNORMALIZE_BYTES}-byte limit")
-    data = path.read_bytes()
+    with open_agent_file(path, "normalisation statistics") as fh:  # a regular, non-empty file
+        data = fh.read(MAX_VECNORMALIZE_BYTES + 1)
+    if len(data) > MAX_VECNORMALIZE_BYTES:
+        raise UnsafeAgentError(f"{where} is over the {MAX_VECNORMALIZE_BYTES}-byte limit")
     try:
         record = _RestrictedUnpickler(data, where).load()
     except (UnsafeAgentError, UserInputError):
@@ -236,6 +261,8 @@ def load_vecnormalize(path: str | os.PathLike[str], observation_space: Any = Non
         raise UserInputError(f"{where}: obs_rms.var holds negative values")
     clip_obs = _number(state.get("clip_obs", 10.0), "clip_obs", where)
     epsilon = _number(state.get("epsilon", 1e-8), "epsilon", where)
+    if np.any(var + epsilon <= 0) or not np.all(np.isfinite(np.sqrt(var + epsilon))):
+        raise UserInputError(f"{where}: obs_rms.var + epsilon has zero entries (observations would be divided by 0)")
     if observation_space is not None:
         shape = getattr(observation_space, "shape", None)
         if not isinstance(observation_space, gymnasium.spaces.Box) or tuple(shape or ()) != mean.shape:
@@ -270,12 +297,10 @@ def trained_with_normalization(zip_path: str | os.PathLike[str]) -> bool:
     ``learning_starts``) set it on every transition, so for them it says nothing and this returns False
     (their normalisation is known from statistics beside the zip or from an rl-zoo3 ``config.yml``). Only
     the JSON is read; nothing is decoded. An unreadable zip reads as False (the loader reports it)."""
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            info = archive.getinfo("data")
-            if info.file_size > 16 * 1024 * 1024:
-                return False
-            data = json.loads(archive.read(info).decode("utf-8"))
+    where = os.fspath(zip_path)
+    try:  # the same checks as the safe loader: a regular file, capped members, bounded JSON
+        with open_agent_file(zip_path, "agent file") as fh, open_zip(fh, where, "an SB3 agent zip") as archive:
+            data = decode_json(read_member(archive, "data", MAX_JSON_BYTES, where, "an SB3 agent zip"))
     except Exception:  # noqa: BLE001 - the safe loader gives the real error
         return False
     if not isinstance(data, dict) or "learning_starts" in data:

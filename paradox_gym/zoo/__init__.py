@@ -561,13 +561,13 @@ def load_agent(
     path = find_checkpoint(algo, env_id, agents_path)
     if path is None:
         directory = agents_dir(agents_path)
+        check_algo_env(algo, env_id)  # an env no MLP policy can act in is named as such, not as missing
         if not train_if_missing:
             searched = " or ".join(str(d) for d in search_dirs(agents_path))
             raise AgentNotFoundError(
                 f"no {algo} agent for {env_id} in {searched} (expected {name}); train one with: "
                 f"paradox-gym train --algo {algo} --env {env_id} (or pass --train-missing to evaluate)"
             )
-        check_algo_env(algo, env_id)
         train(algo, env_id, out_dir=directory, progress=False)
         path = directory / name
     directory = path.parent
