@@ -172,6 +172,8 @@ def _as_reward(reward: Any) -> float:
         return float(reward)
     except (TypeError, ValueError, OverflowError):
         return _NAN
+
+
 _REPR = reprlib.Repr()
 _REPR.maxstring = 60
 _REPR.maxother = 60
