@@ -63,3 +63,61 @@ LIMITS: dict[str, int | float] = {
     "MAX_QAT_STEPS": MAX_QAT_STEPS,
     "MAX_MOCK_COMPLEXITY": MAX_MOCK_COMPLEXITY,
 }
+
+# --- arguments (command line, grid files) and study files ---------------------------------------------------
+#: Most episodes per trial (``--episodes``, ``episodes`` of a grid, ``--eval-episodes``, ``memory_episodes``). A
+#: trial keeps every policy step's latency in memory until it ends (8 bytes a step), so 100,000 episodes of
+#: 1,000 steps hold ~0.8 GB: longer measurements are more trials, not longer ones.
+MAX_EPISODES = 100_000
+#: Most trials per configuration in one replicate (``--trials``).
+MAX_TRIALS = 100_000
+#: Most replicates, each a fresh process (``--replicates``).
+MAX_REPLICATES = 10_000
+#: Most warm-up episodes per configuration (``--warmup``; the default is 2).
+MAX_WARMUP = 100_000
+#: Largest first seed (``--seed``): numpy's legacy seeding (SB3's ``set_random_seed``) takes 32-bit seeds.
+#: Episode seeds add at most ``replicates x trials x episodes`` (< 10**14) to it, which every seeding path
+#: (``SeedSequence``, ``torch.manual_seed``) accepts.
+MAX_SEED = 2**32 - 1
+#: Most torch threads (``--threads``); torch itself overflows at 2**31 and would try to start that many.
+MAX_THREADS = 1024
+#: Most worker processes of ``sweep --executor process`` (``--workers``); each is a fresh interpreter.
+MAX_WORKERS = 256
+#: Largest CPU TDP in W per package (``--cpu-tdp``, ``cpu_tdp_w``); real packages are below 1,000 W.
+MAX_CPU_TDP_W = 10_000.0
+#: Most training steps (``train --steps``); rl-zoo3's largest budgets are 10**7 to 10**8.
+MAX_TRAIN_STEPS = 10**9
+#: Most window lengths of ``validate-meters --windows`` (each runs every workload once).
+MAX_METER_WINDOWS = 64
+#: Largest grid file (YAML) read by ``sweep``.
+MAX_GRID_BYTES = 1024 * 1024
+#: Most values (mappings, lists and scalars, YAML aliases counted each time they are used) in a grid file,
+#: and its deepest nesting: an alias bomb or a self-referencing grid is refused before anything walks it.
+MAX_GRID_VALUES = 100_000
+MAX_GRID_DEPTH = 32
+#: Most cells (jobs) of one grid: agents x (methods without an amount + methods with one x amounts).
+MAX_GRID_CELLS = 10_000
+#: Largest job, failure or grid record read from a study directory (``jobs/*.json``, ``failed/*.json``,
+#: ``grid.json``); a job of 10**6 episodes writes ~350 MB.
+MAX_JOB_FILE_BYTES = 512 * 1024 * 1024
+#: Most characters of one error message (the middle of a longer one is left out, saying how much).
+MAX_MESSAGE_CHARS = 2000
+
+LIMITS.update({
+    "MAX_EPISODES": MAX_EPISODES,
+    "MAX_TRIALS": MAX_TRIALS,
+    "MAX_REPLICATES": MAX_REPLICATES,
+    "MAX_WARMUP": MAX_WARMUP,
+    "MAX_SEED": MAX_SEED,
+    "MAX_THREADS": MAX_THREADS,
+    "MAX_WORKERS": MAX_WORKERS,
+    "MAX_CPU_TDP_W": MAX_CPU_TDP_W,
+    "MAX_TRAIN_STEPS": MAX_TRAIN_STEPS,
+    "MAX_METER_WINDOWS": MAX_METER_WINDOWS,
+    "MAX_GRID_BYTES": MAX_GRID_BYTES,
+    "MAX_GRID_VALUES": MAX_GRID_VALUES,
+    "MAX_GRID_DEPTH": MAX_GRID_DEPTH,
+    "MAX_GRID_CELLS": MAX_GRID_CELLS,
+    "MAX_JOB_FILE_BYTES": MAX_JOB_FILE_BYTES,
+    "MAX_MESSAGE_CHARS": MAX_MESSAGE_CHARS,
+})

@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
 from typing import Callable, NoReturn
 
 from paradox_gym.errors import ParadoxGymError
+from paradox_gym.limits import MAX_MESSAGE_CHARS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -36,17 +38,35 @@ def handle_sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
 
 
+#: What argparse takes for a negative number rather than an option: its own ``-1`` and ``-.5`` and also
+#: ``-1e3``, ``-inf`` and ``-nan``, so that ``--amount -inf`` reaches the option's range check (which names
+#: the value) instead of "expected one argument".
+_NEGATIVE_NUMBER = re.compile(r"^-(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?$"
+                              r"|^-(?:inf|infinity|nan)$", re.IGNORECASE | re.ASCII)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` whose errors print one line ``error: ...`` and exit with status 2."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._negative_number_matcher = _NEGATIVE_NUMBER  # argparse's own attribute (3.8 to 3.13)
+
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
-        print(f"error: {message}", file=sys.stderr)
+        if message.endswith("expected one argument"):
+            message += " (a value that starts with '-' is written --option=VALUE)"
+        print(f"error: {one_line(message)}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
 def one_line(message: object) -> str:
-    """``message`` with all whitespace runs (newlines included) collapsed to single spaces."""
-    return " ".join(str(message).split())
+    """``message`` with all whitespace runs (newlines included) collapsed to single spaces, and the middle
+    of a message longer than ``MAX_MESSAGE_CHARS`` left out (a megabyte argument is not printed back)."""
+    text = " ".join(str(message).split())
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    head, tail = MAX_MESSAGE_CHARS * 3 // 5, MAX_MESSAGE_CHARS // 5
+    return f"{text[:head]} ...({len(text) - head - tail} characters left out)... {text[-tail:]}"
 
 
 def fail(message: str) -> NoReturn:

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from paradox_gym._util.checks import integer_arg, number_arg
 from paradox_gym._util.cli import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, one_line
 from paradox_gym.compression import ALIASES, METHOD_TABLE
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
@@ -32,6 +33,7 @@ from paradox_gym.experiment.settings import (
     EvalSettings,
     SettingsError,
 )
+from paradox_gym.limits import MAX_EPISODES, MAX_REPLICATES, MAX_SEED, MAX_THREADS, MAX_TRIALS, MAX_WARMUP
 from paradox_gym.pipeline import Progress, evaluate
 from paradox_gym.zoo import env_slug
 
@@ -60,37 +62,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compress", default="ptdq",
                    help=f"compression methods, comma separated; the baseline 'none' is always included "
                         f"(default ptdq). Methods: {methods}; aliases: {', '.join(ALIASES)}")
-    p.add_argument("--amount", type=float, default=DEFAULT_AMOUNT, help="pruning amount in [0, 1) (default 0.5)")
+    p.add_argument("--amount", type=number_arg, default=DEFAULT_AMOUNT, help="pruning amount in [0, 1) (default 0.5)")
     p.add_argument("--runtime", default="sb3",
                    help="inference runtimes, comma separated (default sb3); each method runs on each, as "
                         "'<runtime>:<method>' beyond sb3, compared with its runtime's float baseline. Runtimes: "
                         + ", ".join(f"{r.name} ({r.summary})" for r in RUNTIME_TABLE.values()))
-    p.add_argument("--qat-steps", type=int, default=DEFAULT_QAT_STEPS,
+    p.add_argument("--qat-steps", type=integer_arg, default=DEFAULT_QAT_STEPS,
                    help=f"fine-tuning steps of --compress qat (distillation, batch 64; default {DEFAULT_QAT_STEPS})")
-    p.add_argument("--episodes", type=int, default=DEFAULT_EPISODES,
-                   help=f"episodes per trial (default {DEFAULT_EPISODES})")
-    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
-                   help=f"trials per configuration (default {DEFAULT_TRIALS})")
-    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
-                   help=f"warm-up episodes per configuration (default {DEFAULT_WARMUP})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    p.add_argument("--episodes", type=integer_arg, default=DEFAULT_EPISODES,
+                   help=f"episodes per trial (default {DEFAULT_EPISODES}; at most {MAX_EPISODES})")
+    p.add_argument("--trials", type=integer_arg, default=DEFAULT_TRIALS,
+                   help=f"trials per configuration (default {DEFAULT_TRIALS}; at most {MAX_TRIALS})")
+    p.add_argument("--warmup", type=integer_arg, default=DEFAULT_WARMUP,
+                   help=f"warm-up episodes per configuration (default {DEFAULT_WARMUP}; at most {MAX_WARMUP})")
+    p.add_argument("--seed", type=integer_arg, default=0,
+                   help=f"seed of the first episode (default 0; at most {MAX_SEED})")
     p.add_argument("--meters", default=None,
                    help=f"energy meters, comma separated: {', '.join(METER_NAMES)} "
                         f"(default: cpu-model plus rapl/nvml where available)")
-    p.add_argument("--cpu-tdp", type=float, default=None, metavar="W", help="CPU TDP in W per package for cpu-model")
+    p.add_argument("--cpu-tdp", type=number_arg, default=None, metavar="W",
+                   help="CPU TDP in W per package for cpu-model")
     p.add_argument("--no-codecarbon", action="store_true", help="skip the CodeCarbon cross-check")
     p.add_argument("--out", default=None, metavar="DIR", help="output directory (default results/<time>-<env>/)")
-    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch threads (default 1)")
+    p.add_argument("--threads", type=integer_arg, default=DEFAULT_THREADS,
+                   help=f"torch threads (default 1; at most {MAX_THREADS})")
     p.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probe")
     p.add_argument("--phase-clock", default="wall", choices=PHASE_CLOCKS,
                    help="per-step clock of the phase split: wall (cheapest, default) or cpu (per-thread CPU time)")
-    p.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES,
-                   help=f"independent replicates, each a fresh process (default {DEFAULT_REPLICATES})")
+    p.add_argument("--replicates", type=integer_arg, default=DEFAULT_REPLICATES,
+                   help=f"independent replicates, each a fresh process (default {DEFAULT_REPLICATES}; "
+                        f"at most {MAX_REPLICATES})")
     p.add_argument("--no-control", action="store_true",
                    help="skip the A/A control (none-copy, a second copy of the baseline measured like the others)")
-    p.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+    p.add_argument("--margin", type=number_arg, default=DEFAULT_MARGIN,
                    help=f"energy equivalence margin as a fraction (default {DEFAULT_MARGIN}: +-5%%)")
-    p.add_argument("--return-margin", type=float, default=DEFAULT_RETURN_MARGIN,
+    p.add_argument("--return-margin", type=number_arg, default=DEFAULT_RETURN_MARGIN,
                    help=f"return is kept when its ratio's lower bound >= 1 - this (default {DEFAULT_RETURN_MARGIN})")
     p.add_argument("--device", default=DEFAULT_DEVICE, choices=POLICY_DEVICES,
                    help="where the policy runs (default cpu); cuda runs none, prune and prune-structured")
@@ -136,6 +142,8 @@ FLAGS.update({"env_id": "--env", "vecnormalize_path": "--vecnormalize", "best": 
               "no_vecnormalize": "--no-vecnormalize", "stochastic": "--stochastic"})
 FLAGS.update({"out": "--out", "agent_path": "--agent", "agents_dir": "--agents-dir"})
 FLAGS.update({"device": "--device", "energy_scope": "--energy-scope", "country": "--country"})
+FLAGS.update({"qat_steps": "--qat-steps", "methods": "--compress", "runtimes": "--runtime", "meters": "--meters",
+              "phase_clock": "--phase-clock"})
 
 
 def _settings(args: argparse.Namespace, out: str | Path | None) -> EvalSettings:

@@ -8,27 +8,30 @@ import argparse
 import sys
 from pathlib import Path
 
-from paradox_gym._util.cli import ArgumentParser
+from paradox_gym._util.checks import check_int, integer_arg, number_arg, path_arg
+from paradox_gym._util.cli import ArgumentParser, one_line
+from paradox_gym.limits import MAX_WORKERS
 from paradox_gym.errors import UserInputError
-from paradox_gym.study.executors import EXECUTORS, ExecutorOptions
+from paradox_gym.study.executors import EXECUTORS, ExecutorOptions, check_ray_address
 from paradox_gym.study.grid import load_grid
 from paradox_gym.study.sweep import SweepEvent, run_sweep
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     executors = "; ".join(f"{e.name}: {e.summary}" for e in EXECUTORS.values())
-    p.add_argument("--grid", required=True, metavar="GRID.yml", help="the grid file (YAML; see docs/study.md)")
-    p.add_argument("--out", required=True, metavar="DIR", help="study directory (job files, report)")
+    p.add_argument("--grid", type=path_arg, required=True, metavar="GRID.yml",
+                   help="the grid file (YAML; see docs/study.md)")
+    p.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="study directory (job files, report)")
     p.add_argument("--executor", default="serial", choices=tuple(EXECUTORS), help=f"how jobs run ({executors})")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="worker processes of --executor process (default: the CPU count)")
+    p.add_argument("--workers", type=integer_arg, default=None, metavar="N",
+                   help=f"worker processes of --executor process (default: the CPU count; at most {MAX_WORKERS})")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="Ray cluster to join with --executor ray (default: start a local one)")
     p.add_argument("--retry-failed", action="store_true", help="run failed jobs again (default: skip them)")
     p.add_argument("--force", action="store_true",
                    help="measure a grid whose shared settings differ from those DIR holds")
-    p.add_argument("--agents-dir", default=None, metavar="DIR", help="your agents directory (zoo agents)")
-    p.add_argument("--return-margin", type=float, default=None, metavar="K",
+    p.add_argument("--agents-dir", type=path_arg, default=None, metavar="DIR", help="your agents directory (zoo agents)")
+    p.add_argument("--return-margin", type=number_arg, default=None, metavar="K",
                    help="report: return kept when >= (1 - K) of the baseline's (default 0.10)")
     p.add_argument("--no-report", action="store_true", help="do not write the study report at the end")
     p.add_argument("--quiet", action="store_true", help="no progress lines; errors only")
@@ -52,8 +55,16 @@ def print_progress(event: SweepEvent) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers is not None and args.workers < 1:
-        raise UserInputError(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.workers is not None:
+        check_int("--workers", args.workers, 1, MAX_WORKERS)
+    if args.ray_address is not None:
+        if args.executor != "ray":
+            raise UserInputError(f"--ray-address is for --executor ray, not {args.executor}")
+        check_ray_address(args.ray_address)
+    if args.return_margin is not None:  # refused before the grid is read, not after the measurements
+        from paradox_gym.study.report import check_margin
+
+        check_margin(args.return_margin)
     grid = load_grid(args.grid, agents_dir=args.agents_dir)
     summary = run_sweep(
         grid, args.out, executor=args.executor,
@@ -61,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed, force=args.force, progress=None if args.quiet else print_progress,
         grid_file=str(args.grid), command=[Path(sys.argv[0]).name, *sys.argv[1:]],
         report=not args.no_report, return_margin=args.return_margin,
+        warn=lambda line: print(f"warning: {one_line(line)}", file=sys.stderr, flush=True),
     )
     if not args.quiet and summary.report:
         print(f"study report: {summary.report.get('study_md')}")

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from paradox_gym._util.checks import check_int, integer_arg, path_arg
 from paradox_gym._util.cli import ArgumentParser
 from paradox_gym._util.files import ensure_writable_dir
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_EPISODES, MAX_SEED, MAX_TRAIN_STEPS
 from paradox_gym.sb3 import ALGOS, check_algo_env, normalize_algo
 from paradox_gym.zoo import agents_dir, train
 
@@ -23,24 +25,24 @@ from paradox_gym.zoo import agents_dir, train
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--algo", required=True, help=", ".join(ALGOS))
     p.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: hyperparams n_timesteps)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--out", "--agents-dir", dest="out", default=None, metavar="DIR",
+    p.add_argument("--steps", type=integer_arg, default=None,
+                   help=f"training steps (default: hyperparams n_timesteps; at most {MAX_TRAIN_STEPS})")
+    p.add_argument("--seed", type=integer_arg, default=0, help=f"training seed (default 0; at most {MAX_SEED})")
+    p.add_argument("--out", "--agents-dir", dest="out", type=path_arg, default=None, metavar="DIR",
                    help="agents directory to write to (default $PARADOX_GYM_AGENTS or "
                         "~/.local/share/paradox_gym/agents)")
-    p.add_argument("--eval-episodes", type=int, default=20, help="evaluation episodes (default 20)")
+    p.add_argument("--eval-episodes", type=integer_arg, default=20,
+                   help=f"evaluation episodes (default 20; at most {MAX_EPISODES})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="replace an existing checkpoint of this algo and env")
 
 
 def run(args: argparse.Namespace) -> int:
     algo = normalize_algo(args.algo)
-    if args.steps is not None and args.steps <= 0:
-        raise UserInputError(f"--steps must be a positive integer, got {args.steps}")
-    if args.seed < 0:
-        raise UserInputError(f"--seed must be >= 0, got {args.seed}")
-    if args.eval_episodes <= 0:
-        raise UserInputError(f"--eval-episodes must be a positive integer, got {args.eval_episodes}")
+    if args.steps is not None and not 0 < args.steps <= MAX_TRAIN_STEPS:
+        raise UserInputError(f"--steps must be a positive integer (at most {MAX_TRAIN_STEPS}), got {args.steps}")
+    check_int("--seed", args.seed, 0, MAX_SEED)
+    check_int("--eval-episodes", args.eval_episodes, 1, MAX_EPISODES)
     check_algo_env(algo, args.env)
     ensure_writable_dir(agents_dir(args.out), "--out")  # before training: a bad --out must not cost a run
     import torch

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from paradox_gym._util.checks import number_arg, shown
 from paradox_gym._util.cli import ArgumentParser
 from paradox_gym.energy.validation import (
     DEFAULT_TOLERANCE,
@@ -22,13 +23,48 @@ from paradox_gym.energy.validation import (
     validate_meters,
 )
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_METER_WINDOWS
 
 
 def _floats(text: str) -> list[float]:
+    items = [v for v in text.split(",", MAX_METER_WINDOWS + 1) if v.strip()]
+    if len(items) > MAX_METER_WINDOWS:
+        raise UserInputError(f"--windows lists more than {MAX_METER_WINDOWS} window lengths")
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise UserInputError(f"--windows must be seconds separated by commas, e.g. 0.05,1,5; got {text!r}") from None
+        return [number_arg(v) for v in items]
+    except argparse.ArgumentTypeError:
+        raise UserInputError(f"--windows must be seconds separated by commas, e.g. 0.05,1,5; got {shown(text)}") \
+            from None
+
+
+def _list(text: str | None, option: str, valid: list[str] | tuple[str, ...]) -> list[str] | None:
+    """A comma-separated option: None when not given; its names, each once, in order; an option given with
+    no name at all is refused (it would otherwise mean "all" without saying so)."""
+    if text is None:
+        return None
+    names = list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+    if not names:
+        raise UserInputError(f"{option} names nothing, got {shown(text)}; valid: {', '.join(valid)} (leave it out "
+                             "for all)")
+    return names
+
+
+def _check_meters(names: list[str] | None) -> None:
+    """Named meters must be energy meters available here (a reference such as codecarbon is added by
+    itself; an unavailable meter would leave nothing to validate)."""
+    if names is None:
+        return
+    from paradox_gym.energy.meters import METERS, make_meters
+
+    energy = [n for n, e in METERS.items() if e.role == "energy"]
+    for name in names:
+        if name not in energy:
+            raise UserInputError(f"--meters: {shown(name)} is not an energy meter to validate; valid: "
+                                 f"{', '.join(energy)}")
+    for meter in make_meters(names):
+        state = meter.availability()
+        if not state.available:
+            raise UserInputError(f"--meters: {meter.name} is not available here ({state.reason})")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workloads", default=None,
                    help=f"workloads, comma separated: {', '.join(WORKLOADS)} (default: all that can run here)")
     p.add_argument("--meters", default=None, help="energy meters to validate (default: every available one)")
-    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+    p.add_argument("--tolerance", type=number_arg, default=DEFAULT_TOLERANCE,
                    help=f"relative agreement required to trust a window (default {DEFAULT_TOLERANCE})")
     p.add_argument("--no-codecarbon", action="store_true", help="leave CodeCarbon out of the references")
     p.add_argument("--save", action="store_true",
@@ -47,11 +83,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()] if args.workloads else None
-    meters = [m.strip() for m in args.meters.split(",") if m.strip()] if args.meters else None
+    from paradox_gym.energy.meters import METERS
+
+    windows = _floats(args.windows)
+    workloads = _list(args.workloads, "--workloads", tuple(WORKLOADS))
+    meters = _list(args.meters, "--meters", tuple(n for n, e in METERS.items() if e.role == "energy"))
     quiet = args.quiet or args.json
+    _check_meters(meters)
     report = validate_meters(
-        _floats(args.windows), workloads, meters=meters, codecarbon=not args.no_codecarbon,
+        windows, workloads, meters=meters, codecarbon=not args.no_codecarbon,
         tolerance=args.tolerance, progress=None if quiet else (lambda m: print(m + " ...", file=sys.stderr)),
     )
     if args.json:
@@ -60,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         print(report.table())
         print(f"\nran in {report.elapsed_s:.1f} s")
     if args.save:
-        path = save_validation(report)
+        try:
+            path = save_validation(report)
+        except OSError as exc:
+            raise UserInputError(f"--save: the result cannot be written ({exc}); set PARADOX_GYM_METER_VALIDATION "
+                                 "to a writable file") from None
         print(f"saved to {path}", file=sys.stderr)
     return 0
 

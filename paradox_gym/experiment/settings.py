@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, check_fraction, check_int
+from paradox_gym import limits
+from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, check_fraction, check_int, shown
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
-from paradox_gym.compression.registry import canonical_method
+from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym.compression.runtimes import SB3, check_runtime, config_name
 from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, headline_scope
 from paradox_gym.energy.emissions import carbon_intensity
@@ -36,6 +37,14 @@ DEFAULT_AMOUNT = 0.5
 DEFAULT_THREADS = 1
 DEFAULT_MEMORY_EPISODES = 3
 PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
+#: Integer fields: (name, minimum, maximum); the maxima are the caps of :mod:`paradox_gym.limits`, checked
+#: before anything is allocated (docs/evaluation.md, "Size limits").
+INT_FIELDS: tuple[tuple[str, int, int], ...] = (
+    ("episodes", 1, limits.MAX_EPISODES), ("trials", 1, limits.MAX_TRIALS), ("warmup", 0, limits.MAX_WARMUP),
+    ("threads", 1, limits.MAX_THREADS), ("seed", 0, limits.MAX_SEED),
+    ("memory_episodes", 1, limits.MAX_EPISODES), ("qat_steps", 1, limits.MAX_QAT_STEPS),
+    ("replicates", 1, limits.MAX_REPLICATES),
+)
 
 
 class SettingsError(UserInputError):
@@ -57,13 +66,31 @@ def _names(value: Any, what: str) -> tuple[str, ...]:
     """A comma-separated string or a sequence of strings -> a tuple of stripped names."""
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise UserInputError(f"{what} must be a list of names, got {value!r}") from None
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise UserInputError(f"{what} must be a list of names, got {shown(value)}")
+    items = tuple(value)
     if not all(isinstance(v, str) for v in items):
-        raise UserInputError(f"{what} must be names (strings), got {list(items)!r}")
+        raise UserInputError(f"{what} must be names (strings), got {shown(list(items))}")
     return tuple(v.strip() for v in items if v.strip())
+
+
+def _check_path_kind(name: str, value: str, kind: str) -> None:
+    """Refuse an existing path of the wrong kind before anything opens it (``os.stat`` never blocks, even on
+    a FIFO): ``kind`` is ``file`` (a regular file), ``dir`` (a directory) or ``file-or-dir``."""
+    import stat
+
+    try:
+        mode = os.stat(value).st_mode
+    except (OSError, ValueError):
+        return  # missing (or unreadable): the loader says so, naming the path
+    if kind == "dir" and not stat.S_ISDIR(mode):
+        raise SettingsError(name, f"{name} {value!r} is not a directory")
+    if kind == "file" and not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
+        raise SettingsError(name, f"{name} {value!r} is {what}")
+    if kind == "file-or-dir" and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise SettingsError(name, f"{name} {value!r} is not a regular file nor a directory (a FIFO, socket or "
+                                  "device)")
 
 
 @dataclass(frozen=True)
@@ -167,7 +194,11 @@ class EvalSettings:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (str, os.PathLike)) or not str(value).strip()
                                       or "\0" in str(value)):
-                raise SettingsError(name, f"{name} must be a path (a non-empty string), got {value!r}")
+                raise SettingsError(name, f"{name} must be a path (a non-empty string), got {shown(value)}")
+        for name, kind in (("agent_path", "file-or-dir"), ("vecnormalize_path", "file"), ("agents_dir", "dir"),
+                           ("out", "dir")):
+            if getattr(self, name) is not None:
+                _check_path_kind(name, str(getattr(self, name)), kind)
 
         def checked(name: str, check: Any, *args: Any) -> Any:
             try:
@@ -175,30 +206,17 @@ class EvalSettings:
             except UserInputError as exc:
                 raise SettingsError(name, str(exc)) from None
 
-        for name, minimum in (("episodes", 1), ("trials", 1), ("warmup", 0), ("threads", 1), ("seed", 0),
-                              ("memory_episodes", 1), ("qat_steps", 1), ("replicates", 1)):
-            put(name, checked(name, check_int, name, getattr(self, name), minimum))
+        for name, minimum, maximum in INT_FIELDS:
+            put(name, checked(name, check_int, name, getattr(self, name), minimum, maximum))
         put("amount", checked("amount", check_amount, self.amount))
         put("cpu_tdp_w", checked("cpu_tdp_w", check_cpu_tdp, self.cpu_tdp_w))
         put("margin", checked("margin", check_fraction, "margin", self.margin))
         put("return_margin", checked("return_margin", check_fraction, "return_margin", self.return_margin))
-        put("phase_clock", check_choice("phase clock", self.phase_clock, PHASE_CLOCKS))
-        methods: list[str] = []
-        for m in _names(self.methods, "methods"):
-            if m == CONTROL:
-                continue  # the control is set by ``control``, not listed as a method
-            name = canonical_method(m)
-            if name != BASELINE and name not in methods:
-                methods.append(name)
-        put("methods", tuple(methods))
-        runtimes: list[str] = []
-        for r in _names(self.runtimes, "runtimes"):
-            if check_runtime(r) not in runtimes:
-                runtimes.append(r)
-        if not runtimes:
-            raise UserInputError("runtimes is empty; valid runtimes: sb3, torch, onnxruntime")
-        put("runtimes", tuple(sorted(runtimes, key=lambda r: r != SB3)))  # sb3 first, then as given
-        put("meters", self._check_meters())
+        put("phase_clock", checked("phase_clock", check_choice, "phase clock", self.phase_clock, PHASE_CLOCKS))
+        methods = checked("methods", self._check_methods)
+        put("methods", methods)
+        put("runtimes", checked("runtimes", self._check_runtimes))
+        put("meters", checked("meters", self._check_meters))
         put("device", checked("device", check_device, self.device, methods))
         if self.device != DEFAULT_DEVICE and any(r != SB3 for r in self.runtimes):
             raise SettingsError("device", f"--device {self.device} runs the sb3 runtime only; got runtimes "
@@ -209,7 +227,7 @@ class EvalSettings:
             put("country", checked("country", carbon_intensity, self.country).country)
         for name in ("no_vecnormalize", "best", "stochastic"):
             if not isinstance(getattr(self, name), bool):
-                raise SettingsError(name, f"{name} must be true or false, got {getattr(self, name)!r}")
+                raise SettingsError(name, f"{name} must be true or false, got {shown(getattr(self, name))}")
         try:
             resolved = resolve_agent_settings(self)  # rl-zoo3 run folder, env, normalisation statistics
         except AgentSettingError as exc:
@@ -223,6 +241,29 @@ class EvalSettings:
             put("out", str(self.out))
         if self.agents_dir is not None:
             put("agents_dir", str(self.agents_dir))
+
+    def _check_methods(self) -> tuple[str, ...]:
+        methods: list[str] = []
+        given = _names(self.methods, "methods")
+        if not given and isinstance(self.methods, str):
+            raise UserInputError(f"methods names no compression method, got {shown(self.methods)}; valid: "
+                                 f"{', '.join(METHOD_TABLE)} ('none' alone: the baseline only)")
+        for m in given:
+            if m == CONTROL:
+                continue  # the control is set by ``control``, not listed as a method
+            name = canonical_method(m)
+            if name != BASELINE and name not in methods:
+                methods.append(name)
+        return tuple(methods)
+
+    def _check_runtimes(self) -> tuple[str, ...]:
+        runtimes: list[str] = []
+        for r in _names(self.runtimes, "runtimes"):
+            if check_runtime(r) not in runtimes:
+                runtimes.append(r)
+        if not runtimes:
+            raise UserInputError("runtimes is empty; valid runtimes: sb3, torch, onnxruntime")
+        return tuple(sorted(runtimes, key=lambda r: r != SB3))  # sb3 first, then as given
 
     def _check_meters(self) -> tuple[str, ...]:
         given = self.meters is not None

@@ -18,7 +18,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from paradox_gym._util.checks import check_int
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_WORKERS
 from paradox_gym.study.jobs import Job, JobOutcome, failure_outcome, run_job
 
 OnStart = Callable[[Job], None]
@@ -68,7 +70,9 @@ def _process(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: E
     import concurrent.futures as cf
     import multiprocessing
 
-    workers = options.workers or os.cpu_count() or 1
+    # never more processes than jobs, nor than MAX_WORKERS (each worker is a fresh interpreter)
+    asked = check_int("workers", options.workers or min(os.cpu_count() or 1, MAX_WORKERS), 1, MAX_WORKERS)
+    workers = min(asked, max(1, len(jobs)))
     # spawn: a fresh interpreter per worker (forking a process that has loaded torch is not safe)
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_run_shared, job) for job in jobs]  # on_start: not known when a worker takes it
@@ -84,6 +88,44 @@ def _import_ray() -> Any:
     return ray
 
 
+def check_ray_address(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a Ray address (``HOST:PORT``, ``ray://HOST:PORT``; None for ``auto``), or a
+    UserInputError naming it."""
+    if address == "auto":
+        return None
+    text = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536 \
+            or any(c.isspace() or c in "/@\0" for c in host):
+        raise UserInputError(f"--ray-address {address[:200]!r} is not HOST:PORT (e.g. 10.0.0.1:6379), "
+                             "ray://HOST:PORT or auto")
+    return host, int(port)
+
+
+#: Seconds the sweep waits for a Ray cluster's address to answer before it gives up (one line, no hang).
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def _join_ray(ray: Any, address: str) -> None:
+    """``ray.init(address=...)``, after checking that something answers there (Ray itself would keep retrying
+    an unreachable address for minutes); any failure is one UserInputError naming the address."""
+    import socket
+
+    where = check_ray_address(address)
+    if where is not None:
+        try:
+            socket.create_connection(where, timeout=RAY_CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            raise UserInputError(f"--ray-address {address!r}: nothing answers there "
+                                 f"({exc.strerror or exc or 'timed out'})") from None
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs the address and the reason
+        message = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise UserInputError(f"--ray-address {address!r}: cannot join the Ray cluster ({message})") from None
+
+
 def _meter_nodes(ray: Any) -> dict[str, float]:
     """Alive nodes that offer the ``energy_meter`` resource: node id -> CPUs."""
     return {n["NodeID"]: float(n["Resources"].get("CPU", 1.0)) for n in ray.nodes()
@@ -97,7 +139,7 @@ def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: Execu
     started_here = False
     if not ray.is_initialized():
         if options.ray_address:
-            ray.init(address=options.ray_address, log_to_driver=False)
+            _join_ray(ray, options.ray_address)
         else:
             ray.init(resources={RAY_RESOURCE: 1}, include_dashboard=False, log_to_driver=False)
         started_here = True
@@ -158,4 +200,5 @@ def get_executor(name: str) -> Executor:
     return EXECUTORS[name]
 
 
-__all__ = ["EXECUTORS", "RAY_RESOURCE", "Executor", "ExecutorOptions", "get_executor"]
+__all__ = ["EXECUTORS", "RAY_CONNECT_TIMEOUT_S", "RAY_RESOURCE", "Executor", "ExecutorOptions", "check_ray_address",
+           "get_executor"]

@@ -19,31 +19,38 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import yaml
 
-from paradox_gym._util.checks import check_amount, check_int
+from paradox_gym import limits
+from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym.errors import AgentNotFoundError, UserInputError
-from paradox_gym.experiment.settings import EvalSettings
-from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
+from paradox_gym.experiment.settings import INT_FIELDS, EvalSettings
+from paradox_gym.study.jobs import AgentSpec, Job, make_job, read_regular_file, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
 
 def _bool(name: str) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         if not isinstance(value, bool):
-            raise UserInputError(f"grid key {name!r} must be true or false, got {value!r}")
+            raise UserInputError(f"grid key {name!r} must be true or false, got {shown(value)}")
         return value
 
     return check
 
 
+#: EvalSettings integer field -> its largest value (the caps of :mod:`paradox_gym.limits`).
+_INT_MAXIMA: dict[str, int] = {name: maximum for name, _minimum, maximum in INT_FIELDS}
+
+
 def _int(name: str, minimum: int) -> Callable[[Any], int]:
-    return lambda value: check_int(name, value, minimum)
+    return lambda value: check_int(name, value, minimum, _INT_MAXIMA.get(name))
 
 
 def _as_is(value: Any) -> Any:
@@ -55,15 +62,18 @@ def _optional_number(name: str) -> Callable[[Any], float | None]:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserInputError(f"grid key {name!r} must be a number, got {value!r}")
-        return float(value)
+            raise UserInputError(f"grid key {name!r} must be a number, got {shown(value)}")
+        try:
+            return float(value)
+        except OverflowError:  # an int too large for a float
+            return math.inf
 
     return check
 
 
 def _device(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise UserInputError(f"grid key 'device' must be a device name such as cpu, got {value!r}")
+        raise UserInputError(f"grid key 'device' must be a device name such as cpu, got {shown(value)}")
     return value
 
 
@@ -174,16 +184,50 @@ class Grid:
 
 
 def _load_yaml(path: Path) -> Any:
+    """The grid file's document: a regular file of at most ``MAX_GRID_BYTES`` (checked before it is read; a
+    FIFO or a device is refused, never opened for a blocking read), UTF-8, parsed by ``yaml.safe_load`` (no
+    tag constructs an object: ``!!python/...`` is an error), then :func:`check_document`."""
+    data = read_regular_file(path, limits.MAX_GRID_BYTES, "grid file", "MAX_GRID_BYTES")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError(f"grid file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"grid file {str(path)!r} cannot be read ({exc})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"grid file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        return yaml.safe_load(text)
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UserInputError(f"grid file {str(path)!r} is not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UserInputError(f"grid file {str(path)!r} is nested too deeply (at most {limits.MAX_GRID_DEPTH} "
+                             "levels)") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a constructor refusing a value (an int of 5000 digits)
+        raise UserInputError(f"grid file {str(path)!r} holds a value YAML cannot build: "
+                             f"{' '.join(str(exc).split())[:300]}") from None
+    try:
+        check_document(doc)
+    except UserInputError as exc:
+        raise UserInputError(f"grid file {str(path)!r}: {exc}") from None
+    return doc
+
+
+def check_document(doc: Any) -> None:
+    """Refuse a document with more than ``MAX_GRID_VALUES`` values or nested deeper than ``MAX_GRID_DEPTH``,
+    counting a YAML alias each time it is used: an alias bomb ("billion laughs") or a self-referencing list
+    is refused after at most that many steps, before anything else walks, prints or hashes it."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > limits.MAX_GRID_VALUES:
+            raise UserInputError(f"it holds more than {limits.MAX_GRID_VALUES} values (YAML aliases counted each "
+                                 "time they are used; MAX_GRID_VALUES)")
+        if isinstance(value, (dict, list, tuple, set)):
+            if depth > limits.MAX_GRID_DEPTH:
+                raise UserInputError(f"it is nested more than {limits.MAX_GRID_DEPTH} levels deep (MAX_GRID_DEPTH)")
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else list(value)
+            if len(items) > limits.MAX_GRID_VALUES:
+                raise UserInputError(f"it holds more than {limits.MAX_GRID_VALUES} values (MAX_GRID_VALUES)")
+            stack.extend((item, depth + 1) for item in items)
 
 
 def load_grid(path: str | Path, *, agents_dir: str | None = None) -> Grid:
@@ -198,7 +242,10 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return [value]
     if not isinstance(value, list) or not value:
-        raise UserInputError(f"grid key {key!r} must be a non-empty list, got {value!r}")
+        raise UserInputError(f"grid key {key!r} must be a non-empty list, got {shown(value)}")
+    if len(value) > limits.MAX_GRID_CELLS:
+        raise UserInputError(f"grid key {key!r} lists {len(value)} entries; at most {limits.MAX_GRID_CELLS} "
+                             "(MAX_GRID_CELLS)")
     return value
 
 
@@ -216,19 +263,23 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
     from paradox_gym.zoo import checkpoint_name, default_algo, file_sha256, find_checkpoint, search_dirs
 
     if not isinstance(entry, dict):
-        raise UserInputError(f"each agent must be a mapping with keys {', '.join(AGENT_KEYS)}, got {entry!r}")
+        raise UserInputError(f"each agent must be a mapping with keys {', '.join(AGENT_KEYS)}, got {shown(entry)}")
     for key in entry:
         if key not in AGENT_KEYS:
-            raise UserInputError(f"unknown agent key {key!r}; valid: {', '.join(AGENT_KEYS)}")
+            raise UserInputError(f"unknown agent key {shown(key)}; valid: {', '.join(AGENT_KEYS)}")
     if "env" not in entry:
-        raise UserInputError(f"agent {entry!r} has no 'env' (the Gymnasium env id)")
+        raise UserInputError(f"agent {shown(entry)} has no 'env' (the Gymnasium env id)")
+    for key in AGENT_KEYS:
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            raise UserInputError(f"agent key {key!r} must be a string, got {shown(entry[key])}")
     env_id = validate_env_id(entry["env"])
     algo = normalize_algo(entry["algo"]) if entry.get("algo") is not None else None
     if entry.get("path") is not None:
-        file = Path(str(entry["path"]))
+        if not entry["path"].strip() or "\0" in entry["path"]:
+            raise UserInputError(f"agent path must be a file name, got {shown(entry['path'])}")
+        file = Path(entry["path"])
         file = file if file.is_absolute() else base_dir / file
-        if not file.is_file():
-            raise AgentNotFoundError(f"agent file {str(file)!r} does not exist")
+        _check_agent_file(file)
         return _with_stats(AgentSpec(env_id, algo, str(file), str(file), file_sha256(file)), agents_dir)
     algo = algo or default_algo(env_id, agents_path=agents_dir)
     found = find_checkpoint(algo, env_id, agents_dir)
@@ -238,6 +289,26 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
             f"no {algo} agent for {env_id} in {searched} (expected {checkpoint_name(algo, env_id)}); train one "
             f"with: paradox-gym train --algo {algo} --env {env_id}")
     return _with_stats(AgentSpec(env_id, algo, None, str(found), file_sha256(found)), agents_dir)
+
+
+def _check_agent_file(file: Path) -> None:
+    """An agent path of a grid: an existing regular file of at most ``MAX_AGENT_FILE_BYTES`` (checked with
+    ``stat`` before its sha256 is taken: a FIFO, a device or a huge file is never read)."""
+    import stat
+
+    try:
+        info = os.stat(file)
+    except FileNotFoundError:
+        raise AgentNotFoundError(f"agent file {str(file)!r} does not exist") from None
+    except OSError as exc:
+        raise UserInputError(f"agent file {str(file)!r} cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UserInputError(f"agent file {str(file)!r} is a directory; a grid names agent zips")
+    if not stat.S_ISREG(info.st_mode):
+        raise UserInputError(f"agent file {str(file)!r} is not a regular file (a FIFO, socket or device)")
+    if info.st_size > limits.MAX_AGENT_FILE_BYTES:
+        raise UserInputError(f"agent file {str(file)!r} is {info.st_size} bytes; at most "
+                             f"{limits.MAX_AGENT_FILE_BYTES} (MAX_AGENT_FILE_BYTES)")
 
 
 def _with_stats(agent: AgentSpec, agents_dir: str | None) -> AgentSpec:
@@ -253,20 +324,20 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
     valid = (*CELL_KEYS, *GRID_KEYS)
     if not isinstance(doc, dict):
         raise UserInputError(f"a grid file must be a mapping of keys ({', '.join(valid)}), got {type(doc).__name__}")
+    check_document(doc)  # a document built in Python is held to the file's bounds too
     for key in doc:
         if key not in valid:
-            raise UserInputError(f"unknown grid key {key!r}; valid: {', '.join(valid)}")
+            raise UserInputError(f"unknown grid key {shown(key)}; valid: {', '.join(valid)}")
     for key in ("agents", "methods"):
         if key not in doc:
             raise UserInputError(f"grid has no {key!r} (required keys: agents, methods)")
 
     raw_agents: list[Any] = (_shipped_agents() if doc["agents"] == SHIPPED else _list(doc, "agents"))
-    agents = tuple(_agent(a, Path(base_dir), agents_dir) for a in raw_agents)
-    if len({(a.env_id, a.algo, a.sha256) for a in agents}) != len(agents):
-        raise UserInputError("grid lists the same agent twice")
 
     methods: list[str] = []
     for m in _list(doc, "methods"):
+        if not isinstance(m, str):
+            raise UserInputError(f"grid key 'methods' lists {shown(m)}, not a method name")
         name = canonical_method(m)
         if name == BASELINE:
             continue  # the baseline is measured in every cell
@@ -279,9 +350,16 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
     if "amounts" in doc:
         amounts = [check_amount(a) for a in _list(doc, "amounts")]
         if len(set(amounts)) != len(amounts):
-            raise UserInputError(f"grid lists an amount twice: {amounts}")
+            raise UserInputError(f"grid lists an amount twice: {shown(amounts)}")
     else:
         amounts = list(DEFAULT_AMOUNTS)
+    per_agent = sum(len(amounts) if METHOD_TABLE[m].uses_amount else 1 for m in methods)
+    if len(raw_agents) * per_agent > limits.MAX_GRID_CELLS:  # before any agent file is hashed
+        raise UserInputError(f"grid has {len(raw_agents) * per_agent} cells ({len(raw_agents)} agents x {per_agent} "
+                             f"per agent); at most {limits.MAX_GRID_CELLS} (MAX_GRID_CELLS): split it into grids")
+    agents = tuple(_agent(a, Path(base_dir), agents_dir) for a in raw_agents)
+    if len({(a.env_id, a.algo, a.sha256) for a in agents}) != len(agents):
+        raise UserInputError("grid lists the same agent twice")
 
     have = settings_fields()
     settings: dict[str, Any] = {}
@@ -296,7 +374,7 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
             extra[key.field] = value
         else:
             raise UserInputError(
-                f"grid key {name!r} = {value!r} is not supported by this version's evaluate "
+                f"grid key {name!r} = {shown(value)} is not supported by this version's evaluate "
                 f"(EvalSettings has no {key.field!r}); valid: {key.unsupported_default!r}")
     if agents_dir is not None:
         settings["agents_dir"] = str(agents_dir)

@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import socket
+import stat
 import time
 import traceback
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from paradox_gym import __version__
+from paradox_gym import limits
+from paradox_gym._util.checks import shown
 from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DirectoryLock, ensure_writable_dir
 from paradox_gym.errors import UserInputError
@@ -277,6 +280,81 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
 # ---------------------------------------------------------------------------------------------------
 # the store
 # ---------------------------------------------------------------------------------------------------
+def read_regular_file(path: str | os.PathLike[str], limit: int, what: str, cap: str) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes (``cap`` names the limit in
+    :mod:`paradox_gym.limits`). It is opened non-blocking and checked with ``fstat`` before a byte is read: a
+    FIFO, a device or a directory is refused (never waited on), as is a file over the limit (also one that
+    grows past it while being read). UserInputError names ``what`` and the path."""
+    name = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise UserInputError(f"{what} {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise UserInputError(f"{what} {name!r} is a directory, not a file") from None
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"{what} {name!r} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UserInputError(f"{what} {name!r} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UserInputError(f"{what} {name!r} is not a regular file (a FIFO, socket or device)")
+        if info.st_size > limit:
+            raise UserInputError(f"{what} {name!r} is {info.st_size} bytes; at most {limit} ({cap})")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise UserInputError(f"{what} {name!r} grew past {limit} bytes while read ({cap})")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UserInputError(f"{what} {name!r} cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def read_json_record(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path`` (:func:`read_regular_file` with ``MAX_JOB_FILE_BYTES``); UserInputError
+    naming the file and what is wrong with it otherwise (never a traceback: not UTF-8, not JSON, nested too
+    deeply, not an object)."""
+    data = read_regular_file(path, limits.MAX_JOB_FILE_BYTES, what, "MAX_JOB_FILE_BYTES")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} {str(path)!r} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"{what} {str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise UserInputError(f"{what} {str(path)!r} is nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise UserInputError(f"{what} {str(path)!r} holds a value JSON cannot read ({one_line(exc)[:200]})") from None
+    if not isinstance(doc, dict):
+        raise UserInputError(f"{what} {str(path)!r} is not a JSON object (it holds a {type(doc).__name__})")
+    return doc
+
+
+def check_grid_record(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``doc`` when it has the shape of a ``grid.json`` this package writes (a fingerprint, the shared
+    settings, a job list of ``{id, ...}``); UserInputError naming the file otherwise."""
+    problem = None
+    if not isinstance(doc.get("fingerprint"), str):
+        problem = "its 'fingerprint' is not a string"
+    elif not isinstance(doc.get("common", {}), dict):
+        problem = "its 'common' settings are not a mapping"
+    elif not isinstance(doc.get("jobs"), list) or not all(isinstance(j, dict) and isinstance(j.get("id"), str)
+                                                          for j in doc["jobs"]):
+        problem = "its 'jobs' are not a list of {id: ...} records"
+    if problem is not None:
+        raise UserInputError(f"{path} is not a grid record ({problem})")
+    return doc
+
+
 class JobStore:
     """The files of one study directory (see the module docstring). Only the sweep's driver writes."""
 
@@ -289,8 +367,14 @@ class JobStore:
 
     def create(self) -> None:
         ensure_writable_dir(self.root, "--out")
-        self.jobs_dir.mkdir(exist_ok=True)
-        self.failed_dir.mkdir(exist_ok=True)
+        for folder in (self.jobs_dir, self.failed_dir):
+            try:
+                folder.mkdir(exist_ok=True)
+            except OSError as exc:  # a file (or a dangling link) where the folder belongs
+                raise UserInputError(f"--out {str(self.root)!r}: {folder.name}/ cannot be created "
+                                     f"({exc.strerror or exc}); move away what is there") from None
+            if not folder.is_dir():
+                raise UserInputError(f"--out {str(self.root)!r}: {folder.name} is not a directory; move it away")
 
     def lock(self) -> DirectoryLock:
         """The directory's sweep lock (``with store.lock():``; non-blocking: a second sweep on the same
@@ -309,7 +393,39 @@ class JobStore:
 
     @staticmethod
     def _ids(folder: Path) -> set[str]:
-        return {p.stem for p in folder.glob("*.json") if not p.name.startswith(".")} if folder.is_dir() else set()
+        """Ids of the regular files ``<id>.json`` in ``folder`` (a directory, FIFO or dangling link named
+        like a job file is not a job)."""
+        if not folder.is_dir():
+            return set()
+        ids = set()
+        for p in folder.glob("*.json"):
+            if p.name.startswith("."):
+                continue
+            try:
+                if stat.S_ISREG(os.stat(p).st_mode):
+                    ids.add(p.stem)
+            except OSError:
+                continue
+        return ids
+
+    def irregular(self, wanted: set[str] | None = None) -> list[Path]:
+        """Entries of ``jobs/`` and ``failed/`` named like a job file (of ``wanted`` when given) that are not
+        regular files (a directory, a FIFO, a device, a dangling link): no job is read from them, and a job
+        finished here could not be stored over them."""
+        out = []
+        for folder in (self.jobs_dir, self.failed_dir):
+            if not folder.is_dir():
+                continue
+            for p in sorted(folder.glob("*.json")):
+                if p.name.startswith(".") or (wanted is not None and p.stem not in wanted):
+                    continue
+                try:
+                    regular = stat.S_ISREG(os.stat(p).st_mode)
+                except OSError:
+                    regular = False
+                if not regular:
+                    out.append(p)
+        return out
 
     def done_ids(self) -> set[str]:
         return self._ids(self.jobs_dir)
@@ -321,25 +437,47 @@ class JobStore:
         return self.jobs_dir / f"{job_id}.json"
 
     def write_outcome(self, outcome: JobOutcome) -> Path | None:
-        """Store a finished or failed job atomically (an interrupted one is not stored)."""
-        if outcome.status == "done":
-            path = write_json_atomic(self.job_path(outcome.job_id), outcome.record)
-            with contextlib.suppress(FileNotFoundError):
-                (self.failed_dir / f"{outcome.job_id}.json").unlink()
-            return path
-        if outcome.status == "failed":
-            return write_json_atomic(self.failed_dir / f"{outcome.job_id}.json", outcome.record)
-        return None
+        """Store a finished or failed job atomically (an interrupted one is not stored). A file that cannot
+        be written is a UserInputError naming it."""
+        if outcome.status not in ("done", "failed"):
+            return None
+        folder = self.jobs_dir if outcome.status == "done" else self.failed_dir
+        path = folder / f"{outcome.job_id}.json"
+        try:
+            written = write_json_atomic(path, outcome.record)
+            if outcome.status == "done":
+                with contextlib.suppress(FileNotFoundError):
+                    (self.failed_dir / f"{outcome.job_id}.json").unlink()
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"the record of job {outcome.job_id} cannot be written to {path} "
+                                 f"({getattr(exc, 'strerror', None) or one_line(exc)[:200]})") from None
+        return written
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any]:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserInputError(f"{path} is not a readable JSON file ({exc}); delete it to measure that job again") from None
-        if not isinstance(doc, dict):
-            raise UserInputError(f"{path} is not a job record (a JSON object); delete it to measure that job again")
-        return doc
+            return read_json_record(path, "job record")
+        except UserInputError as exc:
+            raise UserInputError(f"{exc}; delete it to measure that job again") from None
+
+    def read_records(self, folder: Path, ids: set[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+        """The records in ``folder`` (only those of ``ids`` when given), each whose file name matches its
+        ``id``; and one line per file left out (unreadable, not JSON, not an object, another id inside)."""
+        records: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for job_id in sorted(self._ids(folder) if ids is None else self._ids(folder) & ids):
+            path = folder / f"{job_id}.json"
+            try:
+                doc = self._read(path)
+            except UserInputError as exc:
+                problems.append(str(exc))
+                continue
+            if doc.get("id") != job_id:
+                problems.append(f"{path} holds the record of job {shown(doc.get('id'))}, not {job_id}; "
+                                "delete it to measure that job again")
+                continue
+            records.append(doc)
+        return records, problems
 
     def read_done(self) -> list[dict[str, Any]]:
         return [self._read(self.job_path(i)) for i in sorted(self.done_ids())]
@@ -348,12 +486,16 @@ class JobStore:
         return [self._read(self.failed_dir / f"{i}.json") for i in sorted(self.failed_ids())]
 
     def read_grid(self) -> dict[str, Any] | None:
-        return self._read(self.grid_path) if self.grid_path.is_file() else None
+        """``grid.json`` (None when there is none); UserInputError when it is there but not a grid record."""
+        if not os.path.lexists(self.grid_path):
+            return None
+        return check_grid_record(read_json_record(self.grid_path, "grid record"), self.grid_path)
 
     def write_grid(self, doc: dict[str, Any]) -> Path:
         return write_json_atomic(self.grid_path, doc)
 
 
 __all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
-           "JobStore", "failure_outcome", "grid_fingerprint", "vecnormalize_file", "job_identity", "machine_fingerprint", "make_job", "run_job",
+           "JobStore", "check_grid_record", "failure_outcome", "grid_fingerprint", "job_identity",
+           "machine_fingerprint", "make_job", "read_json_record", "read_regular_file", "run_job", "vecnormalize_file",
            "sha256_of"]

@@ -26,7 +26,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,9 @@ STUDY_CODE_COLUMNS: tuple[str, ...] = (
 
 def check_margin(margin: Any) -> float:
     """A return margin: a fraction in [0, 1) of the baseline's |mean return|."""
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not (0.0 <= float(margin) < 1.0):
-        raise UserInputError(f"return margin must be a fraction in [0, 1) (0.10: keep >= 90% of the return), got {margin!r}")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not (0.0 <= margin < 1.0):
+        raise UserInputError("return margin must be a fraction in [0, 1) (0.10: keep >= 90% of the return), got "
+                             f"{_shown(margin)}")
     return float(margin)
 
 
@@ -64,6 +65,11 @@ def _paired(d: Mapping[str, Any] | None) -> PairedCI | None:
         return None
     names = {f.name for f in dataclasses.fields(PairedCI)}
     kwargs = {k: d.get(k) for k in names}
+    for key in ("ratio", "ratio_low", "ratio_high", "diff", "diff_low", "diff_high", "baseline_mean", "p_value",
+                "confidence", "n", "resamples", "seed"):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"interval field {key} is {type(value).__name__}, not a number")
     kwargs["n"] = int(kwargs.get("n") or 0)
     kwargs["resamples"] = int(kwargs.get("resamples") or 0)
     kwargs["seed"] = int(kwargs.get("seed") or 0)
@@ -248,29 +254,32 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _study_code_row(record: Mapping[str, Any], config: str, amount: float | None) -> dict[str, Any]:
+    """One row of ``study_code.csv``: ``config``'s episodes and summaries in ``record``."""
+    result = record["result"]
+    eps = [e for e in record.get("episodes") or [] if e.get("config") == config]
+    rets = np.array([e["return"] for e in eps], dtype=float)
+    times = np.array([e["wall_s"] for e in eps], dtype=float)
+    lens = np.array([e["length"] for e in eps], dtype=float)
+    shared = (record.get("identity") or {}).get("measurement") == "shared"
+    stat = (lambda a, f: float(f(a)) if a.size else None)
+    return {
+        "algo": result["config"]["algo"], "env_id": result["config"]["env_id"], "method": record["method"],
+        "amount": amount, "return_mean": stat(rets, np.mean), "return_std": stat(rets, np.std),
+        "time_mean_s": None if shared else stat(times, np.mean),
+        "time_std_s": None if shared else stat(times, np.std),
+        "length_mean": stat(lens, np.mean), "length_std": stat(lens, np.std),
+        "ram_mean_bytes": _memory_peak(result, config), "ram_std_bytes": None,
+        "energy_per_episode_j": None if shared else _mean(result["summaries"].get(config), "energy_per_episode_j"),
+    }
+
+
 def study_code_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows in the study code's shape, per (agent, method): the baseline (amount 0, from the job with the
     smallest amount) and one row per job. Return, time and length are per episode (mean, population std
     over all measured episodes; time is an episode's wall time, environment included); RAM is the fresh-
     process peak RSS (one probe: std empty); energy is the primary meter's energy per episode (J)."""
-    def row(record: Mapping[str, Any], config: str, amount: float | None) -> dict[str, Any]:
-        result = record["result"]
-        eps = [e for e in record.get("episodes") or [] if e.get("config") == config]
-        rets = np.array([e["return"] for e in eps], dtype=float)
-        times = np.array([e["wall_s"] for e in eps], dtype=float)
-        lens = np.array([e["length"] for e in eps], dtype=float)
-        shared = (record.get("identity") or {}).get("measurement") == "shared"
-        stat = (lambda a, f: float(f(a)) if a.size else None)
-        return {
-            "algo": result["config"]["algo"], "env_id": result["config"]["env_id"], "method": record["method"],
-            "amount": amount, "return_mean": stat(rets, np.mean), "return_std": stat(rets, np.std),
-            "time_mean_s": None if shared else stat(times, np.mean),
-            "time_std_s": None if shared else stat(times, np.std),
-            "length_mean": stat(lens, np.mean), "length_std": stat(lens, np.std),
-            "ram_mean_bytes": _memory_peak(result, config), "ram_std_bytes": None,
-            "energy_per_episode_j": None if shared else _mean(result["summaries"].get(config), "energy_per_episode_j"),
-        }
-
+    row = _study_code_row
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for rec in records:
         groups.setdefault(((rec.get("agent") or {}).get("label", ""), rec["method"]), []).append(rec)
@@ -410,6 +419,9 @@ def format_study(doc: Mapping[str, Any]) -> str:
     if doc["notes"]:
         out += ["", "## Notes", ""]
         out += [f"- {n}" for n in doc["notes"]]
+    if doc.get("skipped"):
+        out += ["", "## Files left out", ""]
+        out += [f"- {n}" for n in doc["skipped"]]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -487,27 +499,155 @@ def _note(group: Sequence[str]) -> str:
     return f"{group[0]} ({jobs}; figures of the first shown, the others differ: see results or the job files)"
 
 
-def build_report(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> dict[str, Any]:
-    """The study document (``study.json``) of the jobs in ``directory`` (a sweep's ``--out``)."""
-    margin = check_margin(RETURN_MARGIN if return_margin is None else return_margin)
+#: Row columns that hold words (or None); ``return_kept`` is a bool, ``noisy`` and ``energy_saving`` a bool or
+#: None; every other column a number or None (checked per job file before anything is written).
+_TEXT_COLUMNS = frozenset({
+    "job_id", "agent", "env_id", "algo", "agent_sha256", "method", "host", "machine_fingerprint", "executor",
+    "measurement", "energy_meter", "energy_method", "return_direction", "return_verdict",
+    "energy_per_episode_direction", "mechanism", "energy_per_step_direction", "latency_direction", "verdict",
+})
+_FLAG_COLUMNS = frozenset({"return_kept", "noisy", "energy_saving"})
+_REQUIRED_TEXT = ("job_id", "agent", "env_id", "algo", "method", "return_direction", "energy_per_episode_direction",
+                  "energy_per_step_direction", "latency_direction")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_row(row: Mapping[str, Any], what: str) -> None:
+    """Raise ValueError naming the first column of ``row`` whose value has the wrong type."""
+    for key, value in row.items():
+        if value is None:
+            if key in _REQUIRED_TEXT or key == "return_kept":
+                raise ValueError(f"{what} has no {key}")
+            continue
+        if key in _TEXT_COLUMNS:
+            ok = isinstance(value, str)
+        elif key in _FLAG_COLUMNS:
+            ok = isinstance(value, bool)
+        else:
+            ok = _is_number(value)
+        if not ok:
+            raise ValueError(f"{what} column {key} is {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    from paradox_gym._util.checks import shown
+
+    return shown(value)
+
+
+def _check_record_fields(record: Mapping[str, Any]) -> None:
+    """The fields of a job record the report reads, by type (ValueError naming the first that is wrong)."""
+    method = record.get("method")
+    if not isinstance(method, str) or method not in METHOD_TABLE:
+        raise ValueError(f"its method is {_shown(method)}, not one of {', '.join(METHOD_TABLE)}")
+    amount = record.get("amount")
+    if amount is not None and not (_is_number(amount) and math.isfinite(amount) and 0.0 <= amount < 1.0):
+        raise ValueError(f"its amount is {_shown(amount)}, not a fraction in [0, 1)")
+    for key in ("identity", "agent", "result"):
+        if not isinstance(record.get(key, {}), Mapping):
+            raise ValueError(f"its {key} is not a mapping")
+    if not isinstance((record.get("agent") or {}).get("label"), str):
+        raise ValueError("its agent has no label")
+    result = record["result"]
+    for key in ("config", "comparisons", "summaries"):
+        if not isinstance(result.get(key), Mapping):
+            raise ValueError(f"its result has no {key} mapping")
+    for key in ("machine", "memory", "meters", "control", "footprints", "baseline_footprint", "verdicts"):
+        if not isinstance(result.get(key) or {}, Mapping):
+            raise ValueError(f"its result's {key} is not a mapping")
+    if not all(isinstance(info, Mapping) for info in (result.get("meters") or {}).values()):
+        raise ValueError("its result's meters are not mappings")
+    notes = result.get("notes") or []
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("its result's notes are not a list of strings")
+    episodes = record.get("episodes") or []
+    if not isinstance(episodes, list) or not all(isinstance(e, Mapping) for e in episodes):
+        raise ValueError("its episodes are not a list of mappings")
+    machine = result.get("machine") or {}
+    for key in ("cpu_model", "cpu_count"):
+        if not (machine.get(key) is None or isinstance(machine[key], str) or _is_number(machine[key])):
+            raise ValueError(f"its machine's {key} is {_shown(machine[key])}")
+
+
+def _parse_record(record: Mapping[str, Any], margin: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A job record's row and its study-code rows (baseline and compressed); ValueError (or any exception
+    from the rows' arithmetic) when the record is not one this report can read."""
+    _check_record_fields(record)
+    row = cell_row(record, margin)
+    _check_row(row, "its row")
+    code = [_study_code_row(record, "none", 0.0), _study_code_row(record, record["method"], record.get("amount"))]
+    for c in code:
+        _check_row({k: v for k, v in c.items() if k not in ("algo", "env_id", "method")}, "its study-code row")
+    return row, code
+
+
+def _failure_entry(f: Mapping[str, Any]) -> dict[str, Any]:
+    """One failed job for the report (every field a string or None, each one line and bounded)."""
+    from paradox_gym._util.cli import one_line
+
+    def text(value: Any, limit: int = 500) -> str | None:
+        return None if value is None else one_line(value if isinstance(value, str) else _shown(value))[:limit]
+
+    agent = f.get("agent") if isinstance(f.get("agent"), Mapping) else {}
+    amount = f.get("amount") if _is_number(f.get("amount")) and math.isfinite(f["amount"]) else None
+    return {"id": text(f.get("id")),
+            "cell": f"{text(agent.get('label')) or '?'} {text(f.get('method')) or '?'} {_amount(amount)}".strip(),
+            "host": text(f.get("host")), "error_type": text(f.get("error_type"), 100),
+            "error": text(f.get("error"), 2000)}
+
+
+def _grid_entry(grid: Mapping[str, Any]) -> dict[str, Any]:
+    """The grid record's fields the report shows (a command that is not a list of strings is left out)."""
+    out = {k: grid.get(k) for k in ("fingerprint", "common", "grid", "grid_file", "executor", "command")}
+    command = out["command"]
+    if not (isinstance(command, list) and all(isinstance(c, str) for c in command)):
+        out["command"] = None
+    return out
+
+
+def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The study document and the job records it was built from (those the report could read)."""
     store = JobStore(directory)
     if not store.jobs_dir.is_dir():
         raise UserInputError(f"{str(directory)!r} is not a sweep directory (it has no jobs/ folder)")
-    grid = store.read_grid()
-    records = store.read_done()
-    failures = store.read_failed()
+    skipped: list[str] = []
+    try:
+        grid = store.read_grid()
+    except UserInputError as exc:
+        skipped.append(f"{exc}; the report covers every job file")
+        grid = None
     wanted = {j["id"] for j in grid["jobs"]} if grid else None
-    left_out = 0
-    if wanted is not None:
-        left_out = sum(1 for r in records if r.get("id") not in wanted)
-        records = [r for r in records if r.get("id") in wanted]
-        failures = [f for f in failures if f.get("id") in wanted]
-    done_ids = {r.get("id") for r in records}
-    failures = [f for f in failures if f.get("id") not in done_ids]
+    left_out = len(store.done_ids() - wanted) if wanted is not None else 0  # other grids' jobs: not even read
+    for path in store.irregular(wanted):
+        skipped.append(f"{path} is not a regular file (a directory, FIFO, device or dangling link); left out: move "
+                       "it away to measure that job again")
+    records, problems = store.read_records(store.jobs_dir, wanted)
+    skipped += problems
+    failures, problems = store.read_records(store.failed_dir, wanted)
+    skipped += problems
     order = {j["id"]: i for i, j in enumerate(grid["jobs"])} if grid else {}
-    records.sort(key=lambda r: (order.get(r.get("id"), len(order)), r.get("id")))
-    rows = [cell_row(r, margin) for r in records]
-    hosts: dict[tuple[str, str], dict[str, Any]] = {}
+    records.sort(key=lambda r: (order.get(r["id"], len(order)), r["id"]))
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for r in records:
+        try:
+            row, _code = _parse_record(r, margin)
+        except Exception as exc:  # noqa: BLE001 - a job file that is not a record of ours is named, not fatal
+            from paradox_gym._util.cli import one_line
+
+            reason = one_line(exc)[:300] or type(exc).__name__
+            skipped.append(f"{store.job_path(r['id'])} is not a job record this report can read ({reason}); "
+                           "left out: delete it to measure that job again")
+            continue
+        rows.append(row)
+        kept.append(r)
+    records = kept
+    done_ids = {r["id"] for r in records}
+    failures = [f for f in failures if f["id"] not in done_ids]
+    hosts: dict[tuple[Any, Any], dict[str, Any]] = {}
     for r in records:
         key = (r.get("host"), r.get("machine_fingerprint"))
         machine = r["result"].get("machine") or {}
@@ -530,8 +670,7 @@ def build_report(directory: str | os.PathLike[str], *, return_margin: float | No
         "directory": str(directory),
         "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "return_margin": margin,
-        "grid": {k: grid.get(k) for k in ("fingerprint", "common", "grid", "grid_file", "executor", "command")}
-        if grid else None,
+        "grid": _grid_entry(grid) if grid else None,
         "jobs": {"total": total, "done": len(records), "failed": len(failures),
                  "missing": max(0, total - len(records) - len(failures)), "left_out": left_out},
         "hosts": list(hosts.values()),
@@ -539,31 +678,55 @@ def build_report(directory: str | os.PathLike[str], *, return_margin: float | No
         "cells": rows,
         "best_amounts": best_amounts(rows),
         "summary": summary_counts(rows),
-        "failures": [{"id": f.get("id"), "cell": f"{(f.get('agent') or {}).get('label')} {f.get('method')} "
-                                                 f"{_amount(f.get('amount'))}".strip(),
-                      "host": f.get("host"), "error_type": f.get("error_type"), "error": f.get("error")}
-                     for f in failures],
+        "failures": [_failure_entry(f) for f in failures],
         "notes": [_note(group) for group in notes.values()],
+        "skipped": skipped,
         "files": {},
     }
-    return doc
+    return doc, records
 
 
-def write_report(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> dict[str, str]:
-    """Write the report files into ``directory``; returns key -> path. ``study.json`` is written last."""
+def build_report(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> dict[str, Any]:
+    """The study document (``study.json``) of the jobs in ``directory`` (a sweep's ``--out``).
+
+    A job file that cannot be read, or is not a job record this report can read (wrong types, another
+    id inside, a directory or FIFO named like one), is left out and named in ``skipped`` (and in study.md);
+    a ``grid.json`` that is not a grid record is named there too and the report covers every job file."""
+    margin = check_margin(RETURN_MARGIN if return_margin is None else return_margin)
+    return _build(directory, margin)[0]
+
+
+def write_report(directory: str | os.PathLike[str], *, return_margin: float | None = None,
+                 warn: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Write the report files into ``directory``; returns key -> path. ``study.json`` is written last.
+    ``warn`` gets one line per job file left out. A file that cannot be written is a UserInputError
+    naming it (the job files are never touched)."""
     out = Path(directory)
-    doc = build_report(out, return_margin=return_margin)
-    records = [r for r in JobStore(out).read_done() if r.get("id") in {c["job_id"] for c in doc["cells"]}]
-    frame = pd.DataFrame.from_records(doc["cells"])
-    buf = io.BytesIO()
-    frame.to_parquet(buf, index=False)
-    write_bytes_atomic(out / FILES["results_parquet"], buf.getvalue())
-    write_csv_atomic(out / FILES["results_csv"], doc["cells"])
-    write_csv_atomic(out / FILES["study_code_csv"], study_code_rows(records), columns=STUDY_CODE_COLUMNS)
-    plots = write_plots(out, doc["cells"], doc["return_margin"])
-    doc["files"] = {**FILES, "plots": plots}
-    write_bytes_atomic(out / FILES["study_md"], format_study(doc).encode())
-    write_json_atomic(out / FILES["study_json"], doc)
+    margin = check_margin(RETURN_MARGIN if return_margin is None else return_margin)
+    doc, records = _build(out, margin)
+    for line in doc["skipped"]:
+        if warn is not None:
+            warn(line)
+    target = out
+    try:
+        frame = pd.DataFrame.from_records(doc["cells"])
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        target = out / FILES["results_parquet"]
+        write_bytes_atomic(target, buf.getvalue())
+        target = out / FILES["results_csv"]
+        write_csv_atomic(target, doc["cells"])
+        target = out / FILES["study_code_csv"]
+        write_csv_atomic(target, study_code_rows(records), columns=STUDY_CODE_COLUMNS)
+        target = out / "plots"
+        plots = write_plots(out, doc["cells"], doc["return_margin"])
+        doc["files"] = {**FILES, "plots": plots}
+        target = out / FILES["study_md"]
+        write_bytes_atomic(target, format_study(doc).encode())
+        target = out / FILES["study_json"]
+        write_json_atomic(target, doc)
+    except OSError as exc:
+        raise UserInputError(f"the study report cannot be written: {target} ({exc.strerror or exc})") from None
     paths = {k: str(out / v) for k, v in FILES.items()}
     paths.update({f"plot_{i}": str(out / p) for i, p in enumerate(plots)})
     return paths

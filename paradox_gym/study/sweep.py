@@ -62,7 +62,12 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
 def check_grid(store: JobStore, doc: dict[str, Any], force: bool) -> None:
     """Refuse (UserInputError) a grid whose shared settings differ from those ``store`` was filled with,
     unless ``force``."""
-    old = store.read_grid()
+    try:
+        old = store.read_grid()
+    except UserInputError as exc:
+        if force:
+            return  # replaced by this grid's record
+        raise UserInputError(f"{exc}; --force replaces it with this grid's (the job files are kept)") from None
     if old is None or old.get("fingerprint") == doc["fingerprint"] or force:
         return
     raise UserInputError(
@@ -84,16 +89,23 @@ def run_sweep(
     command: Sequence[str] | None = None,
     report: bool = True,
     return_margin: float | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> SweepSummary:
     """Run every job of ``grid`` not yet finished in ``out`` with ``executor``, then write the report.
 
     Raises UserInputError before any measurement for a bad grid, a changed grid (without ``force``) or a
-    directory another sweep is writing to. KeyboardInterrupt stops the sweep; finished jobs stay.
+    directory another sweep is writing to. KeyboardInterrupt stops the sweep; finished jobs stay. ``warn`` gets
+    one line per job file the report leaves out (see :func:`~paradox_gym.study.report.build_report`).
     """
     say: ProgressCallback = progress or (lambda _e: None)
     chosen = get_executor(executor)
+    if report and return_margin is not None:  # a bad margin is refused now, not after the measurements
+        from paradox_gym.study.report import check_margin
+
+        check_margin(return_margin)
     jobs: list[Job] = grid.jobs(chosen.measurement)
     ids = [j.id for j in jobs]
+    by_id = {j.id: j for j in jobs}
     if len(set(ids)) != len(ids):
         raise UserInputError("grid has two cells with the same identity (the same agent, method and amount)")
     common = grid.common_identity(chosen.measurement, jobs)
@@ -110,8 +122,16 @@ def run_sweep(
     with store.lock():
         store.clean_temporary()
         check_grid(store, doc, force)
-        store.write_grid(doc)
         wanted = set(ids)
+        strays = store.irregular(wanted)
+        if strays:  # a job finished here could not be stored over them: refuse before measuring anything
+            raise UserInputError(f"{strays[0]} is not a regular file (a directory, FIFO, device or dangling link)"
+                                 + (f", nor are {len(strays) - 1} more entries named like job files" if len(strays) > 1
+                                    else "") + "; a job's record could not be stored there: move them away")
+        try:
+            store.write_grid(doc)
+        except OSError as exc:
+            raise UserInputError(f"{store.grid_path} cannot be written ({exc.strerror or exc})") from None
         done_ids = store.done_ids() & wanted
         failed_ids = (store.failed_ids() & wanted) - done_ids
         todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
@@ -138,7 +158,7 @@ def run_sweep(
                 return
             store.write_outcome(outcome)
             state["ran"] += 1
-            job = next(j for j in jobs if j.id == outcome.job_id)
+            job = by_id[outcome.job_id]
             if outcome.status == "done":
                 state["done"] += 1
                 if outcome.job_id in failed_ids:
@@ -159,7 +179,7 @@ def run_sweep(
         if report:
             from paradox_gym.study.report import write_report
 
-            files = write_report(out, return_margin=return_margin)
+            files = write_report(out, return_margin=return_margin, warn=warn)
     elapsed = time.perf_counter() - started
     summary = SweepSummary(str(out), total, done_before, state["done"], state["failed"], skipped_failed,
                            state["ran"], elapsed, files)
