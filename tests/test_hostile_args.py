@@ -173,6 +173,7 @@ def test_paths_of_the_wrong_kind_are_refused_before_they_are_opened(capsys, odd_
     (["sweep", "--grid", "g.yml", "--out", "o", "--executor", "ray", "--ray-address", "x:y:z"], "not HOST:PORT"),
     (["sweep", "--grid", "g.yml", "--out", "o", "--executor", "ray", "--ray-address", "h:99999"], "not HOST:PORT"),
     (["sweep", "--grid", "g.yml", "--out", "o", "--ray-address", "10.0.0.1:6379"], "--executor ray"),
+    (["sweep", "--grid", "g.yml", "--out", "o", "--agents-dir", "/dev/null"], "--agents-dir '/dev/null'"),
     (["report", ""], "not a path"),
     (["report", "/nonexistent-study"], "not a sweep directory"),
     (["report", ".", "--return-margin", "1"], "return margin"),
@@ -190,6 +191,15 @@ def test_paths_of_the_wrong_kind_are_refused_before_they_are_opened(capsys, odd_
 ])
 def test_other_subcommands(capsys, argv, fragment) -> None:
     one_error(capsys, argv, fragment)
+
+
+@pytest.mark.parametrize("kind", ["dir", "fifo"])
+def test_validate_meters_checks_where_it_saves_before_it_runs(capsys, odd_files, monkeypatch, kind) -> None:
+    import paradox_gym.cli.validate_meters as cli
+
+    monkeypatch.setattr(cli, "validate_meters", lambda *a, **k: pytest.fail("ran before checking --save"))
+    monkeypatch.setenv("PARADOX_GYM_METER_VALIDATION", odd_files[kind])
+    one_error(capsys, ["validate-meters", "--save"], "not a regular file")
 
 
 def test_validate_meters_names_an_unavailable_meter(capsys) -> None:

@@ -5,6 +5,7 @@ the study report. Resumable: re-running the same command skips finished jobs. Do
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         from paradox_gym.study.report import check_margin
 
         check_margin(args.return_margin)
+    if args.agents_dir is not None and os.path.exists(args.agents_dir) and not os.path.isdir(args.agents_dir):
+        raise UserInputError(f"--agents-dir {args.agents_dir!r} is not a directory")
     grid = load_grid(args.grid, agents_dir=args.agents_dir)
     summary = run_sweep(
         grid, args.out, executor=args.executor,

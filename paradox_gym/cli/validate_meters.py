@@ -67,6 +67,26 @@ def _check_meters(names: list[str] | None) -> None:
             raise UserInputError(f"--meters: {meter.name} is not available here ({state.reason})")
 
 
+def _check_save_target() -> None:
+    """Before anything runs: the file ``--save`` writes is a regular file or absent, in a folder that can be
+    written (the validation takes minutes; its result must not be lost to a bad path afterwards)."""
+    import os
+    import stat
+
+    from paradox_gym._util.files import ensure_writable_dir
+    from paradox_gym.energy.validation import validation_file
+
+    target = validation_file()
+    if os.path.lexists(target):
+        try:
+            regular = stat.S_ISREG(os.stat(target).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            raise UserInputError(f"--save: {str(target)!r} (PARADOX_GYM_METER_VALIDATION) is not a regular file")
+    ensure_writable_dir(target.parent, "--save: the folder")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--windows", default=",".join(f"{w:g}" for w in DEFAULT_WINDOWS_S), metavar="S,S,...",
                    help=f"window lengths in s (default {','.join(f'{w:g}' for w in DEFAULT_WINDOWS_S)})")
@@ -90,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     meters = _list(args.meters, "--meters", tuple(n for n, e in METERS.items() if e.role == "energy"))
     quiet = args.quiet or args.json
     _check_meters(meters)
+    if args.save:
+        _check_save_target()
     report = validate_meters(
         windows, workloads, meters=meters, codecarbon=not args.no_codecarbon,
         tolerance=args.tolerance, progress=None if quiet else (lambda m: print(m + " ...", file=sys.stderr)),

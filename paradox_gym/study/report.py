@@ -429,7 +429,10 @@ def format_study(doc: Mapping[str, Any]) -> str:
 # plots
 # ---------------------------------------------------------------------------------------------------
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text.lower()).strip("_")
+    """A file name from an agent label: letters, digits, ``-_.``, at most 100 characters (a label read from a
+    job file may be anything)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in text.lower()).strip("_.")[:100] \
+        or "agent"
 
 
 def write_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin: float) -> list[str]:
