@@ -31,7 +31,7 @@ from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episo
 from paradox_gym.experiment.agents import build_agents, load_model, recipe_record
 from paradox_gym.experiment.memory import measure_memory
 from paradox_gym.experiment.replicate import merge, run_replicate_process
-from paradox_gym.experiment.runner import describe_failure
+from paradox_gym.experiment.runner import check_meters, describe_failure
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
 from paradox_gym.report.result import FILE_NAMES, EvalResult
@@ -111,6 +111,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
 
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
+    check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
 
     t0 = time.perf_counter()
     if settings.train_missing and settings.agent_path is None and settings.algo is not None \

@@ -177,6 +177,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
                 tail = f"killed by signal {-proc.returncode}"
         else:
             tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+            tail = tail.removeprefix("error: ")
         outcome.error = f"replicate {replicate} process failed: {tail}"
     return outcome
 

@@ -69,6 +69,20 @@ def choose_primary_meter(meters: Sequence[Meter]) -> Meter:
     )
 
 
+def check_meters(settings: EvalSettings) -> None:
+    """Raise UserInputError now (before any process starts) if the chosen meters cannot measure the
+    policy's device here, or the energy scope leaves it out: the check each replicate would make."""
+    meters = make_meters(list(settings.meters or ()), cpu_tdp_w=settings.cpu_tdp_w)
+    try:
+        DeviceAccounting.build(meters, settings.energy_scope, settings.device)
+    finally:
+        for meter in meters:
+            try:
+                meter.close()
+            except Exception:  # noqa: BLE001 - a check only; closing must not mask its answer
+                pass
+
+
 @dataclass
 class EvaluationRun:
     """What an evaluation produced: trials and episodes per configuration, in the order they ran."""
