@@ -169,7 +169,10 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     assert len(episodes) == 3 * 2 * 2
 
 
-def test_ctrl_c_writes_whole_trials_and_exits_130(agents: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_writes_whole_trials(agents: dict[str, Path], tmp_path: Path, signum: int,
+                                              status: int) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM alike: the trial in progress is dropped, every whole trial is written."""
     out = tmp_path / "interrupted"
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w", encoding="utf-8") as err:
@@ -188,13 +191,13 @@ def test_ctrl_c_writes_whole_trials_and_exits_130(agents: dict[str, Path], tmp_p
                     break
                 time.sleep(0.2)
             assert proc.poll() is None, err_path.read_text(encoding="utf-8")
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             stdout, _ = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
     stderr = err_path.read_text(encoding="utf-8")
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == status, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stderr
     result = json.loads((out / "result.json").read_text())

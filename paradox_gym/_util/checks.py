@@ -94,25 +94,25 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:_[0-9]+)*(?:\.(?:[0-9]+(?:_[0-9]+)*)?)?|
 _MAX_DIGITS = 100
 
 
-def integer_arg(text: str) -> int:
-    """argparse ``type=``: a decimal integer in ASCII digits (``10``, ``-1``, ``1_000``)."""
+def _numeral(text: str, pattern: re.Pattern[str], what: str) -> str:
+    """``text`` stripped, if it is at most ``_MAX_DIGITS`` long and matches ``pattern``; else ArgumentTypeError."""
     stripped = text.strip()
     if len(stripped) > _MAX_DIGITS:
         raise argparse.ArgumentTypeError(f"{shown(text)} is too long for a number ({len(stripped)} characters)")
-    if not _INTEGER.fullmatch(stripped):
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not an integer (decimal digits 0-9, e.g. 10)")
-    return int(stripped)
+    if not pattern.fullmatch(stripped):
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not {what}")
+    return stripped
+
+
+def integer_arg(text: str) -> int:
+    """argparse ``type=``: a decimal integer in ASCII digits (``10``, ``-1``, ``1_000``)."""
+    return int(_numeral(text, _INTEGER, "an integer (decimal digits 0-9, e.g. 10)"))
 
 
 def number_arg(text: str) -> float:
     """argparse ``type=``: a decimal number in ASCII (``0.5``, ``1e-3``, ``nan`` and ``inf`` are passed on
     for the option's own range check to refuse by name)."""
-    stripped = text.strip()
-    if len(stripped) > _MAX_DIGITS:
-        raise argparse.ArgumentTypeError(f"{shown(text)} is too long for a number ({len(stripped)} characters)")
-    if not _NUMBER.fullmatch(stripped):
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not a number (decimal, e.g. 0.5 or 1e-3)")
-    return float(stripped)
+    return float(_numeral(text, _NUMBER, "a number (decimal, e.g. 0.5 or 1e-3)"))
 
 
 def path_arg(text: str) -> str:

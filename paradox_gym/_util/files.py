@@ -7,14 +7,17 @@
 - :class:`DirectoryLock`: one run at a time per output directory (``flock``; the holder is named).
 - :func:`remove_stale_temporaries`, :func:`refuse_non_files`: what a killed writer left, what no file can replace.
 - :class:`DeferredSignals`: Ctrl-C / SIGTERM wait until a set of files is written.
+- :func:`open_regular_file`, :func:`read_regular_file`: read a file someone else made, refusing FIFOs,
+  devices and directories without blocking, and anything over a size cap before a byte is read.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, Any, Iterable
 
 from paradox_gym.errors import UserInputError
 
@@ -224,3 +227,56 @@ class DeferredSignals:
                 handler(first, None)  # the handler the process had (Ctrl-C's default raises KeyboardInterrupt)
             else:
                 raise KeyboardInterrupt
+
+
+def open_regular_file(path: str | os.PathLike[str], what: str, max_bytes: int, *, cap: str | None = None,
+                      allow_empty: bool = True, missing: type[Exception] = UserInputError,
+                      too_big: type[Exception] = UserInputError) -> IO[bytes]:
+    """Open ``path`` for reading (binary) after checking it is a regular file of at most ``max_bytes``.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open descriptor before a byte is read,
+    so a FIFO, a socket or a device (or a symlink to one) is refused, never waited on. ``what`` names the
+    file in messages (``"agent file"``), ``cap`` the limit's name in :mod:`paradox_gym.limits`. Raises
+    ``missing`` (nothing at ``path``), ``too_big`` (over ``max_bytes``), UserInputError otherwise (a
+    directory, a FIFO or device, an empty file when not ``allow_empty``, an unreadable file).
+    """
+    name = os.fspath(path)
+    try:
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(name, flags)
+    except FileNotFoundError:
+        raise missing(f"{what} {name!r} does not exist") from None
+    except (OSError, ValueError) as exc:
+        if os.path.isdir(name):
+            raise UserInputError(f"{what} {name!r} is a directory, not a file") from None
+        raise UserInputError(f"cannot open {what} {name!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UserInputError(f"{what} {name!r} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UserInputError(f"{what} {name!r} is not a regular file (a FIFO, socket or device)")
+        if info.st_size == 0 and not allow_empty:
+            raise UserInputError(f"{what} {name!r} is empty")
+        if info.st_size > max_bytes:
+            named = f" ({cap})" if cap else ""
+            raise too_big(f"{what} {name!r} is {info.st_size} bytes, over the {max_bytes}-byte limit{named}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int, what: str, cap: str) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``max_bytes`` (:func:`open_regular_file`), read at
+    most ``max_bytes + 1`` bytes far: a file that grows past the limit while read is refused too.
+    UserInputError names ``what``, the path and the limit ``cap``."""
+    with open_regular_file(path, what, max_bytes, cap=cap) as fh:
+        try:
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise UserInputError(f"{what} {os.fspath(path)!r} cannot be read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise UserInputError(f"{what} {os.fspath(path)!r} grew past {max_bytes} bytes while read ({cap})")
+    return data

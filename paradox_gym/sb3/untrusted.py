@@ -32,12 +32,12 @@ import math
 import os
 import pickle
 import re
-import stat
 import warnings
 import zipfile
 from collections.abc import Sequence
 from typing import IO, Any
 
+from paradox_gym._util.files import open_regular_file
 from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
 from paradox_gym.limits import (
     MAX_AGENT_FILE_BYTES,
@@ -59,41 +59,14 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def open_agent_file(path: str | os.PathLike[str], what: str) -> IO[bytes]:
-    """Open ``path`` for reading after checking it is a regular file of 1 to ``MAX_AGENT_FILE_BYTES`` bytes.
-
-    ``what`` names the file in messages (e.g. ``"agent file"``). The file is opened non-blocking and its type
-    is checked on the open descriptor, so a FIFO or a device (or a symlink to one) is refused without ever
-    being read. Raises AgentNotFoundError (nothing at ``path``), UserInputError (a directory, a FIFO, a
-    device, an empty file, an unreadable file), UnsafeAgentError (over the size cap).
+    """Open ``path`` for reading after checking it is a regular file of 1 to ``MAX_AGENT_FILE_BYTES`` bytes
+    (:func:`paradox_gym._util.files.open_regular_file`: a FIFO or a device, or a symlink to one, is refused
+    without ever being read). ``what`` names the file in messages (e.g. ``"agent file"``). Raises
+    AgentNotFoundError (nothing at ``path``), UserInputError (a directory, a FIFO, a device, an empty file,
+    an unreadable file), UnsafeAgentError (over the size cap).
     """
-    name = os.fspath(path)
-    try:
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(name, flags)
-    except FileNotFoundError:
-        raise AgentNotFoundError(f"{what} {name!r} does not exist") from None
-    except OSError as exc:
-        if os.path.isdir(name):
-            raise UserInputError(f"{what} {name!r} is a directory, not a file") from None
-        raise UserInputError(f"cannot open {what} {name!r}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UserInputError(f"{what} {name!r} is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise UserInputError(f"{what} {name!r} is not a regular file (a FIFO, socket or device)")
-        if info.st_size == 0:
-            raise UserInputError(f"{what} {name!r} is empty")
-        if info.st_size > MAX_AGENT_FILE_BYTES:
-            raise UnsafeAgentError(
-                f"{what} {name!r} is {info.st_size} bytes, over the {MAX_AGENT_FILE_BYTES}-byte limit"
-            )
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    return open_regular_file(path, what, MAX_AGENT_FILE_BYTES, allow_empty=False, missing=AgentNotFoundError,
+                             too_big=UnsafeAgentError)
 
 
 #: Bytes of central directory allowed per member (46-byte record, name, zip64 extra; names here are short).

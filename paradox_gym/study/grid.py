@@ -30,9 +30,10 @@ import yaml
 from paradox_gym import limits
 from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
+from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.experiment.settings import INT_FIELDS, EvalSettings
-from paradox_gym.study.jobs import AgentSpec, Job, make_job, read_regular_file, vecnormalize_file
+from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
 

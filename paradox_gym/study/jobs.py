@@ -37,7 +37,7 @@ from paradox_gym import __version__
 from paradox_gym import limits
 from paradox_gym._util.checks import shown
 from paradox_gym._util.cli import one_line
-from paradox_gym._util.files import DirectoryLock, ensure_writable_dir
+from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, read_regular_file
 from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.settings import DEFAULT_AMOUNT, EvalSettings
 from paradox_gym.report.files import write_json_atomic
@@ -280,45 +280,6 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
 # ---------------------------------------------------------------------------------------------------
 # the store
 # ---------------------------------------------------------------------------------------------------
-def read_regular_file(path: str | os.PathLike[str], limit: int, what: str, cap: str) -> bytes:
-    """The bytes of ``path``, a regular file of at most ``limit`` bytes (``cap`` names the limit in
-    :mod:`paradox_gym.limits`). It is opened non-blocking and checked with ``fstat`` before a byte is read: a
-    FIFO, a device or a directory is refused (never waited on), as is a file over the limit (also one that
-    grows past it while being read). UserInputError names ``what`` and the path."""
-    name = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise UserInputError(f"{what} {name!r} does not exist") from None
-    except IsADirectoryError:
-        raise UserInputError(f"{what} {name!r} is a directory, not a file") from None
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{what} {name!r} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UserInputError(f"{what} {name!r} is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise UserInputError(f"{what} {name!r} is not a regular file (a FIFO, socket or device)")
-        if info.st_size > limit:
-            raise UserInputError(f"{what} {name!r} is {info.st_size} bytes; at most {limit} ({cap})")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise UserInputError(f"{what} {name!r} grew past {limit} bytes while read ({cap})")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise UserInputError(f"{what} {name!r} cannot be read ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-
-
 def read_json_record(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from ``path`` (:func:`read_regular_file` with ``MAX_JOB_FILE_BYTES``); UserInputError
     naming the file and what is wrong with it otherwise (never a traceback: not UTF-8, not JSON, nested too
@@ -497,5 +458,5 @@ class JobStore:
 
 __all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
            "JobStore", "check_grid_record", "failure_outcome", "grid_fingerprint", "job_identity",
-           "machine_fingerprint", "make_job", "read_json_record", "read_regular_file", "run_job", "vecnormalize_file",
+           "machine_fingerprint", "make_job", "read_json_record", "run_job", "vecnormalize_file",
            "sha256_of"]
