@@ -42,27 +42,10 @@ MAX_TENSORS = 10_000
 MAX_CRITICS = 16
 #: Most QAT fine-tuning steps a saved compressed agent may ask for when it is loaded (the default is 200).
 MAX_QAT_STEPS = 100_000
-#: Largest ``complexity`` of the mock environment (physics sub-steps per step; 1 is ~10 us).
+#: Largest ``complexity`` of the mock environment (a real number: physics sub-steps per step, a fraction
+#: being a pro-rata partial one; one sub-step is 16,384 multiply-adds, ~1.5 us).
 MAX_MOCK_COMPLEXITY = 100_000.0
 
-LIMITS: dict[str, int | float] = {
-    "MAX_LAYER_WIDTH": MAX_LAYER_WIDTH,
-    "MAX_LAYERS": MAX_LAYERS,
-    "MAX_POLICY_PARAMETERS": MAX_POLICY_PARAMETERS,
-    "MAX_ACTIONS": MAX_ACTIONS,
-    "MAX_SPACE_ENTRIES": MAX_SPACE_ENTRIES,
-    "MAX_AGENT_FILE_BYTES": MAX_AGENT_FILE_BYTES,
-    "MAX_WEIGHTS_BYTES": MAX_WEIGHTS_BYTES,
-    "MAX_JSON_BYTES": MAX_JSON_BYTES,
-    "MAX_JSON_DEPTH": MAX_JSON_DEPTH,
-    "MAX_VECNORMALIZE_BYTES": MAX_VECNORMALIZE_BYTES,
-    "MAX_YAML_BYTES": MAX_YAML_BYTES,
-    "MAX_ZIP_MEMBERS": MAX_ZIP_MEMBERS,
-    "MAX_TENSORS": MAX_TENSORS,
-    "MAX_CRITICS": MAX_CRITICS,
-    "MAX_QAT_STEPS": MAX_QAT_STEPS,
-    "MAX_MOCK_COMPLEXITY": MAX_MOCK_COMPLEXITY,
-}
 
 # --- arguments (command line, grid files) and study files ---------------------------------------------------
 #: Most episodes per trial (``--episodes``, ``episodes`` of a grid, ``--eval-episodes``, ``memory_episodes``). A
@@ -103,21 +86,5 @@ MAX_JOB_FILE_BYTES = 512 * 1024 * 1024
 #: Most characters of one error message (the middle of a longer one is left out, saying how much).
 MAX_MESSAGE_CHARS = 2000
 
-LIMITS.update({
-    "MAX_EPISODES": MAX_EPISODES,
-    "MAX_TRIALS": MAX_TRIALS,
-    "MAX_REPLICATES": MAX_REPLICATES,
-    "MAX_WARMUP": MAX_WARMUP,
-    "MAX_SEED": MAX_SEED,
-    "MAX_THREADS": MAX_THREADS,
-    "MAX_WORKERS": MAX_WORKERS,
-    "MAX_CPU_TDP_W": MAX_CPU_TDP_W,
-    "MAX_TRAIN_STEPS": MAX_TRAIN_STEPS,
-    "MAX_METER_WINDOWS": MAX_METER_WINDOWS,
-    "MAX_GRID_BYTES": MAX_GRID_BYTES,
-    "MAX_GRID_VALUES": MAX_GRID_VALUES,
-    "MAX_GRID_DEPTH": MAX_GRID_DEPTH,
-    "MAX_GRID_CELLS": MAX_GRID_CELLS,
-    "MAX_JOB_FILE_BYTES": MAX_JOB_FILE_BYTES,
-    "MAX_MESSAGE_CHARS": MAX_MESSAGE_CHARS,
-})
+#: Every cap above, by name (for docs and messages).
+LIMITS: dict[str, int | float] = {name: value for name, value in dict(globals()).items() if name.startswith("MAX_")}
