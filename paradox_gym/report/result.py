@@ -152,7 +152,8 @@ class EvalResult:
 
     def report(self) -> str:
         """The printed report (tables, verdicts, decomposition, checks)."""
-        text = format_report(self.analysis, settings=self.settings, interrupted=self.run.interrupted)
+        text = format_report(self.analysis, settings=self.settings, interrupted=self.run.interrupted,
+                             error=self.run.error)
         if not self.run.devices:
             return text
         doc = self.to_dict()

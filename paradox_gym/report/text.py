@@ -261,7 +261,7 @@ def format_devices(energy: dict[str, Any], by_device: dict[str, dict[str, dict[s
     return "\n".join(lines)
 
 
-def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = False) -> str:
+def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = False, error: str | None = None) -> str:
     """Table, energy labels and notes, verdicts, decomposition and the three checks, as printed text."""
     parts = []
     if settings is not None:
@@ -277,6 +277,8 @@ def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = Fa
         parts.append(_wrap(f"note: {note}", ""))
     if interrupted:
         parts.append("INTERRUPTED: partial results (whole trials only)")
+    if error is not None:
+        parts.append(_wrap(f"FAILED: {error}; partial results (the whole trials before it only)", ""))
     control = getattr(analysis, "control", None)
     head = "\n" + _wrap("Verdicts (words follow from Holm-adjusted intervals: lower/higher only when the interval "
                         "excludes no change; equivalent inside the margin; return kept when its lower bound keeps "
