@@ -47,10 +47,18 @@ class FaultyCartPole(CartPoleEnv):
         return super().reset(**kwargs)
 
     def step(self, action):
+        mode = os.environ.get("FAULT_MODE", "raise")
+        if mode == "print-records":  # an environment that prints what looks like our records, every step
+            print('{"kind": "end", "elapsed_s": 0, "interrupted": false, "error": null}')
+            print('{"kind": "trial", "trial": {}}')
         if type(self).resets > int(os.environ.get("FAULT_AFTER_RESETS", "1000000")):
-            if os.environ.get("FAULT_MODE") == "reward-none":
+            if mode == "reward-none":
                 obs, _reward, terminated, truncated, info = super().step(action)
                 return obs, None, terminated, truncated, info
+            if mode == "sys-exit":
+                raise SystemExit(0)
+            if mode == "os-exit":
+                os._exit(0)
             raise RuntimeError("simulated physics failure")
         return super().step(action)
 
@@ -138,6 +146,32 @@ def test_reward_none_is_named(faulty_path: str, tmp_path: Path) -> None:
     assert "reward" in _one_error_line(proc.stderr).lower()
     result = _check_listed_files(out)
     assert result["status"] == "failed" and result["trials_completed"] == {"none": 1, "ptdq": 1}
+
+
+@pytest.mark.parametrize(("mode", "says"), [
+    ("sys-exit", "SystemExit: 0"),
+    ("os-exit", "before reporting its end: something in the environment or the agent exited the process"),
+])
+def test_an_env_that_exits_the_process_is_a_failure(faulty_path: str, tmp_path: Path, mode: str, says: str) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, *_args(out, "--trials", "2", "--replicates", "2", "--quiet")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=_env(faulty_path, FAULT_AFTER_RESETS="6", FAULT_MODE=mode))
+    assert proc.returncode == 2, proc.stderr
+    assert says in _one_error_line(proc.stderr)
+    result = _check_listed_files(out)
+    assert result["status"] == "failed" and result["trials_completed"] == {"none": 1, "ptdq": 1}
+
+
+def test_what_the_env_prints_is_never_read_as_a_record(faulty_path: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, *_args(out, "--trials", "2", "--replicates", "1", "--quiet")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=_env(faulty_path, FAULT_MODE="print-records"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == ""  # --quiet: nothing on stdout; the env's prints went to stderr
+    result = _check_listed_files(out)
+    assert result["status"] == "complete" and result["trials_completed"] == {"none": 2, "ptdq": 2}
 
 
 @pytest.mark.parametrize("limit_bytes", [30_000, 15_000])

@@ -50,9 +50,23 @@ def replicate_agents(settings: EvalSettings) -> dict[str, Any]:
     return {c: agents[c] for c in settings.configs}
 
 
-def _emit(kind: str, **payload: Any) -> None:
-    sys.stdout.write(json.dumps({"kind": kind, **payload}) + "\n")
+#: Where the records go: the process's original stdout, taken over by :func:`_take_stdout` so that
+#: whatever the environment, the agent or a library prints can never be read as (or break) a record.
+_records: Any = None
+
+
+def _take_stdout() -> None:
+    """Keep the original stdout (fd 1) for the records and point fd 1 (and ``sys.stdout``) at stderr."""
+    global _records
+    _records = os.fdopen(os.dup(1), "w", encoding="utf-8")
     sys.stdout.flush()
+    os.dup2(2, 1)
+
+
+def _emit(kind: str, **payload: Any) -> None:
+    out = _records if _records is not None else sys.stdout
+    out.write(json.dumps({"kind": kind, **payload}) + "\n")
+    out.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,13 +75,14 @@ def main(argv: list[str] | None = None) -> int:
                                 description="One replicate of an evaluation (settings as JSON on stdin).")
         parser.add_argument("--replicate", type=int, required=True)
         args = parser.parse_args(argv)
+        _take_stdout()
         settings = EvalSettings.from_dict(json.loads(sys.stdin.read()))
         try:
             agents = replicate_agents(settings)
         except KeyboardInterrupt:
             _emit("end", elapsed_s=0.0, interrupted=True, error=None)
             return 130
-        except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported to the parent as one line
             _emit("error", message=describe_failure(exc, f"replicate {args.replicate}: loading the agents"))
             return 1
 
@@ -100,6 +115,8 @@ class ReplicateOutcome:
     elapsed_s: float = 0.0
     interrupted: bool = False
     error: str | None = None
+    #: the process sent its ``end`` (or ``error``) line: it did not vanish half way
+    ended: bool = False
 
 
 def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
@@ -142,11 +159,13 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
         elif kind == "meta":
             outcome.meta = {k: v for k, v in message.items() if k != "kind"}
         elif kind == "end":
+            outcome.ended = True
             outcome.elapsed_s = float(message.get("elapsed_s", 0.0))
             outcome.interrupted = bool(message.get("interrupted", False))
             if message.get("error"):
                 outcome.error = str(message["error"])
         elif kind == "error":
+            outcome.ended = True
             outcome.error = str(message.get("message") or "failed")
 
     try:
@@ -169,6 +188,9 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     errors.seek(0)
     stderr = errors.read()
     errors.close()
+    if outcome.error is None and proc.returncode in (0, 130, 143) and not outcome.ended:
+        outcome.error = (f"replicate {replicate} process ended (exit status {proc.returncode}) before reporting "
+                         "its end: something in the environment or the agent exited the process")
     if outcome.error is None and proc.returncode not in (0, 130, 143):
         if proc.returncode < 0:
             try:

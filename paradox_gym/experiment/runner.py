@@ -276,8 +276,8 @@ def run_evaluation(
                 on_idle(idle)
     except KeyboardInterrupt:
         run.interrupted = True
-    except Exception as exc:  # noqa: BLE001 - the run stops; every whole trial is kept (docs/evaluation.md)
-        run.error = describe_failure(exc, where)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the run stops; every whole trial is kept
+        run.error = describe_failure(exc, where)  # (docs/evaluation.md); SystemExit: env code called exit()
     finally:
         run.elapsed_s = time.perf_counter() - started
         try:
