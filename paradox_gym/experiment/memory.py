@@ -21,6 +21,7 @@ USS comes from ``psutil.Process().memory_full_info().uss`` (``None`` where the p
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -121,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--no-vecnormalize", action="store_true")
         parser.add_argument("--env-kwargs", default=None, help="JSON object")
         a = parser.parse_args(argv)
+        # the result line goes to the original stdout; whatever the environment or a library prints
+        # (fd 1 is pointed at stderr) can never be taken for it
+        result_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+        sys.stdout.flush()
+        os.dup2(2, 1)
         result = probe(a.env, a.algo, a.method, agent_path=a.agent, amount=a.amount,
                        episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir,
                        qat_steps=a.qat_steps, vecnormalize_path=a.vecnormalize, no_vecnormalize=a.no_vecnormalize,
                        env_kwargs=json.loads(a.env_kwargs) if a.env_kwargs else None)
-        print(json.dumps(result))
+        result_out.write(json.dumps(result) + "\n")
+        result_out.flush()
         return 0
 
     return run_cli(_main)
