@@ -18,7 +18,9 @@ output directory is locked for the duration of the run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -83,11 +85,24 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     """
     if settings.out is None:
         return _evaluate(settings, progress)
+    created = not os.path.lexists(settings.out)
     out = ensure_writable_dir(settings.out, "--out")
-    with DirectoryLock(out, "--out"):
-        remove_stale_temporaries(out, FILE_NAMES.values())
-        refuse_non_files(out, FILE_NAMES.values(), "--out")
-        return _evaluate(settings, progress)
+    try:
+        with DirectoryLock(out, "--out") as lock:
+            try:
+                remove_stale_temporaries(out, FILE_NAMES.values())
+                refuse_non_files(out, FILE_NAMES.values(), "--out")
+                return _evaluate(settings, progress)
+            except BaseException:
+                if created:  # refused before anything was written: leave no trace of the run
+                    with contextlib.suppress(OSError):
+                        lock.path.unlink()
+                raise
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if empty
+        raise
 
 
 def _analyse(run: Any, settings: EvalSettings, footprints: dict[str, Any], memory: Any) -> Analysis:

@@ -63,6 +63,12 @@ class FaultyCartPole(CartPoleEnv):
         return super().step(action)
 
 
+    def close(self):
+        super().close()
+        if os.environ.get("FAULT_MODE") == "close-raises":
+            raise RuntimeError("simulated close failure")
+
+
 gymnasium.register(id="FaultyCartPole-v1", entry_point=FaultyCartPole, max_episode_steps=500)
 '''
 
@@ -161,6 +167,27 @@ def test_an_env_that_exits_the_process_is_a_failure(faulty_path: str, tmp_path: 
     assert says in _one_error_line(proc.stderr)
     result = _check_listed_files(out)
     assert result["status"] == "failed" and result["trials_completed"] == {"none": 1, "ptdq": 1}
+
+
+def test_an_env_whose_close_raises_is_measured_all_the_same(faulty_path: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, *_args(out, "--trials", "1", "--replicates", "1", "--quiet")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=_env(faulty_path, FAULT_MODE="close-raises"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert _check_listed_files(out)["status"] == "complete"
+
+
+def test_a_calibration_that_cannot_play_is_one_line(faulty_path: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, *_args(out, "--compress", "ptsq", "--trials", "1", "--replicates", "1")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT,
+                          env=_env(faulty_path, FAULT_AFTER_RESETS="0"))
+    assert proc.returncode == 2, proc.stderr
+    line = _one_error_line(proc.stderr)
+    assert "calibration: playing the float agent in FaultyCartPole-v1 failed (RuntimeError: simulated" in line
+    assert not out.exists()  # refused before anything was written: no trace of the run
 
 
 def test_what_the_env_prints_is_never_read_as_a_record(faulty_path: str, tmp_path: Path) -> None:
@@ -288,6 +315,8 @@ def test_odd_out_paths_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "result.json").mkdir()
     assert evaluate_main(["--env", "CartPole-v1", "--agent", str(AGENT), "--out", str(tmp_path)]) == 2
     assert "result.json exists there and is a directory" in _one_error_line(capsys.readouterr().err)
+    assert evaluate_main(["--env", "CartPole-v1", "--out", str(tmp_path / ("x" * 5000))]) == 2
+    assert "cannot be used (File name too long)" in _one_error_line(capsys.readouterr().err)
 
 
 def test_stale_temporaries_of_ours_only(tmp_path: Path) -> None:

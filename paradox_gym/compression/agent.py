@@ -31,7 +31,7 @@ from paradox_gym.compression.quantization import quantized_engine
 from paradox_gym.compression.recipe import check_recipe
 from paradox_gym.compression.registry import apply_recipe, get_method
 from paradox_gym.compression.serialization import build_policy, check_policy_kwargs, decode_space, encode_space
-from paradox_gym.envs import make_env
+from paradox_gym.envs import close_env, make_env
 from paradox_gym.errors import ParadoxGymError, UnsafeAgentError, UserInputError, UserTypeError
 from paradox_gym.limits import MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_WEIGHTS_BYTES
 from paradox_gym.sb3.untrusted import (
@@ -229,7 +229,7 @@ def _env_spaces(env: Any) -> tuple[Any, Any] | None:
         try:
             return probe.observation_space, probe.action_space
         finally:
-            probe.close()
+            close_env(probe)
     if isinstance(env, (gym.Env, VecEnv)):
         return env.observation_space, env.action_space
     raise UserTypeError(f"env must be an env id string, a gymnasium.Env or a VecEnv, got {type(env).__name__}")

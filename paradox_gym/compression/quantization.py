@@ -26,9 +26,9 @@ from paradox_gym.compression.inference_path import (
     get_attr_path,
     set_attr_path,
 )
-from paradox_gym.envs import make_env
+from paradox_gym.envs import close_env, make_env
 from paradox_gym.envs.rollout import collect_observations as collect_rollout_observations
-from paradox_gym.errors import UserInputError, UserTypeError
+from paradox_gym.errors import ParadoxGymError, UserInputError, UserTypeError
 
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
 DTYPES: tuple[str, ...] = ("qint8", "float16")
@@ -173,17 +173,22 @@ def quantize_static(
 
 
 def check_calibration_finite(observations: np.ndarray, method: str) -> None:
-    """UserInputError unless the calibration observations are real (float, integer or bool) and finite:
-    observers cannot range NaN or infinity (torch fails deep inside ``histc``)."""
+    """UserInputError unless the calibration observations are real (float, integer or bool) and finite in
+    float32, the policy's precision: observers cannot range NaN or infinity (torch fails deep inside
+    ``histc``)."""
     values = np.asarray(observations)
     if values.dtype.kind not in "fiub":
         raise UserInputError(f"{method}: calibration observations have dtype {values.dtype}; expected real numbers")
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        bad = int(np.count_nonzero(~np.isfinite(values)))
-        raise UserInputError(
-            f"{method}: the calibration observations hold {bad} non-finite value(s) (NaN or infinity); "
-            f"calibration needs finite observations"
-        )
+    if values.dtype.kind == "f":
+        # the policy computes in float32: a float64 1e300 is as unusable to its observers as infinity
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(values) & (np.abs(values) <= np.finfo(np.float32).max)
+        if not ok.all():
+            bad = int(np.count_nonzero(~ok))
+            raise UserInputError(
+                f"{method}: the calibration observations hold {bad} value(s) that are not finite in float32 "
+                f"(NaN, infinity, or beyond +-3.4e38); calibration needs finite observations"
+            )
 
 
 def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.ndarray:
@@ -237,7 +242,16 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
                 )
             return policy.predict(observation, *args, **kwargs)
 
-        return collect_rollout_observations(finite_predict, env, steps, seed)
+        try:
+            return collect_rollout_observations(finite_predict, env, steps, seed)
+        except ParadoxGymError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the env or the float agent failed: bad input, one line
+            first = " ".join(str(exc).split())[:300]
+            raise UserInputError(
+                f"ptsq / qat calibration: playing the float agent in {env_name} failed ({type(exc).__name__}: "
+                f"{first}); calibration needs an environment and an agent that can play {steps} steps"
+            ) from None
     finally:
         if own_env:
-            env.close()
+            close_env(env)

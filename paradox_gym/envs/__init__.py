@@ -2,7 +2,8 @@
 
 - :func:`register_envs`: registers ``paradox_gym/MockDRL-v0`` and ``paradox_gym/MockDRLDiscrete-v0``.
 - :func:`validate_env_id` / :func:`make_env`: one check of an env id (with close-match suggestions) and
-  one way to build an environment (a missing optional dependency is a one-line user error).
+  one way to build an environment (a missing optional dependency is a one-line user error);
+  :func:`close_env`: one way to close one (its own ``close`` raising is a warning, not a crash).
 - :mod:`paradox_gym.envs.rollout`: THE predict -> step loop, used everywhere episodes are played.
 """
 
@@ -60,6 +61,19 @@ def make_env(env_id: str, **kwargs: Any) -> gymnasium.Env[Any, Any]:
     except (gymnasium.error.Error, ImportError, TypeError) as exc:
         first = " ".join(str(exc).split()) or type(exc).__name__
         raise UserInputError(f"cannot create environment {env_id!r}: {first}") from None
+
+
+def close_env(env: Any) -> None:
+    """``env.close()``; an exception from the environment's own ``close`` becomes a RuntimeWarning (closing
+    must never hide a result or the error that is already on its way). ``KeyboardInterrupt`` passes."""
+    try:
+        env.close()
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        import warnings
+
+        first = " ".join(str(exc).split())[:300]
+        warnings.warn(f"closing the environment raised {type(exc).__name__}: {first} (ignored)", RuntimeWarning,
+                      stacklevel=2)
 
 
 def as_env_action(action: Any, action_space: gymnasium.Space) -> Any:

@@ -13,7 +13,7 @@ from paradox_gym import zoo
 from paradox_gym.compression import compress
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import build_runtime_agent, split_config
-from paradox_gym.envs import make_env
+from paradox_gym.envs import close_env, make_env
 from paradox_gym.sb3 import load_zip
 from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormalizer, load_vecnormalize
 
@@ -73,7 +73,7 @@ def make_eval_env(settings: Any) -> Any:
             no_vecnormalize=settings.no_vecnormalize, agents_dir=settings.agents_dir,
             observation_space=env.observation_space)
     except BaseException:
-        env.close()
+        close_env(env)
         raise
     return NormalizeObservation(env, normalizer) if normalizer is not None else env
 
@@ -95,7 +95,7 @@ def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: s
                                               qat_steps=qat_steps)
     finally:
         if not isinstance(env, str):
-            env.close()
+            close_env(env)
     return {c: build_runtime_agent(compressed[m], r, threads=threads) for c, (r, m) in split.items()}
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
+from paradox_gym.envs import close_env
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.experiment.agents import build_agents, load_model, make_agent_env
 from paradox_gym.experiment.records import MemoryProbe
@@ -89,7 +90,7 @@ def probe(
     steps = 0
     for i in range(episodes):
         steps += play_episode(agent.predict, env, seed + i).length_steps
-    env.close()
+    close_env(env)
     rss_end, uss_end = _rss_uss()
     return {
         "status": "ok",

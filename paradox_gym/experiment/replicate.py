@@ -149,9 +149,14 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     def take(message: dict[str, Any]) -> None:
         kind = message.get("kind")
         if kind == "trial":
-            record = TrialRecord.from_dict(message["trial"])
+            try:
+                record = TrialRecord.from_dict(message["trial"])
+                episodes = [EpisodeRecord.from_dict(e) for e in message["episodes"]]
+            except (KeyError, TypeError, ValueError) as exc:  # never from our replicate; refuse, don't guess
+                outcome.error = outcome.error or f"replicate {replicate}: a malformed trial record ({exc!r:.200})"
+                return
             outcome.trials.append(record)
-            outcome.episodes.extend(EpisodeRecord.from_dict(e) for e in message["episodes"])
+            outcome.episodes.extend(episodes)
             if on_trial is not None:
                 on_trial(record)
         elif kind == "idle":

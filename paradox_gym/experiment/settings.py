@@ -81,16 +81,19 @@ def _check_path_kind(name: str, value: str, kind: str) -> None:
 
     try:
         mode = os.stat(value).st_mode
-    except (OSError, ValueError):
+    except (FileNotFoundError, PermissionError):
         return  # missing (or unreadable): the loader says so, naming the path
+    except (OSError, ValueError) as exc:  # a name too long, a file used as a folder, a link loop
+        raise SettingsError(name, f"{name} {shown(value)} cannot be used "
+                                  f"({getattr(exc, 'strerror', None) or exc})") from None
     if kind == "dir" and not stat.S_ISDIR(mode):
-        raise SettingsError(name, f"{name} {value!r} is not a directory")
+        raise SettingsError(name, f"{name} {shown(value)} is not a directory")
     if kind == "file" and not stat.S_ISREG(mode):
         what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, socket or device)"
-        raise SettingsError(name, f"{name} {value!r} is {what}")
+        raise SettingsError(name, f"{name} {shown(value)} is {what}")
     if kind == "file-or-dir" and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise SettingsError(name, f"{name} {value!r} is not a regular file nor a directory (a FIFO, socket or "
-                                  "device)")
+        raise SettingsError(name, f"{name} {shown(value)} is not a regular file nor a directory (a FIFO, socket "
+                                  "or device)")
 
 
 @dataclass(frozen=True)

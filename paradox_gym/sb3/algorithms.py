@@ -11,7 +11,7 @@ from typing import Any
 
 from gymnasium import spaces
 
-from paradox_gym.envs import make_env, validate_env_id
+from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.errors import UserInputError
 
 
@@ -108,6 +108,6 @@ def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Sp
     try:
         obs_space, act_space = env.observation_space, env.action_space
     finally:
-        env.close()
+        close_env(env)
     check_spaces(algo, env_id, obs_space, act_space)
     return obs_space, act_space

@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from paradox_gym.envs import make_env, validate_env_id
+from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.errors import UnsafeAgentError, UserInputError
 from paradox_gym.limits import (
     MAX_ACTIONS,
@@ -676,7 +676,7 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
         _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
         check_spaces(algo, env_id, env.observation_space, env.action_space)
     except BaseException:
-        env.close()
+        close_env(env)
         raise
 
     kwargs: dict[str, Any] = {}
@@ -702,14 +702,14 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     try:
         model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
-        env.close()
+        close_env(env)
         what = f"{_article(algo)} {algo} MlpPolicy"
         raise UnsafeAgentError(f"{path}: cannot rebuild {what} from this layout ({exc})") from None
     try:
         model.policy.load_state_dict(state, strict=True)
     except Exception as exc:  # noqa: BLE001 - RuntimeError for shapes; anything else is a malformed file too
         first = " ".join(str(exc).split())[:300] or type(exc).__name__
-        model.env.close()
+        close_env(model.env)
         raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
     if layout["family"] == "actor-critic":
         model.policy.ortho_init = ortho_init

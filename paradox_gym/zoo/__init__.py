@@ -38,7 +38,7 @@ import yaml
 from gymnasium import spaces
 
 from paradox_gym._util.files import ensure_writable_dir, write_bytes_atomic
-from paradox_gym.envs import make_env, validate_env_id
+from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.sb3 import ALGOS, algo_class, check_algo_env, load_zip, normalize_algo
@@ -310,7 +310,7 @@ def evaluate_agent(
             returns.append(outcome.episode_return)
             lengths.append(outcome.length_steps)
     finally:
-        env.close()
+        close_env(env)
     return {
         "returns": returns,
         "lengths": lengths,
@@ -472,7 +472,7 @@ def train(
         try:
             model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=seed, device="cpu", verbose=0, **kwargs)
         except TypeError as exc:  # an unknown or misspelt key in the hyperparameter file
-            vec_env.close()
+            close_env(vec_env)
             raise UserInputError(
                 f"hyperparameters of {algo} on {env_id} in {_hyperparams_dir(out)} are not accepted by "
                 f"{algo}: {exc}"
@@ -481,7 +481,7 @@ def train(
         start = time.perf_counter()
         model.learn(total_timesteps=total_steps, progress_bar=progress)
         wall_s = time.perf_counter() - start
-        vec_env.close()
+        close_env(vec_env)
         name = checkpoint_name(algo, env_id)
         final = out / name
         stats_entry: dict[str, Any] | None = None
