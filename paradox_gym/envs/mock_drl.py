@@ -476,8 +476,14 @@ class MockDRLDiscreteEnv(MockDRLEnv):
         # QUALITY_TABLE_MAX_ACTIONS actions: steps only index it; above, computed per step)
         self._quality_table: np.ndarray | None = None
         if self.n_actions <= QUALITY_TABLE_MAX_ACTIONS:
-            diff = self.codebook[:, None, :] - self.codebook[None, :, :]
-            self._quality_table = np.exp(-np.sum(diff * diff, axis=-1, dtype=np.float64) * self._inv_width)
+            # in blocks of rows: memory stays ~ n_actions x action_dim x rows, never n_actions^2 x action_dim
+            n, k = self.n_actions, self.action_dim
+            rows = max(1, (1 << 22) // (n * k))
+            table = np.empty((n, n), dtype=np.float64)
+            for start in range(0, n, rows):
+                diff = self.codebook[start:start + rows, None, :] - self.codebook[None, :, :]
+                table[start:start + rows] = np.exp(-np.sum(diff * diff, axis=-1, dtype=np.float64) * self._inv_width)
+            self._quality_table = table
         self._scores = np.zeros(self.n_actions, dtype=np.float32)
 
     def _make_action_space(self) -> spaces.Space[Any]:
