@@ -119,6 +119,24 @@ class ReplicateOutcome:
     ended: bool = False
 
 
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive SIGKILL when this process dies, however it dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``): a killed run never leaves a replicate measuring on its own. None where
+    ``prctl`` is not available (the child then ends at its next write to the closed pipe)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arm() -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:  # the parent died before the line above: end now
+            os._exit(1)
+
+    return arm
+
+
 def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -141,7 +159,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     # its own session: a terminal's Ctrl-C reaches only this process, which passes exactly one SIGINT on
     proc = subprocess.Popen([sys.executable, "-m", "paradox_gym.experiment.replicate", "--replicate", str(replicate)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(settings.to_dict()))
     proc.stdin.close()
