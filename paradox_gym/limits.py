@@ -42,6 +42,13 @@ MAX_TENSORS = 10_000
 MAX_CRITICS = 16
 #: Most QAT fine-tuning steps a saved compressed agent may ask for when it is loaded (the default is 200).
 MAX_QAT_STEPS = 100_000
+#: Most calibration observations (``calibration_steps``; rows of a saved ``calibration.pt``); the default
+#: is 512, and each row is one observation held in memory and passed through the policy.
+MAX_CALIBRATION_ROWS = 100_000
+#: Most QAT fine-tuning work a saved compressed agent may ask for when loaded: steps x inference parameters
+#: (each step is a batch of 64 through the network: 200 steps of a 256x256 MLP is ~1.4e7; at this cap a
+#: load fine-tunes for at most about a minute on one core).
+MAX_QAT_WORK = 2_000_000_000
 #: Largest ``complexity`` of the mock environment (a real number: physics sub-steps per step, a fraction
 #: being a pro-rata partial one; one sub-step is 16,384 multiply-adds, ~1.5 us).
 MAX_MOCK_COMPLEXITY = 100_000.0

@@ -335,6 +335,9 @@ def test_untouched_compressed_agent_loads(compressed: dict[str, bytes], tmp_path
         (dict(algo=["PPO"]), UserInputError, r"unsupported algorithm \['PPO'\]"),
         (dict(recipe_method="qat", recipe_qat_steps=10**9), UnsafeAgentError,
          "asks for 1000000000 QAT fine-tuning steps on load, over the 100000-step limit"),
+        # within the step cap, but steps x a 4096-wide network would fine-tune for hours on load
+        (dict(recipe_method="qat", recipe_qat_steps=100_000, net_arch=[4096, 4096]), UnsafeAgentError,
+         r"QAT fine-tuning steps of a \d+-parameter network on load, over the 2e\+09 step x parameter limit"),
     ],
 )
 def test_tampered_agent_json_is_refused_before_building(compressed: dict[str, bytes], tmp_path: Path,
@@ -379,6 +382,9 @@ def test_tampered_members_of_a_compressed_agent(compressed: dict[str, bytes], tm
         (torch.zeros((16, 4), dtype=torch.complex64), UserInputError, "complex64 tensor; expected a real"),
         (torch.zeros(1).expand(10**6, 4), UnsafeAgentError, "declares more bytes than the file holds"),
         ({"x": torch.zeros(16, 4)}, UnsafeAgentError, "calibration.pt holds a dict, not a tensor"),
+        (torch.zeros((100_001, 4), dtype=torch.bool), UnsafeAgentError,
+         "calibration.pt holds 100001 observations, over the 100000-observation limit"),
+        (torch.full((16, 4), 1e300, dtype=torch.float64), UserInputError, "not finite in float32"),
     ],
 )
 def test_tampered_calibration(compressed: dict[str, bytes], tmp_path: Path, calibration: Any,
@@ -502,3 +508,12 @@ def test_cli_refuses_hostile_agents_with_one_line(sb3_members: dict[str, bytes],
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("calibration_steps", 10**12), ("qat_steps", 10**9)])
+def test_compress_counts_are_capped(option: str, value: int) -> None:
+    from paradox_gym.compression.recipe import build_recipe
+
+    options = {"amount": 0.5, "dtype": "qint8", "pruning": "l1", "env": ENV, "calibration_steps": 512,
+               "backend": None, "seed": 0, option: value}
+    _refused(UserInputError, f"{option} must be an integer >= 1 and <= ", build_recipe, "qat", **options)

@@ -33,7 +33,7 @@ from paradox_gym.compression.registry import apply_recipe, get_method
 from paradox_gym.compression.serialization import build_policy, check_policy_kwargs, decode_space, encode_space
 from paradox_gym.envs import close_env, make_env
 from paradox_gym.errors import ParadoxGymError, UnsafeAgentError, UserInputError, UserTypeError
-from paradox_gym.limits import MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_WEIGHTS_BYTES
+from paradox_gym.limits import MAX_CALIBRATION_ROWS, MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_QAT_WORK, MAX_WEIGHTS_BYTES
 from paradox_gym.sb3.untrusted import (
     check_state_dict,
     check_tensor,
@@ -206,6 +206,9 @@ def _read_calibration(archive: zipfile.ZipFile, where: str, observation_space: A
     raw = read_member(archive, "calibration.pt", MAX_WEIGHTS_BYTES, where, _KIND)
     tensor = check_tensor(load_tensor_file(raw, where, "calibration.pt"), where, "calibration.pt", len(raw))
     calibration = tensor.numpy()
+    if calibration.ndim >= 1 and len(calibration) > MAX_CALIBRATION_ROWS:
+        raise UnsafeAgentError(f"{where}: calibration.pt holds {len(calibration)} observations, over the "
+                               f"{MAX_CALIBRATION_ROWS}-observation limit (MAX_CALIBRATION_ROWS)")
     expected = tuple(observation_space.shape) if isinstance(observation_space, spaces.Box) else ()
     if calibration.ndim != 1 + len(expected) or tuple(calibration.shape[1:]) != expected or len(calibration) == 0:
         raise UserInputError(
@@ -275,6 +278,11 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         action_space = decode_space(meta["action_space"])
         policy_kwargs = meta["policy_kwargs"]
         _, inference_parameters = check_policy_kwargs(algo, observation_space, action_space, policy_kwargs, where)
+        if recipe["method"] == "qat" and recipe["qat_steps"] * inference_parameters > MAX_QAT_WORK:
+            raise UnsafeAgentError(
+                f"{where}: recipe asks for {recipe['qat_steps']} QAT fine-tuning steps of a {inference_parameters}-"
+                f"parameter network on load, over the {MAX_QAT_WORK:.0e} step x parameter limit (MAX_QAT_WORK)"
+            )
         state = _read_weights(archive, where, inference_parameters)
         calibration = None
         if get_method(recipe["method"]).calibrated:

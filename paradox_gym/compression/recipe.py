@@ -16,6 +16,7 @@ from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.quantization import DTYPES, resolve_backend
 from paradox_gym.compression.registry import canonical_method, get_method
 from paradox_gym.errors import UserInputError, UserTypeError
+from paradox_gym.limits import MAX_CALIBRATION_ROWS, MAX_QAT_STEPS
 
 
 def _check_env(env: Any) -> None:
@@ -49,8 +50,8 @@ def build_recipe(
         raise UserInputError(f"method {name!r} supports dtype 'qint8' only, got {dtype!r}")
     if pruning not in PRUNINGS:
         raise UserInputError(f"unknown pruning {pruning!r}; valid: {', '.join(PRUNINGS)}")
-    steps = check_int("calibration_steps", calibration_steps, 1)
-    qat_steps_value = check_int("qat_steps", qat_steps, 1)
+    steps = check_int("calibration_steps", calibration_steps, 1, MAX_CALIBRATION_ROWS)
+    qat_steps_value = check_int("qat_steps", qat_steps, 1, MAX_QAT_STEPS)
     seed_value = check_int("seed", seed, 0)
     resolved = resolve_backend(backend)  # validates a user-given backend for every method
     if get_method(name).calibrated and env is None:
@@ -95,7 +96,7 @@ def check_recipe(recipe: Any) -> dict[str, Any]:
         raise UserInputError(f"method {name!r} supports dtype 'qint8' only, got {recipe['dtype']!r}")
     if recipe["pruning"] not in PRUNINGS:
         raise UserInputError(f"unknown pruning {recipe['pruning']!r} in recipe; valid: {', '.join(PRUNINGS)}")
-    out["calibration_steps"] = check_int("calibration_steps", recipe["calibration_steps"], 1)
+    out["calibration_steps"] = check_int("calibration_steps", recipe["calibration_steps"], 1, MAX_CALIBRATION_ROWS)
     out["seed"] = check_int("seed", recipe["seed"], 0)
     out["qat_steps"] = check_int("qat_steps", recipe.get("qat_steps", DEFAULT_QAT_STEPS), 1)  # absent before QAT
     if get_method(name).quantized:
