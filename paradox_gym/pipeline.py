@@ -30,7 +30,7 @@ from paradox_gym.analysis import Analysis, analyse
 from paradox_gym.compression.floor import measure_macs_per_s
 from paradox_gym.energy.devices import HEADLINE_NET
 from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
-from paradox_gym.experiment.agents import build_agents, load_model, recipe_record
+from paradox_gym.experiment.agents import build_agents, check_eval_spaces, load_model, recipe_record
 from paradox_gym.experiment.memory import measure_memory
 from paradox_gym.experiment.replicate import merge, run_replicate_process
 from paradox_gym.experiment.runner import check_meters, describe_failure
@@ -136,6 +136,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     model = load_model(settings.env_id, settings.algo, settings.agent_path,
                        train_if_missing=settings.train_missing, agents_dir=settings.agents_dir,
                        vecnormalize_path=settings.vecnormalize_path, no_vecnormalize=settings.no_vecnormalize)
+    check_eval_spaces(model, settings)  # env_kwargs (an rl-zoo3 run folder's) must not change the spaces
     settings = settings.replace(algo=type(model).__name__)  # the class actually loaded
     timings["load_s"] = time.perf_counter() - t0
 

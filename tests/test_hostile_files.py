@@ -517,3 +517,16 @@ def test_compress_counts_are_capped(option: str, value: int) -> None:
     options = {"amount": 0.5, "dtype": "qint8", "pruning": "l1", "env": ENV, "calibration_steps": 512,
                "backend": None, "seed": 0, option: value}
     _refused(UserInputError, f"{option} must be an integer >= 1 and <= ", build_recipe, "qat", **options)
+
+
+def test_env_kwargs_that_change_the_spaces_are_refused_before_measuring() -> None:
+    """An rl-zoo3 run folder's env_kwargs must not give the agent an environment of other spaces."""
+    from types import SimpleNamespace
+
+    from paradox_gym.experiment.agents import check_eval_spaces
+
+    env_id = "paradox_gym/MockDRLDiscrete-v0"
+    model = load_zip(zoo.SHIPPED_DIR / "dqn-paradox_gym_mockdrldiscrete-v0.zip", env_id)
+    _refused(UserInputError, r"but paradox_gym/MockDRLDiscrete-v0 with env_kwargs \{'n_actions': 16\} has",
+             check_eval_spaces, model, SimpleNamespace(env_id=env_id, env_kwargs={"n_actions": 16}))
+    check_eval_spaces(model, SimpleNamespace(env_id=env_id, env_kwargs={"complexity": 0.5}))  # same spaces

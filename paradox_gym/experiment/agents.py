@@ -14,6 +14,7 @@ from paradox_gym.compression import compress
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import build_runtime_agent, split_config
 from paradox_gym.envs import close_env, make_env
+from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import load_zip
 from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormalizer, load_vecnormalize
 
@@ -61,6 +62,24 @@ def make_agent_env(env_id: str, env_kwargs: dict[str, Any] | None = None,
     observation statistics: the environment every rollout of an evaluation plays (see docs/zoo.md)."""
     env = make_env(env_id, **(env_kwargs or {}))
     return NormalizeObservation(env, normalizer) if normalizer is not None else env
+
+
+def check_eval_spaces(model: Any, settings: Any) -> None:
+    """UserInputError unless the evaluation's environment (``settings.env_kwargs`` applied, as an rl-zoo3
+    run folder's ``args.yml`` gives them) has the observation and action spaces ``model`` was built for:
+    refused here, before any measurement, rather than by the first step of the first trial."""
+    if not settings.env_kwargs:
+        return  # the loader already compared the spaces with make_env(env_id)
+    env = make_env(settings.env_id, **settings.env_kwargs)
+    try:
+        spaces = (env.observation_space, env.action_space)
+    finally:
+        close_env(env)
+    if spaces != (model.observation_space, model.action_space):
+        raise UserInputError(
+            f"the agent is for observation space {model.observation_space} and action space {model.action_space}, "
+            f"but {settings.env_id} with env_kwargs {settings.env_kwargs} has {spaces[0]} and {spaces[1]}"
+        )
 
 
 def make_eval_env(settings: Any) -> Any:
