@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
 import threading
-from typing import Callable, NoReturn
+from typing import Callable, NoReturn, TextIO
 
 from paradox_gym.errors import ParadoxGymError
 from paradox_gym.limits import MAX_MESSAGE_CHARS
@@ -94,3 +95,13 @@ def run_cli(main: Callable[[], int | None]) -> int:
         return EXIT_TERMINATED if _terminated else EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse: --help exits 0, errors 2
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+
+
+def keep_stdout_for_results() -> TextIO:
+    """For a child process that reports to its parent on stdout: return a text stream on the original stdout
+    and point fd 1 (``sys.stdout`` and anything printed by the environment, the agent or a library) at
+    stderr, so nothing else can ever be read as (or break) a result line."""
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    return results

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.compression.footprint import Footprint, measure
 from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_module
 from paradox_gym.compression.quantization import quantized_engine
@@ -296,12 +297,12 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
     except ParadoxGymError:
         raise
     except Exception as exc:  # noqa: BLE001 - any value SB3 or torch rejects
-        first = " ".join(str(exc).split())[:300] or type(exc).__name__
+        first = one_line(exc)[:300] or type(exc).__name__
         raise UserInputError(f"saved policy_kwargs do not build a {algo} MlpPolicy: {first}") from None
     try:
         inference_module(policy, algo).load_state_dict(state, strict=True)
     except Exception as exc:  # noqa: BLE001 - RuntimeError for missing / unexpected keys or shapes
-        first = " ".join(str(exc).split())[:300] or type(exc).__name__
+        first = one_line(exc)[:300] or type(exc).__name__
         raise UserInputError(f"saved weights do not fit the saved architecture: {first}") from None
     float_state = float_inference_state(policy, algo)
     baseline = measure(inference_module(policy, algo))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.compression.inference_path import (
     compressible_parts,
     get_attr_path,
@@ -247,7 +248,7 @@ def collect_observations(policy: Any, env: Any, steps: int, seed: int) -> np.nda
         except ParadoxGymError:
             raise
         except Exception as exc:  # noqa: BLE001 - the env or the float agent failed: bad input, one line
-            first = " ".join(str(exc).split())[:300]
+            first = one_line(exc)[:300]
             raise UserInputError(
                 f"ptsq / qat calibration: playing the float agent in {env_name} failed ({type(exc).__name__}: "
                 f"{first}); calibration needs an environment and an agent that can play {steps} steps"

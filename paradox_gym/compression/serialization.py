@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.compression.inference_path import algo_classes, is_activation
 from paradox_gym.errors import UnsafeAgentError, UserInputError
 from paradox_gym.limits import MAX_ACTIONS, MAX_CRITICS, MAX_SPACE_ENTRIES
@@ -108,7 +109,7 @@ def decode_space(data: dict[str, Any]) -> Any:
                 array = np.array(data.get(key), dtype=np.float64 if dtype.kind == "f" else dtype)
         except (TypeError, ValueError, OverflowError, DeprecationWarning) as exc:
             raise UserInputError(
-                f"malformed Box space in saved agent: {key} is not a {dtype} array ({' '.join(str(exc).split())})"
+                f"malformed Box space in saved agent: {key} is not a {dtype} array ({one_line(exc)})"
             ) from None
         if array.shape not in ((), shape):
             raise UserInputError(f"malformed Box space in saved agent: {key} has shape {array.shape}, not {shape}")
@@ -124,7 +125,7 @@ def decode_space(data: dict[str, Any]) -> Any:
             warnings.simplefilter("ignore")
             return spaces.Box(low=low, high=high, shape=shape, dtype=dtype)
     except (TypeError, ValueError, AssertionError, OverflowError) as exc:
-        raise UserInputError(f"malformed Box space in saved agent: {' '.join(str(exc).split())}") from None
+        raise UserInputError(f"malformed Box space in saved agent: {one_line(exc)}") from None
 
 
 def space_size(space: Any) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import gymnasium
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.errors import UserInputError
 
 MOCK_DRL_ID = "paradox_gym/MockDRL-v0"
@@ -59,7 +60,7 @@ def make_env(env_id: str, **kwargs: Any) -> gymnasium.Env[Any, Any]:
     try:
         return gymnasium.make(env_id, **kwargs)
     except (gymnasium.error.Error, ImportError, TypeError) as exc:
-        first = " ".join(str(exc).split()) or type(exc).__name__
+        first = one_line(exc) or type(exc).__name__
         raise UserInputError(f"cannot create environment {env_id!r}: {first}") from None
 
 
@@ -71,7 +72,7 @@ def close_env(env: Any) -> None:
     except Exception as exc:  # noqa: BLE001 - see the docstring
         import warnings
 
-        first = " ".join(str(exc).split())[:300]
+        first = one_line(exc)[:300]
         warnings.warn(f"closing the environment raised {type(exc).__name__}: {first} (ignored)", RuntimeWarning,
                       stacklevel=2)
 

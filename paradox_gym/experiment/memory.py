@@ -21,14 +21,13 @@ USS comes from ``psutil.Process().memory_full_info().uss`` (``None`` where the p
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from paradox_gym._util.cli import ArgumentParser, run_cli
+from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.envs import close_env
 from paradox_gym.envs.rollout import play_episode
@@ -123,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--no-vecnormalize", action="store_true")
         parser.add_argument("--env-kwargs", default=None, help="JSON object")
         a = parser.parse_args(argv)
-        # the result line goes to the original stdout; whatever the environment or a library prints
-        # (fd 1 is pointed at stderr) can never be taken for it
-        result_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-        sys.stdout.flush()
-        os.dup2(2, 1)
+        result_out = keep_stdout_for_results()  # nothing the environment prints is taken for the result
         result = probe(a.env, a.algo, a.method, agent_path=a.agent, amount=a.amount,
                        episodes=a.episodes, seed=a.seed, threads=a.threads, agents_dir=a.agents_dir,
                        qat_steps=a.qat_steps, vecnormalize_path=a.vecnormalize, no_vecnormalize=a.no_vecnormalize,

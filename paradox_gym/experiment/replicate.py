@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from paradox_gym._util.cli import ArgumentParser, run_cli
+from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
 from paradox_gym.experiment.agents import build_agents, load_model
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
 from paradox_gym.experiment.runner import EvaluationRun, describe_failure, run_evaluation
@@ -50,17 +50,9 @@ def replicate_agents(settings: EvalSettings) -> dict[str, Any]:
     return {c: agents[c] for c in settings.configs}
 
 
-#: Where the records go: the process's original stdout, taken over by :func:`_take_stdout` so that
-#: whatever the environment, the agent or a library prints can never be read as (or break) a record.
+#: Where the records go: the process's original stdout (``keep_stdout_for_results``), so that whatever
+#: the environment, the agent or a library prints can never be read as (or break) a record.
 _records: Any = None
-
-
-def _take_stdout() -> None:
-    """Keep the original stdout (fd 1) for the records and point fd 1 (and ``sys.stdout``) at stderr."""
-    global _records
-    _records = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    sys.stdout.flush()
-    os.dup2(2, 1)
 
 
 def _emit(kind: str, **payload: Any) -> None:
@@ -75,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                                 description="One replicate of an evaluation (settings as JSON on stdin).")
         parser.add_argument("--replicate", type=int, required=True)
         args = parser.parse_args(argv)
-        _take_stdout()
+        global _records
+        _records = keep_stdout_for_results()
         settings = EvalSettings.from_dict(json.loads(sys.stdin.read()))
         try:
             agents = replicate_agents(settings)

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
 from paradox_gym.limits import MAX_JSON_DEPTH, MAX_YAML_BYTES
 from paradox_gym.sb3.untrusted import open_agent_file
@@ -104,7 +105,7 @@ def load_zoo_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except RecursionError:
         raise UserInputError(f"{path} nests too deeply; not an rl-zoo3 config") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"{path} is not valid YAML: {' '.join(str(exc).split())[:200]}") from None
+        raise UserInputError(f"{path} is not valid YAML: {one_line(exc)[:200]}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -41,6 +41,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.errors import UnsafeAgentError, UserInputError
 from paradox_gym.limits import (
@@ -708,7 +709,7 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     try:
         model.policy.load_state_dict(state, strict=True)
     except Exception as exc:  # noqa: BLE001 - RuntimeError for shapes; anything else is a malformed file too
-        first = " ".join(str(exc).split())[:300] or type(exc).__name__
+        first = one_line(exc)[:300] or type(exc).__name__
         close_env(model.env)
         raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
     if layout["family"] == "actor-critic":

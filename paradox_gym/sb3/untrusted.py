@@ -37,6 +37,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import IO, Any
 
+from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import open_regular_file
 from paradox_gym.errors import AgentNotFoundError, UnsafeAgentError, UserInputError
 from paradox_gym.limits import (
@@ -175,7 +176,7 @@ def decode_json(raw: bytes) -> Any:
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ValueError(" ".join(str(exc).split())[:200]) from None
+        raise ValueError(one_line(exc)[:200]) from None
     depth = json_depth(value)
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"nested {depth} levels deep, over the {MAX_JSON_DEPTH}-level limit")
@@ -250,7 +251,7 @@ def load_tensor_file(raw: bytes, where: str, member: str) -> Any:
             f"{where}: {member} is not a plain tensor file; refusing to unpickle it ({unpickling_reason(exc)})"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any decoding failure means a corrupt file
-        first = " ".join(str(exc).split())[:200] or type(exc).__name__
+        first = one_line(exc)[:200] or type(exc).__name__
         raise UserInputError(f"{where}: cannot read {member} ({first})") from None
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from paradox_gym._util.cli import one_line
 from paradox_gym.errors import UnsafeAgentError, UserInputError
 from paradox_gym.limits import MAX_JSON_BYTES, MAX_SPACE_ENTRIES, MAX_VECNORMALIZE_BYTES
 from paradox_gym.sb3.untrusted import decode_json, open_agent_file, open_zip, read_member
@@ -241,7 +242,7 @@ def load_vecnormalize(path: str | os.PathLike[str], observation_space: Any = Non
     except (UnsafeAgentError, UserInputError):
         raise
     except Exception as exc:  # noqa: BLE001 - truncated or corrupt pickles raise many types
-        first = " ".join(str(exc).split())[:200] or type(exc).__name__
+        first = one_line(exc)[:200] or type(exc).__name__
         raise UserInputError(f"{where} is not a VecNormalize statistics file ({first})") from None
     if not isinstance(record, _VecNormalizeRecord) or not isinstance(getattr(record, "state", None), dict):
         raise UserInputError(f"{where} is not a VecNormalize statistics file (it holds {type(record).__name__})")

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from paradox_gym._util.cli import one_line
 from paradox_gym._util.checks import check_int
 from paradox_gym.errors import UserInputError
 from paradox_gym.limits import MAX_WORKERS
@@ -122,7 +123,7 @@ def _join_ray(ray: Any, address: str) -> None:
     try:
         ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs the address and the reason
-        message = " ".join(str(exc).split())[:300] or type(exc).__name__
+        message = one_line(exc)[:300] or type(exc).__name__
         raise UserInputError(f"--ray-address {address!r}: cannot join the Ray cluster ({message})") from None
 
 

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from paradox_gym._util.cli import one_line
 from paradox_gym import limits
 from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
@@ -196,13 +197,13 @@ def _load_yaml(path: Path) -> Any:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UserInputError(f"grid file {str(path)!r} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise UserInputError(f"grid file {str(path)!r} is not valid YAML: {one_line(exc)}") from None
     except RecursionError:
         raise UserInputError(f"grid file {str(path)!r} is nested too deeply (at most {limits.MAX_GRID_DEPTH} "
                              "levels)") from None
     except (ValueError, TypeError, OverflowError) as exc:  # a constructor refusing a value (an int of 5000 digits)
         raise UserInputError(f"grid file {str(path)!r} holds a value YAML cannot build: "
-                             f"{' '.join(str(exc).split())[:300]}") from None
+                             f"{one_line(exc)[:300]}") from None
     try:
         check_document(doc)
     except UserInputError as exc:

@@ -37,6 +37,7 @@ import numpy as np
 import yaml
 from gymnasium import spaces
 
+from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import ensure_writable_dir, write_bytes_atomic
 from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.envs.rollout import play_episode
@@ -193,7 +194,7 @@ def load_hyperparams(
             try:
                 loaded = yaml.safe_load(fh)  # safe_load: no arbitrary objects
             except yaml.YAMLError as exc:
-                raise UserInputError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+                raise UserInputError(f"{path} is not valid YAML: {one_line(exc)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise UserInputError(f"{path} must map env ids to hyperparameters")
         table = loaded or {}
