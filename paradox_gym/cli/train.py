@@ -5,7 +5,8 @@ The checkpoint goes to the user's agents directory (``--out`` / ``--agents-dir``
 ``$PARADOX_GYM_AGENTS``, else ``~/.local/share/paradox_gym/agents``), never into the shipped agents; its
 entry (return over 20 seeded deterministic episodes, library versions, sha256, hyperparameters, wall time
 in s) is merged into that directory's ``manifest.json``. An existing checkpoint is replaced only with
-``--force``, checked before training.
+``--force``, checked before training. The training is checkpointed as it goes
+(``<agents dir>/training/<algo>-<env slug>/``); ``--resume`` continues it after the process was ended.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"evaluation episodes (default 20; at most {MAX_EPISODES})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="replace an existing checkpoint of this algo and env")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished training saved in <agents dir>/training/<algo>-<env>/")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     entry = train(
         algo, args.env, steps=args.steps, seed=args.seed, progress=not args.no_progress, out_dir=args.out,
         eval_episodes=args.eval_episodes, log=lambda msg: print(msg, file=sys.stderr), overwrite=args.force,
+        resume=args.resume,
     )
     ev = entry["eval"]
     print(

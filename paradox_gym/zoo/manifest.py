@@ -1,0 +1,113 @@
+"""The manifest of an agents directory: one entry per checkpoint, with its sha256, training settings,
+evaluation and library versions (docs/zoo.md lists the fields)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+from paradox_gym._util.files import write_bytes_atomic
+from paradox_gym.errors import UserInputError
+from paradox_gym.zoo.paths import agents_dir
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import stable_baselines3
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "gymnasium": gymnasium.__version__,
+        "numpy": np.__version__,
+    }
+
+
+
+
+def read_manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The manifest of ``directory`` (default: :func:`agents_dir`); an empty one if there is none."""
+    path = agents_dir(directory) / MANIFEST_NAME
+    if not path.is_file():
+        return {"format": MANIFEST_FORMAT, "agents": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserInputError(f"manifest {path} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("agents"), dict):
+        raise UserInputError(f"manifest {path} has no 'agents' mapping")
+    return manifest
+
+
+@contextlib.contextmanager
+def _manifest_lock(directory: Path) -> Iterator[None]:
+    """Serialize read-modify-write of the manifest between processes.
+
+    A POSIX advisory lock on the directory itself (no lock file is left behind); a no-op where
+    directories cannot be opened or locked (non-POSIX systems).
+    """
+    try:
+        import fcntl
+
+        fd = os.open(directory, os.O_RDONLY)
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def refuse_existing(final: Path) -> None:
+    """UserInputError naming ``final`` and its manifest return when the checkpoint already exists."""
+    if not final.exists():
+        return
+    try:
+        entry = read_manifest(final.parent)["agents"].get(final.name)
+    except UserInputError:
+        entry = None
+    mean = entry.get("eval", {}).get("mean_return") if isinstance(entry, dict) else None
+    if isinstance(mean, (int, float)) and not isinstance(mean, bool):
+        known = f"manifest mean return {mean:.1f}"
+    else:
+        known = "not in the manifest"
+    raise UserInputError(
+        f"{final} already exists ({known}); pass --force to replace it, or --out DIR to train elsewhere "
+        f"(train(..., overwrite=True) or out_dir= in Python)"
+    )
+
+
+def update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
+    """Insert/replace one entry, keeping the others; written atomically (tmp file + os.replace)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _manifest_lock(directory):
+        manifest = read_manifest(directory)
+        manifest["format"] = MANIFEST_FORMAT
+        manifest["agents"][key] = entry
+        manifest["agents"] = dict(sorted(manifest["agents"].items()))
+        text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+        write_bytes_atomic(directory / MANIFEST_NAME, text.encode("utf-8"))
