@@ -69,7 +69,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class EnergyWrapper(gymnasium.Wrapper):
+class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
     """Measure the energy, time and phase split of every episode and of user-defined trials.
 
     Args:
@@ -84,7 +84,14 @@ class EnergyWrapper(gymnasium.Wrapper):
     At the step that ends an episode, ``info["energy"]`` is the episode's :class:`WindowMeasurement`.
     An episode is over when the wrapped environment returns ``terminated`` or ``truncated``: a
     ``TimeLimit`` must therefore be inside the wrapper (as ``gymnasium.make`` puts it). An episode reset
-    before it ended is not recorded (counted in ``discarded_episodes``; the first one warns).
+    before it ended is not recorded (counted in ``discarded_episodes``); when no ``TimeLimit`` sits inside
+    the wrapper, the first one warns (a ``TimeLimit`` outside it ends episodes it never sees end).
+
+    A well-behaved Gymnasium wrapper: its constructor arguments are recorded
+    (``gymnasium.utils.RecordConstructorArgs``), so ``gymnasium.make(env.spec)`` rebuilds it with fresh
+    meters of the same names, and it can be passed to ``gymnasium.make_vec(..., wrappers=[EnergyWrapper])``
+    or SB3's ``make_vec_env(..., wrapper_class=EnergyWrapper)``. Meter objects are recorded by name: the
+    rebuilt wrapper makes new meters of those names (a meter outside ``METER_NAMES`` cannot be rebuilt).
     """
 
     def __init__(
@@ -132,6 +139,11 @@ class EnergyWrapper(gymnasium.Wrapper):
             else:
                 raise UserTypeError(f"meters must be meter names or Meter objects, got {items!r:.200}")
         self.meters: list[Meter] = built
+        # recorded for gymnasium.make(env.spec): names only (JSON, and a rebuilt wrapper gets its own meters)
+        gymnasium.utils.RecordConstructorArgs.__init__(
+            self, meters=[m.name for m in built] if meters is not None else None, cpu_tdp_w=cpu_tdp_w,
+            phase_clock=phase_clock)
+        self._limit_inside = _time_limit_inside(env)
         for meter in built:
             # one-off set-up costs (CodeCarbon's hardware probing, about 1.5 s) happen here, not
             # inside the first trial window; a meter whose set-up fails reports failed windows
@@ -183,7 +195,7 @@ class EnergyWrapper(gymnasium.Wrapper):
             # an episode abandoned before its end is not recorded
             if self._steps > self._episode.steps:
                 self.discarded_episodes += 1
-                if self.discarded_episodes == 1:
+                if self.discarded_episodes == 1 and not self._limit_inside:
                     warnings.warn(
                         "EnergyWrapper: reset() before the episode ended; that episode is not recorded "
                         "(a TimeLimit or other wrapper that ends episodes must sit inside EnergyWrapper)",
@@ -390,6 +402,18 @@ class EnergyWrapper(gymnasium.Wrapper):
             "episodes": _summarise(self.episodes),
             "trials": _summarise(self.trials),
         }
+
+
+def _time_limit_inside(env: gymnasium.Env[Any, Any]) -> bool:
+    """Whether a ``TimeLimit`` wraps the environment below this wrapper (then a reset before an episode's end
+    is the caller's choice, not a sign of a ``TimeLimit`` outside the wrapper)."""
+    from gymnasium.wrappers import TimeLimit
+
+    while isinstance(env, gymnasium.Wrapper):
+        if isinstance(env, TimeLimit):
+            return True
+        env = env.env
+    return False
 
 
 def _check_ns(wall_ns: Any, cpu_ns: Any) -> tuple[int, int]:
