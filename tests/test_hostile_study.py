@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from paradox_gym import limits
@@ -212,6 +213,13 @@ TAMPERED = {
     "summaries_a_list": _set(["result", "summaries", "none"], [1]),
     "verdict_word_a_number": _set(["result", "comparisons", "prune", "verdict"], {"energy": 5}),
     "algo_a_number": _set(["result", "config", "algo"], 5),
+    "elapsed_s_1e400": lambda job: _replace(job, job.read_text().replace('"elapsed_s": 1.0', '"elapsed_s": 1e400')),
+    "elapsed_s_10_to_300": _set(["elapsed_s"], 10**300),
+    "pairs_past_int64": _set(["result", "comparisons", "prune", "pairs"], 2**63),
+    "ratio_nan": lambda job: _replace(job, job.read_text().replace('"ratio": 0.8', '"ratio": NaN')),
+    "host_a_lone_surrogate": lambda job: _replace(job, job.read_text().replace('"host": "h1"', '"host": "\\ud800"')),
+    "host_a_megabyte": _set(["host"], "h" * 1_000_000),
+    "verdict_word_unknown": _set(["result", "comparisons", "prune", "verdict"], {"energy": "cheaper"}),
     "a_directory": lambda job: (job.unlink(), job.mkdir()),
     "a_fifo": lambda job: (job.unlink(), os.mkfifo(job)),
     "a_link_to_dev_zero": lambda job: (job.unlink(), job.symlink_to("/dev/zero")),
@@ -234,13 +242,28 @@ def test_report_names_a_tampered_job_file_and_leaves_it_out(capsys, tmp_path: Pa
     assert "## Files left out" in (root / "study.md").read_text()
 
 
-def test_numbers_a_writer_would_not_produce_are_shown_not_fatal(capsys, tmp_path: Path) -> None:
+def test_a_record_past_the_tables_range_leaves_results_parquet_without_its_row(capsys, tmp_path: Path) -> None:
     root = _study(tmp_path / "study")
-    job = root / "jobs" / f"{VICTIM}.json"
-    _replace(job, job.read_text().replace('"ratio": 0.8', '"ratio": NaN').replace('"n": 3', '"n": 1e308', 1))
+    _set(["elapsed_s"], 10**300)(root / "jobs" / f"{VICTIM}.json")
     assert main(["report", str(root)]) == 0
-    assert "Traceback" not in capsys.readouterr().err
-    assert len(json.loads((root / "study.json").read_text())["cells"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "warning: " in err and "elapsed_s" in err and VICTIM in err
+    assert list(pd.read_parquet(root / "results.parquet")["job_id"]) == list(GOOD_IDS)
+    assert VICTIM in (root / "study.md").read_text().split("## Files left out")[1]
+
+
+def test_a_row_the_tables_cannot_hold_is_named_and_left_out(monkeypatch, capsys, tmp_path: Path) -> None:
+    """Past the record checks (here switched off), a conversion error names the job file and keeps the rest."""
+    from paradox_gym.study import records
+
+    monkeypatch.setattr(records, "check_row", lambda row, what: None)
+    root = _study(tmp_path / "study")
+    _set(["elapsed_s"], 10**300)(root / "jobs" / f"{VICTIM}.json")
+    assert main(["report", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "cannot hold" in err and VICTIM in err
+    assert list(pd.read_parquet(root / "results.parquet")["job_id"]) == list(GOOD_IDS)
+    assert len(pd.read_csv(root / "results.csv")) == 2
 
 
 @pytest.mark.parametrize("grid_text, fragment", [

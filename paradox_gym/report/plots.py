@@ -1,10 +1,13 @@
-"""PNG plots of an evaluation (matplotlib, Agg backend), written atomically."""
+"""PNG plots (matplotlib, Agg backend), written atomically: an evaluation's (:func:`write_plots`) and a
+study's (:func:`write_study_plots`, from the study's rows)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from paradox_gym._util.files import write_bytes_atomic
 from paradox_gym.vocab import PHASE_LABELS, PHASES
@@ -95,3 +98,66 @@ def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[s
     written["energy_phases_png"] = _save_fig(fig, out / "energy_phases.png")
     plt.close(fig)
     return written
+
+
+# ---------------------------------------------------------------------------------------------------
+# the study's plots (one per agent with a pruning method)
+# ---------------------------------------------------------------------------------------------------
+def _slug(text: str) -> str:
+    """A file name from an agent label: letters, digits, ``-_.``, at most 100 characters (a label read from a
+    job file may be anything)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in text.lower()).strip("_.")[:100] \
+        or "agent"
+
+
+def write_study_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin: float) -> list[str]:
+    """Per agent with a pruning method: return change and energy-per-episode change against the amount,
+    one line per pruning method, with their intervals; returns the file names (relative to ``directory``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r.get("amount") is not None:
+            groups.setdefault(r["agent"], []).append(r)
+    names: list[str] = []
+    if groups:
+        (directory / "plots").mkdir(exist_ok=True)
+    for agent, members in groups.items():
+        fig, (ax_r, ax_e) = plt.subplots(1, 2, figsize=(10, 3.8))
+        for method in sorted({r["method"] for r in members}):
+            pts = sorted((r for r in members if r["method"] == method), key=lambda r: r["amount"])
+            x = np.array([r["amount"] for r in pts])
+
+            def series(key: str, scale: float = 100.0, offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                mid = np.array([np.nan if r.get(key) is None else scale * (r[key] - offset) for r in pts])
+                lo = np.array([np.nan if r.get(f"{key}_low") is None else scale * (r[f"{key}_low"] - offset) for r in pts])
+                hi = np.array([np.nan if r.get(f"{key}_high") is None else scale * (r[f"{key}_high"] - offset) for r in pts])
+                err = np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)])
+                return mid, err
+
+            mid, err = series("return_change_rel")
+            ax_r.errorbar(x, mid, yerr=err, marker="o", capsize=3, label=method)
+            mid, err = series("energy_per_episode_ratio", offset=1.0)
+            ax_e.errorbar(x, mid, yerr=err, marker="o", capsize=3, label=method)
+        ax_r.axhline(-100 * margin, color="grey", linestyle="--", linewidth=1, label=f"-{margin:.0%} (kept)")
+        ax_r.axhline(0, color="black", linewidth=0.5)
+        ax_e.axhline(0, color="black", linewidth=0.5)
+        ax_r.set(xlabel="pruning amount", ylabel="return change, % of |baseline|", title="return")
+        meter = members[0].get("energy_meter")
+        ax_e.set(xlabel="pruning amount", ylabel="energy per episode change, %",
+                 title=f"energy per episode ({meter}, {members[0].get('energy_method')})")
+        ax_r.legend(fontsize=8)
+        ax_e.legend(fontsize=8)
+        fig.suptitle(f"{agent}: change vs its baseline (intervals as in study.md)")
+        fig.tight_layout()
+        name = f"plots/{_slug(agent)}.png"
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        plt.close(fig)
+        write_bytes_atomic(directory / name, buf.getvalue())
+        names.append(name)
+    return names
+

@@ -1,0 +1,141 @@
+"""``study.md``: the study document (``study.json``) as Markdown."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+def _pct(x: float | None, signed: bool = True) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    v = 100 * x
+    return (f"{v:+.1f}%" if abs(v) < 9.95 else f"{v:+.0f}%") if signed else f"{v:.0f}%"
+
+
+def _ratio_change(r: Mapping[str, Any], key: str) -> str:
+    ratio, low, high = r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high")
+    if ratio is None:
+        return "n/a"
+    text = _pct(ratio - 1)
+    if low is not None and high is not None:
+        text += f" [{_pct(low - 1)}, {_pct(high - 1)}]"
+    return text
+
+
+def _return_change(r: Mapping[str, Any]) -> str:
+    value = r.get("return_change_rel")
+    if value is None:
+        return "n/a"
+    low, high = r.get("return_change_rel_low"), r.get("return_change_rel_high")
+    return _pct(value) + ("" if low is None or high is None else f" [{_pct(low)}, {_pct(high)}]")
+
+
+def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def amount_text(a: Any) -> str:
+    """A pruning amount as shown (empty for None)."""
+    return "" if a is None else f"{a:g}"
+
+
+def _bytes(n: Any) -> str:
+    if n is None:
+        return "n/a"
+    return f"{n / 1024:.1f} KiB" if n < 1024 ** 2 else f"{n / 1024 ** 2:.1f} MiB"
+
+
+def format_study(doc: Mapping[str, Any]) -> str:
+    """``study.md`` from the ``study.json`` document."""
+    jobs = doc["jobs"]
+    margin = doc["return_margin"]
+    out = ["# Study report", ""]
+    grid = doc.get("grid") or {}
+    if grid.get("command"):
+        out += ["Command: `" + " ".join(grid["command"]) + "`", ""]
+    out += [f"Jobs: {jobs['done']} of {jobs['total']} done, {jobs['failed']} failed, {jobs['missing']} not run"
+            + (f"; {jobs['left_out']} job files of another grid left out" if jobs.get("left_out") else "")
+            + f". Report written {doc['written_at']}.", ""]
+    if grid.get("common"):
+        c = grid["common"]
+        out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]
+    out += ["## Machines", "",
+            _md_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
+                      [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
+                       for h in doc["hosts"]]), ""]
+    if len(doc["hosts"]) > 1:
+        out += ["Jobs ran on more than one machine: every ratio below compares configurations measured in "
+                "one run on one host; absolute energies and latencies from different hosts are not compared.", ""]
+    out += ["## Energy", ""]
+    for meter, info in (doc.get("energy") or {}).items():
+        out.append(f"- `{meter}` ({info.get('role')}): {info.get('method')}; {info.get('reason') or ''}".rstrip("; "))
+    out += ["", "Energy is the headline meter's, per episode of each configuration, gross as the meter "
+            "reports it (see docs/methodology.md for what each meter attributes). Changes are compressed / "
+            "baseline - 1 with the paired interval (95%, or the multiplicity-adjusted level the runs state in "
+            "the notes); direction words are the single command's.", ""]
+    out += ["## Per agent and method", "",
+            f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets); "
+            f"kept = its whole interval lies above -{margin:.0%}. A/A MDE: the minimum detectable effect on "
+            "energy per episode, from the run's A/A control (a second copy of the baseline).", ""]
+    cells = doc["cells"]
+    out.append(_md_table(
+        ["agent", "method", "amount", "return change", "kept", "energy/episode", "energy", "A/A MDE",
+         "energy/step", "policy latency/step", "peak RSS", "size", "host"],
+        [[r["agent"], r["method"], amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
+          _ratio_change(r, "energy_per_episode_ratio"),
+          r["energy_per_episode_direction"] + (" (noisy run)" if r.get("noisy") else ""),
+          "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
+          _ratio_change(r, "energy_per_step_ratio"),
+          _ratio_change(r, "latency_ratio"),
+          "n/a" if r.get("peak_rss_ratio") is None else _pct(r["peak_rss_ratio"] - 1),
+          "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1), r["host"]] for r in cells]))
+    out += ["", "## Best pruning amount", "",
+            f"The largest amount whose return is kept (>= {1 - margin:.0%} of the baseline's, shown by the "
+            "interval), and the energy change at that amount.", ""]
+    out.append(_md_table(
+        ["agent", "method", "best amount", "amounts kept / tested", "return change", "energy/episode", "energy"],
+        [[b["agent"], b["method"], "none kept" if b["best_amount"] is None else amount_text(b["best_amount"]),
+          f"{len(b['kept_amounts'])} / {len(b['amounts'])}",
+          "" if b["best_amount"] is None else _return_change(b),
+          "" if b["best_amount"] is None else _ratio_change(b, "energy_per_episode_ratio"),
+          b["energy_per_episode_direction"] or ""] for b in doc["best_amounts"]]))
+    s = doc["summary"]
+    q = s["best_return_by_quantization"]
+    e = s["energy_per_episode"]
+    out += ["", "## Summary counts", ""]
+    if q["agents_compared"]:
+        wins = ", ".join(f"{m} {n} ({n / q['agents_compared']:.0%})" for m, n in q["wins"].items())
+        out.append(f"- Best return among quantization methods, over {q['agents_compared']} agents (point "
+                   f"estimates; ties credit each): {wins}.")
+    words = ", ".join(f"{n} {w}" for w, n in sorted(e["words"].items(), key=lambda kv: -kv[1])) or "none"
+    out.append(f"- Energy per episode over {e['cells']} cells: {words}.")
+    out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
+               f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
+               f"{e['energy_fell_only_where_return_fell']}.")
+    if s.get("noisy_cells"):
+        out.append(f"- {s['noisy_cells']} cells come from a noisy run (their A/A control differed from the baseline: "
+                   "marked \"noisy run\"; treat their verdicts with suspicion).")
+    out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
+               f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
+               f"{s['peak_rss']['higher']} higher.")
+    if doc["files"].get("plots"):
+        out += ["", "## Plots", ""]
+        for name in doc["files"]["plots"]:
+            out += [f"![{name}]({name})", ""]
+    if doc["failures"]:
+        out += ["", "## Failed jobs", ""]
+        out.append(_md_table(["job", "cell", "host", "error"],
+                             [[f["id"], f["cell"], f.get("host"), f["error"]] for f in doc["failures"]]))
+    if doc["notes"]:
+        out += ["", "## Notes", ""]
+        out += [f"- {n}" for n in doc["notes"]]
+    if doc.get("skipped"):
+        out += ["", "## Files left out", ""]
+        out += [f"- {n}" for n in doc["skipped"]]
+    return "\n".join(out).rstrip() + "\n"
+
+
+
+__all__ = ["amount_text", "format_study"]

@@ -1,0 +1,272 @@
+"""Job records -> the study's rows: one flat row per job (cell), the best pruning amounts, the summary
+counts and the study code's rows (``study_code.csv``).
+
+One row per job: the compressed configuration against its own baseline, measured in the same run. Every
+ratio, interval and direction word is the single command's (:mod:`paradox_gym.analysis`); these functions
+only gather them. **Return kept**: the whole interval of the return difference (95%, or the run's
+multiplicity-adjusted level) lies above ``-margin x |baseline mean|`` (``margin`` 0.10 by default); where a
+result carries the single command's structured verdict for the same margin, its words are used as they are.
+**Best amount** (per agent and pruning method): the largest amount whose return is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from paradox_gym._util.checks import shown
+from paradox_gym.analysis import RETURN_MARGIN, energy_direction, return_direction, return_kept
+from paradox_gym.compression.registry import METHOD_TABLE
+from paradox_gym.errors import UserInputError
+from paradox_gym.stats import PairedCI, direction
+
+#: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
+#: episode length mean/std, RAM mean/std, energy), led by what names the row.
+STUDY_CODE_COLUMNS: tuple[str, ...] = (
+    "algo", "env_id", "method", "amount", "return_mean", "return_std", "time_mean_s", "time_std_s",
+    "length_mean", "length_std", "ram_mean_bytes", "ram_std_bytes", "energy_per_episode_j",
+)
+
+
+def check_margin(margin: Any) -> float:
+    """A return margin: a fraction in [0, 1) of the baseline's |mean return|."""
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not (0.0 <= margin < 1.0):
+        raise UserInputError("return margin must be a fraction in [0, 1) (0.10: keep >= 90% of the return), got "
+                             f"{shown(margin)}")
+    return float(margin)
+
+
+
+def _paired(d: Mapping[str, Any] | None) -> PairedCI | None:
+    if not isinstance(d, Mapping):
+        return None
+    names = {f.name for f in dataclasses.fields(PairedCI)}
+    kwargs = {k: d.get(k) for k in names}
+    for key in ("ratio", "ratio_low", "ratio_high", "diff", "diff_low", "diff_high", "baseline_mean", "p_value",
+                "confidence", "n", "resamples", "seed"):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"interval field {key} is {type(value).__name__}, not a number")
+    kwargs["n"] = int(kwargs.get("n") or 0)
+    kwargs["resamples"] = int(kwargs.get("resamples") or 0)
+    kwargs["seed"] = int(kwargs.get("seed") or 0)
+    if kwargs.get("confidence") is None:
+        kwargs.pop("confidence")
+    return PairedCI(**kwargs)
+
+
+def _mean(summary: Mapping[str, Any] | None, key: str) -> float | None:
+    value = (summary or {}).get(key)
+    return value.get("mean") if isinstance(value, Mapping) else value
+
+
+def _memory_peak(result: Mapping[str, Any], config: str) -> int | None:
+    probe = (result.get("memory") or {}).get(config) or {}
+    return probe.get("peak_rss_bytes") if probe.get("status") == "ok" else None
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[str, Any]:
+    """One flat row per job (units in names; ratios are compressed / baseline; ``*_low`` / ``*_high``
+    bound the interval the result reports). Energy and latency are None for a job measured on a shared machine."""
+    result = record["result"]
+    method = record["method"]
+    comp = result["comparisons"][method]
+    base_s = result["summaries"]["none"]
+    comp_s = result["summaries"][method]
+    ident = record.get("identity") or {}
+    agent = record.get("agent") or {}
+    shared = ident.get("measurement") == "shared"
+    ret = _paired(comp["ret"])
+    e_ep = _paired(comp["energy_per_episode"])
+    e_step = _paired(comp["energy_per_step"])
+    lat = _paired(comp["policy_time_per_step"])
+    base_mean = ret.baseline_mean if ret else None
+    # the single command's structured verdict, where the result has one (its Holm-adjusted words)
+    verdict = comp.get("verdict") if isinstance(comp.get("verdict"), Mapping) else {}
+    if verdict.get("return") is not None and verdict.get("return_margin") is not None \
+            and math.isclose(float(verdict["return_margin"]), margin):
+        kept = verdict["return"] in ("kept", "higher")  # a return shown higher is kept too
+    else:
+        kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
+    control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
+    row: dict[str, Any] = {
+        "job_id": record["id"], "agent": agent.get("label"), "env_id": result["config"]["env_id"],
+        "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
+        "amount": record.get("amount"), "host": record.get("host"),
+        "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
+        "measurement": ident.get("measurement"), "episodes_per_trial": result["config"].get("episodes"),
+        "trials": result["config"].get("trials"), "replicates": result["config"].get("replicates"),
+        "pairs": comp.get("pairs"),
+        "energy_meter": result.get("energy_meter"), "energy_method": result.get("energy_method"),
+        "return_baseline": base_mean, "return_mean": _mean(comp_s, "ret"),
+        "return_diff": ret.diff if ret else None, "return_diff_low": ret.diff_low if ret else None,
+        "return_diff_high": ret.diff_high if ret else None,
+        "return_change_rel": _div(ret.diff, abs(base_mean)) if ret and base_mean else None,
+        "return_change_rel_low": _div(ret.diff_low, abs(base_mean)) if ret and base_mean else None,
+        "return_change_rel_high": _div(ret.diff_high, abs(base_mean)) if ret and base_mean else None,
+        "return_ratio": ret.ratio if ret else None, "return_ratio_low": ret.ratio_low if ret else None,
+        "return_ratio_high": ret.ratio_high if ret else None,
+        "return_direction": return_direction(ret) if ret else "undetermined", "return_kept": kept,
+        "return_verdict": verdict.get("return"),
+        "length_baseline": _mean(base_s, "length"), "length_mean": _mean(comp_s, "length"),
+        "energy_per_episode_baseline_j": _mean(base_s, "energy_per_episode_j"),
+        "energy_per_episode_j": _mean(comp_s, "energy_per_episode_j"),
+        "energy_per_episode_ratio": e_ep.ratio if e_ep else None,
+        "energy_per_episode_ratio_low": e_ep.ratio_low if e_ep else None,
+        "energy_per_episode_ratio_high": e_ep.ratio_high if e_ep else None,
+        "energy_per_episode_direction": verdict.get("energy") or (energy_direction(e_ep) if e_ep else "undetermined"),
+        "energy_saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
+        "energy_mde_pct": control.get("min_detectable_effect_pct"), "noisy": verdict.get("noisy"),
+        "energy_per_step_ratio": e_step.ratio if e_step else None,
+        "energy_per_step_ratio_low": e_step.ratio_low if e_step else None,
+        "energy_per_step_ratio_high": e_step.ratio_high if e_step else None,
+        "energy_per_step_direction": energy_direction(e_step) if e_step else "undetermined",
+        "policy_us_per_step_baseline": _mean(base_s, "policy_us_per_step"),
+        "policy_us_per_step": _mean(comp_s, "policy_us_per_step"),
+        "latency_ratio": lat.ratio if lat else None, "latency_ratio_low": lat.ratio_low if lat else None,
+        "latency_ratio_high": lat.ratio_high if lat else None,
+        "latency_direction": direction(lat.ratio_low, lat.ratio_high, 1.0) if lat else "undetermined",
+        "peak_rss_baseline_bytes": _memory_peak(result, "none"), "peak_rss_bytes": _memory_peak(result, method),
+        "size_baseline_bytes": (result.get("baseline_footprint") or {}).get("serialized_bytes"),
+        "size_bytes": ((result.get("footprints") or {}).get(method) or {}).get("serialized_bytes"),
+        "size_ratio": comp.get("size_ratio"),
+        "verdict": (result.get("verdicts") or {}).get(method),
+        "elapsed_s": record.get("elapsed_s"),
+    }
+    row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
+    if shared:  # jobs shared the machine: their energy and latency are not measurements of the policy
+        for key in list(row):
+            if key.startswith(("energy_", "policy_us", "latency_")) or key in ("mechanism", "noisy"):
+                row[key] = "not measured" if key.endswith("direction") else None
+        row["verdict"] = None
+    return row
+
+
+def best_amounts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per agent and pruning method (a method with an amount): the largest amount whose return is kept
+    (``return_kept``), with the energy change at that amount. One entry per (agent, method), in first-seen
+    order; ``best_amount`` is None when no amount kept the return."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r.get("amount") is None or not METHOD_TABLE.get(r["method"]) or not METHOD_TABLE[r["method"]].uses_amount:
+            continue
+        groups.setdefault((r["agent"], r["method"]), []).append(r)
+    out: list[dict[str, Any]] = []
+    for (agent, method), members in groups.items():
+        members = sorted(members, key=lambda r: r["amount"])
+        kept = [r for r in members if r["return_kept"]]
+        best = kept[-1] if kept else None
+        entry: dict[str, Any] = {
+            "agent": agent, "method": method, "amounts": [r["amount"] for r in members],
+            "kept_amounts": [r["amount"] for r in kept], "best_amount": best["amount"] if best else None,
+        }
+        for key in ("return_change_rel", "return_change_rel_low", "return_change_rel_high",
+                    "energy_per_episode_ratio", "energy_per_episode_ratio_low", "energy_per_episode_ratio_high",
+                    "energy_per_episode_direction", "energy_per_step_ratio", "energy_per_step_direction",
+                    "host", "job_id"):
+            entry[key] = best.get(key) if best else None
+        out.append(entry)
+    return out
+
+
+def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The study's summary counts.
+
+    - ``best_return_by_quantization``: per quantization method (without an amount), in how many agents
+      it has the best return change among the quantization methods measured for that agent (point
+      estimates, as the study counts; a tie credits every tied method); over agents with >= 2 of them.
+    - ``energy_per_episode``: over cells with measured energy, how many got each energy verdict word
+      (``lower``, ``higher``, and the single command's words for neither); of those that fell, how many kept the return (a saving) and how many did
+      not (energy fell only with return), and whether "energy fell only where return fell" holds.
+    - ``size`` and ``peak_rss``: cells smaller / larger (size: exact; memory: one probe, no interval).
+    """
+    quant = [r for r in rows if METHOD_TABLE.get(r["method"]) and METHOD_TABLE[r["method"]].quantized
+             and not METHOD_TABLE[r["method"]].uses_amount]
+    by_agent: dict[str, dict[str, float]] = {}
+    for r in quant:
+        if r.get("return_change_rel") is not None:
+            by_agent.setdefault(r["agent"], {})[r["method"]] = r["return_change_rel"]
+    wins: dict[str, int] = {m: 0 for m in sorted({r["method"] for r in quant})}
+    compared = 0
+    for scores in by_agent.values():
+        if len(scores) < 2:
+            continue
+        compared += 1
+        top = max(scores.values())
+        for m, v in scores.items():
+            if math.isclose(v, top, rel_tol=0.0, abs_tol=1e-12):
+                wins[m] += 1
+    energy = [r for r in rows if r.get("energy_per_episode_direction") not in (None, "not measured")]
+    counts: dict[str, int] = {}
+    for r in energy:
+        counts[r["energy_per_episode_direction"]] = counts.get(r["energy_per_episode_direction"], 0) + 1
+    fell = [r for r in energy if r["energy_per_episode_direction"] == "lower"]
+    fell_kept = sum(1 for r in fell if r["return_kept"])
+    sizes = [r for r in rows if r.get("size_ratio") is not None]
+    mems = [r for r in rows if r.get("peak_rss_ratio") is not None]
+    if not fell:
+        only_with_return = "holds vacuously (energy fell in no cell)"
+    else:
+        only_with_return = "holds" if fell_kept == 0 else "does not hold"
+    return {
+        "cells": len(rows),
+        "best_return_by_quantization": {"agents_compared": compared, "wins": wins},
+        "energy_per_episode": {"cells": len(energy), "words": counts, "fell_return_kept": fell_kept,
+                               "fell_return_not_kept": len(fell) - fell_kept,
+                               "energy_fell_only_where_return_fell": only_with_return},
+        "noisy_cells": sum(1 for r in rows if r.get("noisy") is True),
+        "size": {"cells": len(sizes), "smaller": sum(1 for r in sizes if r["size_ratio"] < 1),
+                 "larger": sum(1 for r in sizes if r["size_ratio"] > 1)},
+        "peak_rss": {"cells": len(mems), "lower": sum(1 for r in mems if r["peak_rss_ratio"] < 1),
+                     "higher": sum(1 for r in mems if r["peak_rss_ratio"] > 1)},
+    }
+
+
+def study_code_row(record: Mapping[str, Any], config: str, amount: float | None) -> dict[str, Any]:
+    """One row of ``study_code.csv``: ``config``'s episodes and summaries in ``record``."""
+    result = record["result"]
+    eps = [e for e in record.get("episodes") or [] if e.get("config") == config]
+    rets = np.array([e["return"] for e in eps], dtype=float)
+    times = np.array([e["wall_s"] for e in eps], dtype=float)
+    lens = np.array([e["length"] for e in eps], dtype=float)
+    shared = (record.get("identity") or {}).get("measurement") == "shared"
+    stat = (lambda a, f: float(f(a)) if a.size else None)
+    return {
+        "algo": result["config"]["algo"], "env_id": result["config"]["env_id"], "method": record["method"],
+        "amount": amount, "return_mean": stat(rets, np.mean), "return_std": stat(rets, np.std),
+        "time_mean_s": None if shared else stat(times, np.mean),
+        "time_std_s": None if shared else stat(times, np.std),
+        "length_mean": stat(lens, np.mean), "length_std": stat(lens, np.std),
+        "ram_mean_bytes": _memory_peak(result, config), "ram_std_bytes": None,
+        "energy_per_episode_j": None if shared else _mean(result["summaries"].get(config), "energy_per_episode_j"),
+    }
+
+
+def study_code_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in the study code's shape, per (agent, method): the baseline (amount 0, from the job with the
+    smallest amount) and one row per job. Return, time and length are per episode (mean, population std
+    over all measured episodes; time is an episode's wall time, environment included); RAM is the fresh-
+    process peak RSS (one probe: std empty); energy is the primary meter's energy per episode (J)."""
+    row = study_code_row
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for rec in records:
+        groups.setdefault(((rec.get("agent") or {}).get("label", ""), rec["method"]), []).append(rec)
+    out: list[dict[str, Any]] = []
+    for (_agent, _method), members in groups.items():
+        members = sorted(members, key=lambda r: (r.get("amount") is None, r.get("amount") or 0.0))
+        out.append(row(members[0], "none", 0.0))
+        out.extend(row(m, m["method"], m.get("amount")) for m in members)
+    return out
+
+
+__all__ = ["STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "study_code_row", "study_code_rows",
+           "summary_counts"]
