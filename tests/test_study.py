@@ -197,14 +197,14 @@ LOWER = (0.8, 0.7, 0.9)
 SAME = (1.0, 0.9, 1.1)
 
 
-def test_best_amount_is_the_largest_kept_amount() -> None:
+def test_best_amount_is_the_largest_kept_amount_with_every_smaller_one_kept() -> None:
     records = [
         _record("A", "prune-structured", 0.1, KEPT, SAME),
         _record("A", "prune-structured", 0.3, KEPT, LOWER),
         _record("A", "prune-structured", 0.5, NOT_SHOWN, LOWER),
         _record("A", "prune-structured", 0.7, LOST, LOWER),
         _record("A", "prune", 0.1, LOST, SAME),
-        _record("A", "prune", 0.5, KEPT, SAME),   # kept again at a larger amount: the largest counts
+        _record("A", "prune", 0.5, KEPT, SAME),   # kept again at a larger amount: isolated, not best
         _record("B", "prune-structured", 0.1, LOST, LOWER),
         _record("B", "ptdq", None, KEPT, SAME),
     ]
@@ -214,11 +214,60 @@ def test_best_amount_is_the_largest_kept_amount() -> None:
     assert best["A", "prune-structured"]["best_amount"] == 0.3
     assert best["A", "prune-structured"]["energy_per_episode_direction"] == "lower"
     assert best["A", "prune-structured"]["energy_per_episode_ratio"] == pytest.approx(0.8)
-    assert best["A", "prune"]["best_amount"] == 0.5
+    assert best["A", "prune-structured"]["kept_amounts"] == [0.1, 0.3]
+    assert best["A", "prune"]["best_amount"] is None
+    assert best["A", "prune"]["kept_amounts"] == [0.5] and best["A", "prune"]["isolated_amounts"] == [0.5]
     assert best["B", "prune-structured"]["best_amount"] is None
-    # a looser margin keeps 0.5 too (its lower bound is -20%)
-    loose = {(b["agent"], b["method"]): b for b in best_amounts([cell_row(r, 0.25) for r in records])}
-    assert loose["A", "prune-structured"]["best_amount"] == 0.5
+    # a looser margin keeps 0.5 on its own (its lower bound is -20%), but not family-wise over the four
+    # amounts tested (Holm-adjusted one-sided p 2 x 0.0145 = 0.029 > 0.025, from n = 3)
+    loose_rows = [cell_row(r, 0.25) for r in records]
+    assert loose_rows[2]["return_kept"] is True
+    loose = {(b["agent"], b["method"]): b for b in best_amounts(loose_rows)}
+    assert loose["A", "prune-structured"]["best_amount"] == 0.3
+    assert loose_rows[2]["return_kept_p"] == pytest.approx(0.0145, abs=5e-4)
+
+
+def _study(tmp_path: Path, records: list[dict]) -> tuple[dict, str]:
+    store = JobStore(tmp_path)
+    store.create()
+    for r in records:
+        r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+    doc = build_report(tmp_path)
+    return doc, format_study(doc)
+
+
+def test_a_sweep_at_0_1_and_0_4_that_keeps_only_at_0_4_has_no_best_amount(tmp_path: Path) -> None:
+    records = [_record("H", "prune-structured", 0.1, LOST, LOWER), _record("H", "prune-structured", 0.4, KEPT, SAME)]
+    rows = [cell_row(r) for r in records]
+    assert [r["return_kept"] for r in rows] == [False, True]
+    (entry,) = best_amounts(rows)
+    assert entry["best_amount"] is None and entry["isolated_amounts"] == [0.4]
+    doc, text = _study(tmp_path, records)
+    assert doc["best_amounts"][0]["isolated_amounts"] == [0.4]
+    assert "| H | prune-structured | none | 1 / 2 | 0.4 |" in text
+
+
+def test_kept_is_decided_family_wise_over_the_amounts() -> None:
+    # each alone is kept (its 95% lower bound 0.91 >= 0.90); Holm over three amounts is not satisfied
+    barely = (0.98, 0.91, 1.05)
+    rows = [cell_row(_record("F", "prune", a, barely, SAME)) for a in (0.1, 0.2, 0.3)]
+    assert all(r["return_kept"] for r in rows)
+    (entry,) = best_amounts(rows)
+    assert entry["kept_amounts"] == [] and entry["best_amount"] is None
+    (alone,) = best_amounts(rows[:1])
+    assert alone["best_amount"] == 0.1
+
+
+def test_cells_carry_the_reference_return_and_flag_weak_agents(tmp_path: Path) -> None:
+    weak = _record("PPO Hopper-v5", "prune-structured", 0.5, KEPT, SAME, base=1025.7)
+    weak["result"]["config"].update(env_id="Hopper-v5", algo="PPO")
+    row = cell_row(weak)
+    assert row["reference_return"] == pytest.approx(2410.435) and row["reference_ratio"] == pytest.approx(0.4255, abs=1e-3)
+    assert row["weak_agent"] is True and "Hopper-v3" in row["reference_source"]
+    _doc, text = _study(tmp_path, [weak])
+    assert "0.43x" in text and "may not carry over to trained agents" in text
+    assert cell_row(_record("A", "prune", 0.1, KEPT, SAME))["reference_ratio"] is None  # no reference
 
 
 def test_return_kept_uses_the_magnitude_for_negative_returns() -> None:

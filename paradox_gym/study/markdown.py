@@ -78,12 +78,15 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += ["## Per agent and method", "",
             f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets); "
             f"kept = its whole interval lies above -{margin:.0%}. A/A MDE: the minimum detectable effect on "
-            "energy per episode, from the run's A/A control (a second copy of the baseline).", ""]
+            "energy per episode, from the run's A/A control (a second copy of the baseline). vs reference: the "
+            "baseline's mean return / rl-zoo3's benchmark return for that algorithm and environment (n/a: none).",
+            ""]
     cells = doc["cells"]
     out.append(_md_table(
-        ["agent", "method", "amount", "return change", "kept", "energy/episode", "energy", "A/A MDE",
+        ["agent", "method", "amount", "return change", "kept", "vs reference", "energy/episode", "energy", "A/A MDE",
          "energy/step", "policy latency/step", "peak RSS", "size", "host"],
         [[r["agent"], r["method"], amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
+          "n/a" if r.get("reference_ratio") is None else f"{r['reference_ratio']:.2f}x",
           _ratio_change(r, "energy_per_episode_ratio"),
           r["energy_per_episode_direction"] + (" (noisy run)" if r.get("noisy") else ""),
           "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
@@ -91,13 +94,22 @@ def format_study(doc: Mapping[str, Any]) -> str:
           _ratio_change(r, "latency_ratio"),
           "n/a" if r.get("peak_rss_ratio") is None else _pct(r["peak_rss_ratio"] - 1),
           "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1), r["host"]] for r in cells]))
+    weak = {r["agent"]: r for r in cells if r.get("weak_agent")}
+    for agent, r in weak.items():
+        ratio = "" if r.get("reference_ratio") is None else f" ({r['reference_ratio']:.2f}x its reference return)"
+        out += ["", f"Weak agent: {agent}{ratio}, {r.get('reference_source')}. Findings for this agent may not "
+                    "carry over to trained agents."]
     out += ["", "## Best pruning amount", "",
-            f"The largest amount whose return is kept (>= {1 - margin:.0%} of the baseline's, shown by the "
-            "interval), and the energy change at that amount.", ""]
+            f"An amount's return is kept (>= {1 - margin:.0%} of the baseline's, shown by the interval) when "
+            "Holm's procedure over the amounts tested for that agent and method says so (family-wise). The "
+            "best amount is the largest kept amount with every smaller amount tested kept too; a kept amount "
+            "above one that is not is isolated, never best. The energy change is at the best amount.", ""]
     out.append(_md_table(
-        ["agent", "method", "best amount", "amounts kept / tested", "return change", "energy/episode", "energy"],
-        [[b["agent"], b["method"], "none kept" if b["best_amount"] is None else amount_text(b["best_amount"]),
+        ["agent", "method", "best amount", "kept (family-wise) / tested", "isolated", "return change",
+         "energy/episode", "energy"],
+        [[b["agent"], b["method"], "none" if b["best_amount"] is None else amount_text(b["best_amount"]),
           f"{len(b['kept_amounts'])} / {len(b['amounts'])}",
+          ", ".join(amount_text(a) for a in b.get("isolated_amounts") or []),
           "" if b["best_amount"] is None else _return_change(b),
           "" if b["best_amount"] is None else _ratio_change(b, "energy_per_episode_ratio"),
           b["energy_per_episode_direction"] or ""] for b in doc["best_amounts"]]))

@@ -30,14 +30,15 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: Longest text a column may hold (labels, hosts, fingerprints, verdict sentences).
 MAX_TEXT_CHARS = 10_000
 
-#: Row columns that hold words (or None); ``return_kept`` is a bool, ``noisy`` and ``energy_saving`` a bool or
-#: None; every other column a finite number or None.
+#: Row columns that hold words (or None); ``return_kept`` is a bool, ``noisy``, ``energy_saving`` and
+#: ``weak_agent`` a bool or None; every other column a finite number or None.
 TEXT_COLUMNS = frozenset({
     "job_id", "agent", "env_id", "algo", "agent_sha256", "method", "host", "machine_fingerprint", "executor",
     "measurement", "energy_meter", "energy_method", "return_direction", "return_verdict",
     "energy_per_episode_direction", "mechanism", "energy_per_step_direction", "latency_direction", "verdict",
+    "reference_source",
 })
-FLAG_COLUMNS = frozenset({"return_kept", "noisy", "energy_saving"})
+FLAG_COLUMNS = frozenset({"return_kept", "noisy", "energy_saving", "weak_agent"})
 REQUIRED_TEXT = ("job_id", "agent", "env_id", "algo", "method", "return_direction", "energy_per_episode_direction",
                  "energy_per_step_direction", "latency_direction")
 

@@ -6,7 +6,10 @@ ratio, interval and direction word is the single command's (:mod:`paradox_gym.an
 only gather them. **Return kept**: the whole interval of the return difference (95%, or the run's
 multiplicity-adjusted level) lies above ``-margin x |baseline mean|`` (``margin`` 0.10 by default); where a
 result carries the single command's structured verdict for the same margin, its words are used as they are.
-**Best amount** (per agent and pruning method): the largest amount whose return is kept.
+**Best amount** (per agent and pruning method, :mod:`paradox_gym.study.amounts`): kept is decided
+family-wise over the amounts tested (Holm); the best amount is the largest kept amount with every smaller
+amount kept too; a kept amount above one that is not is ``isolated``, never best. **Reference**: the
+baseline's mean return against rl-zoo3's benchmark (:mod:`paradox_gym.references`), where it has one.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from paradox_gym._util.checks import shown
 from paradox_gym.analysis import RETURN_MARGIN, energy_direction, return_direction, return_kept
 from paradox_gym.compression.registry import METHOD_TABLE
 from paradox_gym.errors import UserInputError
+from paradox_gym.references import baseline_reference
 from paradox_gym.stats import PairedCI, direction
+from paradox_gym.study.amounts import decide_amounts, return_noninferiority_p
 
 #: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
 #: episode length mean/std, RAM mean/std, energy), led by what names the row.
@@ -98,6 +103,9 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     else:
         kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
     control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
+    base_return = _mean(base_s, "ret")
+    reference = baseline_reference(result["config"]["algo"], result["config"]["env_id"], base_return) \
+        if isinstance(base_return, (int, float)) and not isinstance(base_return, bool) else None
     row: dict[str, Any] = {
         "job_id": record["id"], "agent": agent.get("label"), "env_id": result["config"]["env_id"],
         "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
@@ -116,6 +124,11 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "return_ratio": ret.ratio if ret else None, "return_ratio_low": ret.ratio_low if ret else None,
         "return_ratio_high": ret.ratio_high if ret else None,
         "return_direction": return_direction(ret) if ret else "undetermined", "return_kept": kept,
+        "return_kept_p": return_noninferiority_p(ret, margin),
+        "reference_return": reference.reference if reference else None,
+        "reference_ratio": reference.ratio if reference else None,
+        "reference_source": reference.source if reference else None,
+        "weak_agent": reference.weak if reference else None,
         "return_verdict": verdict.get("return"),
         "length_baseline": _mean(base_s, "length"), "length_mean": _mean(comp_s, "length"),
         "energy_per_episode_baseline_j": _mean(base_s, "energy_per_episode_j"),
@@ -152,9 +165,11 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
 
 
 def best_amounts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per agent and pruning method (a method with an amount): the largest amount whose return is kept
-    (``return_kept``), with the energy change at that amount. One entry per (agent, method), in first-seen
-    order; ``best_amount`` is None when no amount kept the return."""
+    """Per agent and pruning method (a method with an amount): the amounts whose return is kept
+    family-wise (Holm over the amounts, from each row's ``return_kept_p``), the best amount (the largest
+    kept with every smaller amount kept: :func:`paradox_gym.study.amounts.decide_amounts`), the kept amounts
+    above a failure (``isolated_amounts``), and the energy change at the best amount. One entry per (agent,
+    method), in first-seen order; ``best_amount`` is None when no amount qualifies."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for r in rows:
         if r.get("amount") is None or not METHOD_TABLE.get(r["method"]) or not METHOD_TABLE[r["method"]].uses_amount:
@@ -163,11 +178,12 @@ def best_amounts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for (agent, method), members in groups.items():
         members = sorted(members, key=lambda r: r["amount"])
-        kept = [r for r in members if r["return_kept"]]
-        best = kept[-1] if kept else None
+        decision = decide_amounts([(r["amount"], r.get("return_kept_p")) for r in members])
+        best = next((r for r in members if r["amount"] == decision.best), None)
         entry: dict[str, Any] = {
             "agent": agent, "method": method, "amounts": [r["amount"] for r in members],
-            "kept_amounts": [r["amount"] for r in kept], "best_amount": best["amount"] if best else None,
+            "kept_amounts": list(decision.kept), "isolated_amounts": list(decision.isolated),
+            "best_amount": decision.best, "kept_alpha": decision.alpha,
         }
         for key in ("return_change_rel", "return_change_rel_low", "return_change_rel_high",
                     "energy_per_episode_ratio", "energy_per_episode_ratio_low", "energy_per_episode_ratio_high",
