@@ -71,6 +71,8 @@ MAX_WARMUP = 100_000
 MAX_SEED = 2**32 - 1
 #: Most torch threads (``--threads``); torch itself overflows at 2**31 and would try to start that many.
 MAX_THREADS = 1024
+#: Longest deadline of joining a Ray cluster (``sweep --ray-timeout``, in seconds; the default is 30).
+MAX_RAY_TIMEOUT_S = 3600.0
 #: Most worker processes of ``sweep --executor process`` (``--workers``); each is a fresh interpreter.
 MAX_WORKERS = 256
 #: Largest CPU TDP in W per package (``--cpu-tdp``, ``cpu_tdp_w``); real packages are below 1,000 W.

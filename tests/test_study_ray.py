@@ -14,6 +14,7 @@ from paradox_gym.study.executors import ExecutorOptions
 from paradox_gym.study.grid import load_grid
 from paradox_gym.study.sweep import run_sweep
 
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # as the executor's local cluster: 127.0.0.1 only
 ray = pytest.importorskip("ray")
 
 from test_study_sweep import GRID  # noqa: E402  (the grid of the SIGKILL test)
@@ -60,3 +61,43 @@ def test_ray_cluster_without_energy_meter_is_refused(tmp_path: Path, local_clust
         run_sweep(load_grid(grid_file), str(tmp_path / "o"), executor="ray", options=ExecutorOptions(), report=False)
     assert "ray start --resources" in str(err.value)
     assert ray.is_initialized()  # a cluster the sweep did not start is left running
+
+
+@pytest.mark.parametrize("reply", [b"", b"\x00junk\xff" * 64])
+def test_a_listener_that_is_not_ray_is_refused_by_its_deadline(tmp_path: Path, reply: bytes) -> None:
+    """Something accepts at the address but never answers (or answers junk): exit 2, one line naming it."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    held = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if reply:
+                conn.sendall(reply)
+
+    threading.Thread(target=accept, daemon=True).start()
+    grid_file = tmp_path / "grid.yml"
+    grid_file.write_text(GRID)
+    try:  # a fresh process: this one may already be in the local test cluster
+        done = subprocess.run(
+            [sys.executable, "-m", "paradox_gym.cli", "sweep", "--grid", str(grid_file), "--out", str(tmp_path / "o"),
+             "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--ray-timeout", "5", "--quiet"],
+            capture_output=True, text=True, timeout=600)
+    finally:
+        server.close()
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and f"127.0.0.1:{port}" in lines[0] and "Ray" in lines[0], lines
+    assert not list((tmp_path / "o").glob("jobs/*.json"))

@@ -84,6 +84,31 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...] | list[str]) ->
     raise UserInputError(f"unknown {name} {shown(value)}; valid: {', '.join(choices)}")
 
 
+def check_seconds(name: str, value: Any, maximum: float) -> float:
+    """``value`` as a finite number of seconds in (0, ``maximum``]."""
+    seconds = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            seconds = math.inf
+    if not (math.isfinite(seconds) and 0.0 < seconds <= maximum):
+        raise UserInputError(f"{name} must be a number of seconds in (0, {maximum:g}], got {shown(value)}")
+    return seconds
+
+
+def threads_warning(threads: int | None) -> str | None:
+    """A warning when ``threads`` (``--threads``) asks for more threads than the machine has logical CPUs:
+    they would compete for the CPUs and slow every configuration; None otherwise."""
+    import os
+
+    cpus = os.cpu_count()
+    if threads is None or cpus is None or threads <= cpus:
+        return None
+    return (f"--threads {threads} is more than this machine's {cpus} logical CPUs: the threads compete for "
+            "them and the measurement slows down; use at most that many")
+
+
 # ---------------------------------------------------------------------------------------------------
 # command-line numbers: ASCII only, so what the record shows is what was typed
 # ---------------------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from paradox_gym._util.checks import check_int, integer_arg, number_arg, path_arg
 from paradox_gym._util.cli import ArgumentParser, one_line
-from paradox_gym.limits import MAX_WORKERS
+from paradox_gym.limits import MAX_RAY_TIMEOUT_S, MAX_WORKERS
 from paradox_gym.errors import UserInputError
-from paradox_gym.study.executors import EXECUTORS, ExecutorOptions, check_ray_address
+from paradox_gym.study.executors import (EXECUTORS, RAY_JOIN_TIMEOUT_S, ExecutorOptions, check_ray_address,
+                                         check_ray_timeout)
 from paradox_gym.study.grid import load_grid
 from paradox_gym.study.sweep import SweepEvent, run_sweep
 
@@ -27,7 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=integer_arg, default=None, metavar="N",
                    help=f"worker processes of --executor process (default: the CPU count; at most {MAX_WORKERS})")
     p.add_argument("--ray-address", default=None, metavar="ADDR",
-                   help="Ray cluster to join with --executor ray (default: start a local one)")
+                   help="Ray cluster to join with --executor ray (default: start a local one, on 127.0.0.1 only)")
+    p.add_argument("--ray-timeout", type=number_arg, default=None, metavar="S",
+                   help=f"seconds to wait to join the --ray-address cluster (default {RAY_JOIN_TIMEOUT_S:g}; "
+                        f"at most {MAX_RAY_TIMEOUT_S:g})")
     p.add_argument("--retry-failed", action="store_true", help="run failed jobs again (default: skip them)")
     p.add_argument("--force", action="store_true",
                    help="measure a grid whose shared settings differ from those DIR holds")
@@ -62,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if args.executor != "ray":
             raise UserInputError(f"--ray-address is for --executor ray, not {args.executor}")
         check_ray_address(args.ray_address)
+    if args.ray_timeout is not None:
+        if args.ray_address is None:
+            raise UserInputError("--ray-timeout is for --ray-address (joining a Ray cluster)")
+        check_ray_timeout(args.ray_timeout)
     if args.return_margin is not None:  # refused before the grid is read, not after the measurements
         from paradox_gym.study.report import check_margin
 
@@ -71,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     grid = load_grid(args.grid, agents_dir=args.agents_dir)
     summary = run_sweep(
         grid, args.out, executor=args.executor,
-        options=ExecutorOptions(workers=args.workers, ray_address=args.ray_address),
+        options=ExecutorOptions(workers=args.workers, ray_address=args.ray_address,
+                                ray_timeout_s=RAY_JOIN_TIMEOUT_S if args.ray_timeout is None else args.ray_timeout),
         retry_failed=args.retry_failed, force=args.force, progress=None if args.quiet else print_progress,
         grid_file=str(args.grid), command=[Path(sys.argv[0]).name, *sys.argv[1:]],
         report=not args.no_report, return_margin=args.return_margin,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from paradox_gym._util.cli import one_line
-from paradox_gym._util.checks import check_int
+from paradox_gym._util.checks import check_int, check_seconds
 from paradox_gym.errors import UserInputError
-from paradox_gym.limits import MAX_WORKERS
+from paradox_gym.limits import MAX_RAY_TIMEOUT_S, MAX_WORKERS
 from paradox_gym.study.jobs import Job, JobOutcome, failure_outcome, run_job
 
 OnStart = Callable[[Job], None]
@@ -31,13 +31,19 @@ OnDone = Callable[[JobOutcome], None]
 RAY_RESOURCE = "energy_meter"
 
 
+#: Seconds a sweep waits to join a Ray cluster (``--ray-timeout``) before it gives up with one line.
+RAY_JOIN_TIMEOUT_S = 30.0
+
+
 @dataclass(frozen=True)
 class ExecutorOptions:
     """``workers``: processes of the ``process`` executor (None: the CPU count); ``ray_address``: the Ray
-    cluster to join (None: start a local one with one ``energy_meter``)."""
+    cluster to join (None: start a local one with one ``energy_meter``, on 127.0.0.1 only);
+    ``ray_timeout_s``: the deadline of joining it."""
 
     workers: int | None = None
     ray_address: str | None = None
+    ray_timeout_s: float = RAY_JOIN_TIMEOUT_S
 
 
 Run = Callable[[Sequence[Job], OnStart, OnDone, ExecutorOptions], None]
@@ -81,12 +87,25 @@ def _process(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: E
             on_done(future.result())
 
 
-def _import_ray() -> Any:
+#: Set before Ray is imported: a local cluster then binds and dials 127.0.0.1 only (Ray's own switch for
+#: machines that are not cluster nodes), never the host's other addresses.
+_RAY_LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+def _import_ray(local: bool) -> Any:
+    if local:
+        for key, value in _RAY_LOOPBACK_ENV.items():
+            os.environ.setdefault(key, value)
     try:
         import ray
     except ImportError:
         raise UserInputError("--executor ray needs Ray: pip install 'paradox_gym[ray]'") from None
     return ray
+
+
+def check_ray_timeout(timeout_s: Any) -> float:
+    """A join deadline in seconds: a finite number in (0, MAX_RAY_TIMEOUT_S]."""
+    return check_seconds("--ray-timeout", timeout_s, MAX_RAY_TIMEOUT_S)
 
 
 def check_ray_address(address: str) -> tuple[str, int] | None:
@@ -104,27 +123,60 @@ def check_ray_address(address: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
-#: Seconds the sweep waits for a Ray cluster's address to answer before it gives up (one line, no hang).
-RAY_CONNECT_TIMEOUT_S = 10.0
+#: A fresh interpreter that joins the cluster and leaves: what answers at the address is known to be Ray
+#: before this process joins it (Ray itself retries a silent or non-Ray listener for minutes).
+_RAY_PROBE = "import sys, ray; ray.init(address=sys.argv[1], log_to_driver=False); ray.shutdown()"
 
 
-def _join_ray(ray: Any, address: str) -> None:
-    """``ray.init(address=...)``, after checking that something answers there (Ray itself would keep retrying
-    an unreachable address for minutes); any failure is one UserInputError naming the address."""
+def _probe_ray(address: str, timeout_s: float) -> None:
+    """Join the cluster at ``address`` from a child process that is killed (with its process group) at the
+    deadline; a UserInputError naming the address when it does not join in time or fails."""
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", _RAY_PROBE, address], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _out, err = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise UserInputError(f"--ray-address {address!r}: no Ray cluster answered within {timeout_s:g} s (something "
+                             "listens there but does not speak Ray; check the address, or raise --ray-timeout)") from None
+    except BaseException:  # Ctrl-C while waiting: the child goes too
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    if child.returncode != 0:
+        lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
+        reason = one_line(lines[-1] if lines else f"exit status {child.returncode}")[:300]
+        raise UserInputError(f"--ray-address {address!r}: cannot join the Ray cluster ({reason})")
+
+
+def _join_ray(ray: Any, address: str, timeout_s: float) -> None:
+    """``ray.init(address=...)`` within ``timeout_s``: a quick TCP check (nothing listening), then a child
+    process that joins first (a listener that is not Ray, or never answers); any failure is one
+    UserInputError naming the address."""
     import socket
 
     where = check_ray_address(address)
     if where is not None:
         try:
-            socket.create_connection(where, timeout=RAY_CONNECT_TIMEOUT_S).close()
+            socket.create_connection(where, timeout=min(RAY_CONNECT_TIMEOUT_S, timeout_s)).close()
         except OSError as exc:
             raise UserInputError(f"--ray-address {address!r}: nothing answers there "
                                  f"({exc.strerror or exc or 'timed out'})") from None
+    _probe_ray(address, timeout_s)
     try:
         ray.init(address=address, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs the address and the reason
         message = one_line(exc)[:300] or type(exc).__name__
         raise UserInputError(f"--ray-address {address!r}: cannot join the Ray cluster ({message})") from None
+
+
+#: Seconds the TCP check waits for a Ray address to accept a connection (a refused or silent host).
+RAY_CONNECT_TIMEOUT_S = 10.0
 
 
 def _meter_nodes(ray: Any) -> dict[str, float]:
@@ -134,13 +186,13 @@ def _meter_nodes(ray: Any) -> dict[str, float]:
 
 
 def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: ExecutorOptions) -> None:
-    ray = _import_ray()
+    ray = _import_ray(local=not options.ray_address)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     started_here = False
     if not ray.is_initialized():
         if options.ray_address:
-            _join_ray(ray, options.ray_address)
+            _join_ray(ray, options.ray_address, check_ray_timeout(options.ray_timeout_s))
         else:
             ray.init(resources={RAY_RESOURCE: 1}, include_dashboard=False, log_to_driver=False)
         started_here = True
@@ -201,5 +253,5 @@ def get_executor(name: str) -> Executor:
     return EXECUTORS[name]
 
 
-__all__ = ["EXECUTORS", "RAY_CONNECT_TIMEOUT_S", "RAY_RESOURCE", "Executor", "ExecutorOptions", "check_ray_address",
-           "get_executor"]
+__all__ = ["EXECUTORS", "RAY_CONNECT_TIMEOUT_S", "RAY_JOIN_TIMEOUT_S", "RAY_RESOURCE", "Executor", "ExecutorOptions",
+           "check_ray_address", "check_ray_timeout", "get_executor"]
