@@ -30,10 +30,15 @@ _LAZY: dict[str, str] = {
     "EnergyWrapper": "paradox_gym.energy",
     "make_meters": "paradox_gym.energy",
     "METER_NAMES": "paradox_gym.energy",
-    "load_agent": "paradox_gym.zoo",
+    "load_agent": "paradox_gym.loading",
     "load_zip": "paradox_gym.sb3",
     "default_algo": "paradox_gym.zoo",
     "train": "paradox_gym.zoo",
+    "sweep": "paradox_gym.study.sweep",
+    "load_study": "paradox_gym.study.sweep",
+    "crossover": "paradox_gym.crossover",
+    "CrossoverSettings": "paradox_gym.crossover",
+    "CrossoverResult": "paradox_gym.crossover",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

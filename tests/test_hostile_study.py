@@ -120,7 +120,7 @@ def test_grid_file_size_is_checked_before_it_is_read(capsys, tmp_path: Path, mon
 def test_grid_agent_paths_of_the_wrong_kind(capsys, tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo.zip")
     (tmp_path / "dir.zip").mkdir()
-    for name, fragment in (("fifo.zip", "not a regular file"), ("dir.zip", "directory"), ("none.zip", "does not exist")):
+    for name, fragment in (("fifo.zip", "not a regular file"), ("dir.zip", "nor an rl-zoo3 run folder"), ("none.zip", "does not exist")):
         grid = tmp_path / "grid.yml"
         grid.write_text(f"agents: [{{env: CartPole-v1, algo: PPO, path: {name}}}]\nmethods: [ptdq]\n")
         one_error(capsys, ["sweep", "--grid", str(grid), "--out", str(tmp_path / "out")], fragment)

@@ -270,6 +270,11 @@ def resolve_agent_settings(settings: Any) -> dict[str, Any]:
                       f"{source.env_id!r}; leave the environment out or pass the matching agent"
         )
     env_id = given if given is not None else source.env_id
+    if given is None and env_id is not None and ":" in env_id:  # a file never decides what code is imported
+        raise _field_error(
+            "env_id", f"{source.config_dir} names the environment {env_id!r}, which would import module "
+                      f"{env_id.partition(':')[0]!r}; a file is never allowed to import code: name the environment "
+                      f"yourself (--env {env_id}, env_id=...) if you trust that module")
     if env_id is None:
         raise _field_error("env_id", f"env_id is needed: nothing in {settings.agent_path} names the environment "
                                      f"(no rl-zoo3 args.yml / config.yml beside it)")

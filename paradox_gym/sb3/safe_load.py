@@ -629,6 +629,19 @@ def _check_spaces(layout: dict[str, Any], env_id: str, obs_space: Any, act_space
 # public entry point
 
 
+def read_algo(path: str | os.PathLike[str]) -> str:
+    """The algorithm that trained the agent in zip ``path``, read as :func:`load_zip` reads it (plain JSON and
+    the weights' layout; nothing is unpickled, no environment is made). Raises what :func:`load_zip` raises
+    for a file that is not an SB3 agent zip, and UserInputError when the file cannot tell (pass ``algo``)."""
+    path = Path(path)
+    members = _read_members(path)
+    data = _read_data(path, members["data"])
+    _refuse_policy_class(data, path)
+    layout = _layout(_read_state_dict(path, members["policy.pth"]), path)
+    _check_layout_size(layout, path)
+    return _resolve_algo(None, layout, data, path)
+
+
 def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None) -> Any:
     """Rebuild the SB3 agent in zip ``path`` for environment ``env_id`` without unpickling anything.
 

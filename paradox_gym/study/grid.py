@@ -1,8 +1,9 @@
 """A study grid: a YAML file -> :class:`Grid` -> one :class:`~paradox_gym.study.jobs.Job` per cell.
 
-    agents:                      # zoo agents (env + algo), your zips (env + path), or the word `shipped`
-      - {env: CartPole-v1, algo: PPO}
+    agents:                      # zoo agents (env + algo), your zips (env + path), rl-zoo3 run folders
+      - {env: CartPole-v1, algo: PPO}          # (folder, or path), or the word `shipped`
       - {env: CartPole-v1, algo: DQN}
+      - {folder: logs/qrdqn/CartPole-v1_1}     # env, algo, env_kwargs, normalisation read as evaluate reads them
     methods: [ptdq, prune-structured]
     amounts: [0.3, 0.6]          # fractions in [0, 1), for the methods that use an amount
     episodes: 2
@@ -33,7 +34,7 @@ from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
-from paradox_gym.experiment.settings import INT_FIELDS, EvalSettings
+from paradox_gym.experiment.settings import EvalSettings, Setting, int_fields, settings_of
 from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
@@ -48,7 +49,7 @@ def _bool(name: str) -> Callable[[Any], bool]:
 
 
 #: EvalSettings integer field -> its largest value (the caps of :mod:`paradox_gym.limits`).
-_INT_MAXIMA: dict[str, int] = {name: maximum for name, _minimum, maximum in INT_FIELDS}
+_INT_MAXIMA: dict[str, int] = {name: maximum for name, _minimum, maximum in int_fields()}
 
 
 def _int(name: str, minimum: int) -> Callable[[Any], int]:
@@ -94,29 +95,32 @@ class GridKey:
     unsupported_default: Any = None
 
 
-#: Grid keys that set EvalSettings fields (the cell keys ``agents``, ``methods``, ``amounts`` are separate).
-GRID_KEYS: dict[str, GridKey] = {
-    k.name: k
-    for k in (
-        GridKey("episodes", _int("episodes", 1), "episodes per trial", "episodes"),
-        GridKey("trials", _int("trials", 1), "trials per configuration", "trials"),
-        GridKey("warmup", _int("warmup", 0), "warm-up episodes per configuration", "warmup"),
-        GridKey("seed", _int("seed", 0), "seed of the first measured episode", "seed"),
-        GridKey("replicates", _int("replicates", 1), "independent replicates per cell", "replicates", 1),
-        GridKey("control", _bool("control"), "A/A control (a second copy of the baseline)", "control", False),
-        GridKey("device", _device, "torch device of the policies", "device", "cpu"),
-        GridKey("meters", _as_is, "energy meters", "meters"),
-        GridKey("codecarbon", _bool("codecarbon"), "CodeCarbon cross-check", "codecarbon"),
-        GridKey("memory", _bool("memory"), "fresh-process memory probe", "memory"),
-        GridKey("memory_episodes", _int("memory_episodes", 1), "episodes per memory probe", "memory_episodes"),
-        GridKey("threads", _int("threads", 1), "torch threads", "threads"),
-        GridKey("phase_clock", _as_is, "per-step clock of the phase split", "phase_clock"),
-        GridKey("cpu_tdp_w", _optional_number("cpu_tdp_w"), "CPU TDP in W per package", "cpu_tdp_w"),
-    )
-}
+def _check_of(name: str, declared: Setting) -> Callable[[Any], Any]:
+    """How a grid value of a declared setting is checked before the jobs are built (EvalSettings checks
+    every value again when a job's settings are made)."""
+    if declared.kind == "int" and declared.bounds is not None:
+        return _int(name, declared.bounds[0])
+    if declared.kind in ("flag", "no-flag"):
+        return _bool(name)
+    if declared.kind == "number":
+        return _optional_number(name)
+    if name == "device":
+        return _device
+    return _as_is
+
+
+def grid_keys(cls: type = EvalSettings) -> dict[str, GridKey]:
+    """The grid keys of ``cls``: every setting declared with ``grid=True``, under its field name."""
+    return {name: GridKey(name, _check_of(name, declared), declared.help, name)
+            for name, declared in settings_of(cls).items() if declared.grid}
+
+
+#: Grid keys that set EvalSettings fields (the cell keys ``agents``, ``methods``, ``amounts`` are separate),
+#: generated from the settings' declarations.
+GRID_KEYS: dict[str, GridKey] = grid_keys()
 
 CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts")
-AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path")
+AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path", "folder")
 #: ``agents: shipped`` means every agent shipped with the package (paradox_gym/zoo/shipped/manifest.json).
 SHIPPED = "shipped"
 #: Identity keys that name a cell (its agent, method, amount and the configurations that follow from
@@ -269,20 +273,18 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
     for key in entry:
         if key not in AGENT_KEYS:
             raise UserInputError(f"unknown agent key {shown(key)}; valid: {', '.join(AGENT_KEYS)}")
-    if "env" not in entry:
-        raise UserInputError(f"agent {shown(entry)} has no 'env' (the Gymnasium env id)")
     for key in AGENT_KEYS:
         if entry.get(key) is not None and not isinstance(entry[key], str):
             raise UserInputError(f"agent key {key!r} must be a string, got {shown(entry[key])}")
+    if entry.get("path") is not None and entry.get("folder") is not None:
+        raise UserInputError(f"agent {shown(entry)} names both a path and a folder; give one of them")
+    for key in ("path", "folder"):
+        if entry.get(key) is not None:
+            return _file_agent(entry, key, base_dir, agents_dir)
+    if "env" not in entry:
+        raise UserInputError(f"agent {shown(entry)} has no 'env' (the Gymnasium env id)")
     env_id = validate_env_id(entry["env"])
     algo = normalize_algo(entry["algo"]) if entry.get("algo") is not None else None
-    if entry.get("path") is not None:
-        if not entry["path"].strip() or "\0" in entry["path"]:
-            raise UserInputError(f"agent path must be a file name, got {shown(entry['path'])}")
-        file = Path(entry["path"])
-        file = file if file.is_absolute() else base_dir / file
-        _check_agent_file(file)
-        return _with_stats(AgentSpec(env_id, algo, str(file), str(file), file_sha256(file)), agents_dir)
     algo = algo or default_algo(env_id, agents_path=agents_dir)
     found = find_checkpoint(algo, env_id, agents_dir)
     if found is None:
@@ -291,6 +293,50 @@ def _agent(entry: Any, base_dir: Path, agents_dir: str | None) -> AgentSpec:
             f"no {algo} agent for {env_id} in {searched} (expected {checkpoint_name(algo, env_id)}); train one "
             f"with: paradox-gym train --algo {algo} --env {env_id}")
     return _with_stats(AgentSpec(env_id, algo, None, str(found), file_sha256(found)), agents_dir)
+
+
+def _file_agent(entry: Mapping[str, Any], key: str, base_dir: Path, agents_dir: str | None) -> AgentSpec:
+    """The agent of a ``path`` (a zip or an rl-zoo3 run folder) or ``folder`` entry, resolved as evaluate
+    resolves it (:func:`~paradox_gym.sb3.agent_file.resolve_agent_file`): env, algorithm (given, the run's
+    ``args.yml``, else read from the zip), env_kwargs and normalisation. Anything else is refused here."""
+    from paradox_gym.sb3.agent_file import resolve_agent_file
+    from paradox_gym.zoo import file_sha256
+
+    value = entry[key]
+    if not value.strip() or "\0" in value:
+        raise UserInputError(f"agent {key} must be a {'folder' if key == 'folder' else 'file'} name, got {shown(value)}")
+    target = Path(value)
+    target = target if target.is_absolute() else base_dir / target
+    _check_agent_path(target, key)
+    found = resolve_agent_file(target, entry.get("env"), entry.get("algo"))
+    _check_agent_file(found.zip_path)
+    agent = AgentSpec(found.env_id, found.algo, str(found.zip_path), str(found.zip_path), file_sha256(found.zip_path))
+    return _with_stats(agent, agents_dir)
+
+
+def _check_agent_path(target: Path, key: str) -> None:
+    """A grid agent's ``path``: an SB3 agent zip or an rl-zoo3 run folder; its ``folder``: a run folder.
+    Anything else (a text file, a FIFO, a device) is refused by name, before anything measures."""
+    import stat
+    import zipfile
+
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        raise AgentNotFoundError(f"agent {key} {str(target)!r} does not exist") from None
+    except OSError as exc:
+        raise UserInputError(f"agent {key} {str(target)!r} cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        return  # resolve_agent refuses a folder that is not an rl-zoo3 run
+    if key == "folder":
+        raise UserInputError(f"agent folder {str(target)!r} is not a directory (an rl-zoo3 run folder)")
+    _check_agent_file(target)
+    try:
+        is_zip = zipfile.is_zipfile(target)
+    except OSError as exc:
+        raise UserInputError(f"agent file {str(target)!r} cannot be read ({exc.strerror or exc})") from None
+    if not is_zip:
+        raise UserInputError(f"agent path {str(target)!r} is neither an SB3 agent zip nor an rl-zoo3 run folder")
 
 
 def _check_agent_file(file: Path) -> None:

@@ -9,14 +9,20 @@ finishes, so killing the sweep at any moment loses at most the jobs in flight.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from paradox_gym._util.checks import check_int
 from paradox_gym.errors import UserInputError
-from paradox_gym.study.executors import ExecutorOptions, get_executor
+from paradox_gym.limits import MAX_WORKERS
+from paradox_gym.study.executors import ExecutorOptions, check_ray_address, get_executor
 from paradox_gym.study.grid import Grid
 from paradox_gym.study.jobs import GRID_SCHEMA, Job, JobOutcome, JobStore, grid_fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -188,4 +194,53 @@ def run_sweep(
     return summary
 
 
-__all__ = ["SweepEvent", "SweepSummary", "check_grid", "run_sweep"]
+def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os.PathLike[str], *,
+          executor: str = "serial", workers: int | None = None, ray_address: str | None = None,
+          retry_failed: bool = False, force: bool = False, agents_dir: str | None = None,
+          progress: ProgressCallback | None = None, report: bool = True,
+          return_margin: float | None = None, warn: Callable[[str], None] | None = None) -> SweepSummary:
+    """The library form of ``paradox-gym sweep``: measure every cell of ``grid`` not yet done in ``out``, then
+    write the study report (read it with :func:`load_study`).
+
+    ``grid`` is a grid file (YAML; agent paths relative to its folder), a grid document (a mapping, as the
+    file would hold; paths relative to the working directory) or a :class:`Grid`. ``executor``
+    (``serial``, ``process``, ``ray``), ``workers``, ``ray_address``, ``retry_failed``, ``force``,
+    ``agents_dir`` and ``return_margin`` are the command's options; ``progress`` gets a :class:`SweepEvent`
+    per plan, start, finish and failure of a job. Raises UserInputError before anything is measured for a
+    bad grid or option (see :func:`run_sweep`).
+    """
+    from paradox_gym.study.grid import load_grid, parse_grid
+
+    grid_file = None
+    if isinstance(grid, (str, os.PathLike)):
+        grid_file = os.fspath(grid)
+        grid = load_grid(grid_file, agents_dir=agents_dir)
+    elif isinstance(grid, Mapping):
+        grid = parse_grid(dict(grid), agents_dir=agents_dir)
+    elif not isinstance(grid, Grid):
+        raise UserInputError(f"grid must be a grid file, a grid mapping or a Grid, got {type(grid).__name__}")
+    if workers is not None:
+        check_int("workers", workers, 1, MAX_WORKERS)
+    if ray_address is not None:
+        if executor != "ray":
+            raise UserInputError(f"ray_address is for executor 'ray', not {executor!r}")
+        check_ray_address(ray_address)
+    return run_sweep(grid, os.fspath(out), executor=executor,
+                     options=ExecutorOptions(workers=workers, ray_address=ray_address), retry_failed=retry_failed,
+                     force=force, progress=progress, grid_file=grid_file, report=report,
+                     return_margin=return_margin, warn=warn)
+
+
+def load_study(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> "pd.DataFrame":
+    """A study's cells (the jobs of a sweep's ``out`` folder) as a pandas DataFrame, one row per cell, with the
+    columns of its ``results.parquet`` (docs/study.md); built from the job files, so it needs no report.
+    Job files the report would leave out are left out here too (``build_report(...)["skipped"]`` names them)."""
+    import pandas as pd
+
+    from paradox_gym.study.report import build_report
+
+    cells = build_report(directory, return_margin=return_margin)["cells"]
+    return pd.DataFrame.from_records(list(cells))
+
+
+__all__ = ["SweepEvent", "SweepSummary", "check_grid", "load_study", "run_sweep", "sweep"]
