@@ -31,8 +31,10 @@ from paradox_gym.compression.floor import measure_macs_per_s
 from paradox_gym.energy.devices import HEADLINE_NET
 from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
 from paradox_gym.experiment.agents import build_agents, check_eval_spaces, load_model, recipe_record
+from paradox_gym.experiment.design import OrderPlan
 from paradox_gym.experiment.memory import measure_memory
 from paradox_gym.experiment.replicate import merge, run_replicate_process
+from paradox_gym.envs import fresh_process_env
 from paradox_gym.experiment.runner import check_meters, describe_failure
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
@@ -83,6 +85,7 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     complete trial. With ``settings.out`` the directory is locked for the whole run (a second run into
     it raises UserInputError naming the holder) and temporary files a killed run of ours left are removed.
     """
+    settings = settings.resolve()  # the agent's run folder, env and normalisation: read once, here
     if settings.out is None:
         return _evaluate(settings, progress)
     created = not os.path.lexists(settings.out)
@@ -105,12 +108,14 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
         raise
 
 
-def _analyse(run: Any, settings: EvalSettings, footprints: dict[str, Any], memory: Any) -> Analysis:
-    """The analysis of the whole trials (gross headline energy; net-of-idle words added where measured)."""
+def _analyse(run: Any, settings: EvalSettings, footprints: dict[str, Any], memory: Any, *,
+             provisional: bool) -> Analysis:
+    """The analysis of the whole trials (gross headline energy; net-of-idle words added where measured);
+    ``provisional``: the run ended early, so its verdicts may change with the missing trials."""
     analysis = analyse(run.trials, meter=run.primary_meter, crosscheck_meter=run.crosscheck_meter,
                        footprints=footprints, memory=memory, seed=settings.seed, baselines=settings.baselines,
                        episodes=run.episodes, margin=settings.margin, return_margin=settings.return_margin,
-                       macs_per_s=measure_macs_per_s(settings.threads))
+                       macs_per_s=measure_macs_per_s(settings.threads), provisional=provisional)
     if run.devices and analysis.comparisons:
         _add_net_words(analysis, analyse(
             run.trials, meter=HEADLINE_NET, footprints=footprints, memory=memory, seed=settings.seed,
@@ -127,6 +132,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
     check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
+    fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
 
     t0 = time.perf_counter()
     if settings.train_missing and settings.agent_path is None and settings.algo is not None \
@@ -170,12 +176,14 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
 
     say(Progress("trials", f"{settings.replicates} replicate(s), each a fresh process", 0, total))
     outcomes = []
+    plan = OrderPlan.for_settings(settings)  # a balanced order, drawn afresh unless an order seed replays one
+    settings = settings.replace(order_seed=plan.order_seed)  # recorded in the result's config: replays the order
     for replicate in range(settings.replicates):
-        outcome = run_replicate_process(settings, replicate, on_trial=on_trial)
+        outcome = run_replicate_process(settings, replicate, orders=plan.draw(), on_trial=on_trial)
         outcomes.append(outcome)
         if outcome.interrupted or outcome.error:  # a fault stops the run: what is whole is kept
             break
-    run = merge(outcomes, settings.configs)
+    run = merge(outcomes, settings.configs, order_seed=plan.order_seed)
     timings["evaluation_s"] = run.elapsed_s
     if run.devices:  # net of idle power, from the idle windows interleaved with the trials
         run.trials = apply_idle(run.trials, run.idle_windows, run.devices)
@@ -185,7 +193,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     t0 = time.perf_counter()
     say(Progress("analysis", "analysing"))
     try:
-        analysis = _analyse(run, settings, footprints, memory)
+        analysis = _analyse(run, settings, footprints, memory, provisional=bool(run.interrupted or run.error))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the measurements are still written
         if isinstance(exc, KeyboardInterrupt):
             run.interrupted = True
@@ -199,14 +207,14 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
         finished = min((len(v) for v in run.trials.values()), default=0)
         analysis.notes.insert(0, f"interrupted: {finished} of {settings.replicates * settings.trials} trial "
                                  "rounds finished; only whole trials are analysed")
+    timings["analysis_s"] = time.perf_counter() - t0
+    timings["total_s"] = time.perf_counter() - started  # before writing: result.json carries it
     result = EvalResult(
         settings=settings, run=run, analysis=analysis, footprints=footprints,
         baseline_footprint=agents[BASELINE].baseline_footprint,
         recipes={m: recipe_record(a) for m, a in agents.items()}, memory=memory,
-        machine=machine_info(settings.threads), software=software_versions(), timings_s=timings,
+        machine=machine_info(settings.threads), software=software_versions(), timings_s=dict(timings),
     )
-    timings["analysis_s"] = time.perf_counter() - t0
-    timings["total_s"] = time.perf_counter() - started  # before writing: result.json carries it
     if settings.out is not None:
         result.write(settings.out)
     return result

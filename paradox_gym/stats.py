@@ -175,10 +175,12 @@ def paired_bootstrap(
 
 
 def paired_t(treated: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, *,
-             confidence: float = CONFIDENCE, unit: str = "episodes") -> PairedCI:
+             confidence: float = CONFIDENCE, unit: str = "episodes", positive: bool = False) -> PairedCI:
     """Paired Student-t comparison of ``mean(treated) - mean(baseline)`` (pairs with a missing side dropped);
     the ratio ``mean(treated) / mean(baseline)`` gets the difference interval divided by ``mean(baseline)``
-    (bounds ordered; undefined when the baseline mean is 0). ``p_value``: paired t-test of the difference."""
+    (bounds ordered; undefined when the baseline mean is 0), or, with ``positive`` and no negative value on
+    either side, the log-scale interval of :func:`positive_ratio_bounds` (never below 0).
+    ``p_value``: paired t-test of the difference."""
     t = np.asarray(treated, dtype=float)
     b = np.asarray(baseline, dtype=float)
     keep = np.isfinite(t) & np.isfinite(b)
@@ -192,7 +194,28 @@ def paired_t(treated: Sequence[float] | np.ndarray, baseline: Sequence[float] | 
     r_low = r_high = None
     if ratio is not None and d.low is not None and d.high is not None:
         r_low, r_high = sorted((1.0 + d.low / mb, 1.0 + d.high / mb))
+        log_scale = positive_ratio_bounds(t, b, confidence) if positive else None
+        if log_scale is not None:
+            r_low, r_high = log_scale
     return PairedCI(ratio, r_low, r_high, d.mean, d.low, d.high, n, 0, 0, confidence, mb, _t_p_value(t - b), unit)
+
+
+def positive_ratio_bounds(treated: np.ndarray, baseline: np.ndarray, confidence: float) -> tuple[float, float] | None:
+    """Interval of ``mean(treated) / mean(baseline)`` on the log scale, for paired quantities that cannot
+    be negative (returns of an environment whose rewards are positive): ``log(mt / mb) +- t x SE``, the
+    standard error by the delta method on the paired influence values ``t_i / mt - b_i / mb``. Its lower
+    bound is always above 0, so the change it implies is never below -100%. None when a side has a negative
+    value, a mean is not positive, or there are fewer than 2 pairs."""
+    if treated.size < 2 or np.any(treated < 0) or np.any(baseline < 0):
+        return None
+    mt, mb = float(treated.mean()), float(baseline.mean())
+    if mt <= 0 or mb <= 0:
+        return None
+    influence = treated / mt - baseline / mb
+    se = float(influence.std(ddof=1)) / math.sqrt(treated.size)
+    half = t_quantile(0.5 + confidence / 2.0, treated.size - 1) * se
+    centre = math.log(mt / mb)
+    return math.exp(centre - half), math.exp(centre + half)
 
 
 def log_ratio_t(treated: Sequence[float] | np.ndarray, baseline: Sequence[float] | np.ndarray, *,

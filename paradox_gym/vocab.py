@@ -34,7 +34,10 @@ BASELINE = "none"
 CONTROL = "none-copy"
 
 #: Verdict words (docs/methodology.md): energy, return.
-ENERGY_WORDS: tuple[str, ...] = ("lower", "higher", "equivalent", "no detectable change")
+#: ``unresolved``: the interval contains no change and the run's minimum detectable effect is more than
+#: twice the equivalence margin, so "no detectable change" would say more than the run can resolve.
+ENERGY_WORDS: tuple[str, ...] = ("lower", "higher", "equivalent", "no detectable change", "unresolved")
 RETURN_WORDS: tuple[str, ...] = ("kept", "lower", "not shown kept", "higher")
-#: Which term of the decomposition carries a change: E = F + N x e.
-MECHANISMS: tuple[str, ...] = ("per-step", "episode-length", "fixed-cost")
+#: Which term of the decomposition carries a change: E = F + N x e (docs/methodology.md, "Why"); ``mixed``:
+#: more than one, or none alone at the verdict's level; ``none``: the energy did not change.
+MECHANISMS: tuple[str, ...] = ("per-step", "episode-length", "fixed-cost", "mixed", "none")

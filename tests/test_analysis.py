@@ -100,26 +100,6 @@ def test_direction_follows_the_interval(low: float | None, high: float | None, e
     assert st.direction(low, high, 1.0) == expected
 
 
-def test_decomposition_sums_exactly() -> None:
-    d = an.decompose(Fraction(500), Fraction(3, 1000), Fraction(120), Fraction(7, 1000))
-    assert d.length_effect_j + d.per_step_effect_j == d.delta_j == Fraction(120 * 7 - 500 * 3, 1000)
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        n0, n1 = rng.uniform(1, 1000, 2)
-        e0, e1 = rng.uniform(1e-5, 1e-1, 2)
-        f = an.decompose(n0, e0, n1, e1)
-        assert f.length_effect_j + f.per_step_effect_j == pytest.approx(n1 * e1 - n0 * e0, rel=1e-12, abs=1e-15)
-
-
-def test_decomposition_phase_split_adds_to_per_step_effect() -> None:
-    p0 = {"policy": 2e-3, "env": 1e-3, "overhead": 0.5e-3}
-    p1 = {"policy": 5e-3, "env": 1e-3, "overhead": 0.6e-3}
-    d = an.decompose(200.0, sum(p0.values()), 180.0, sum(p1.values()), p0, p1)
-    assert sum(d.per_step_phase_j.values()) == pytest.approx(d.per_step_effect_j, rel=1e-12)
-    assert d.per_step_phase_j["env"] == 0.0
-    assert d.length_effect_j < 0 < d.per_step_effect_j  # shorter episodes, dearer steps
-
-
 # ---------------------------------------------------------------------------------------------------
 # summaries, verdicts and checks on synthetic trial records
 # ---------------------------------------------------------------------------------------------------
@@ -160,11 +140,12 @@ def test_analyse_paradox_case_verdicts_and_checks() -> None:
     assert an.energy_direction(comp.energy_per_episode) == "higher"
     assert an.return_direction(comp.ret) == "unchanged"
     assert (comp.verdict.energy, comp.verdict.return_, comp.verdict.saving) == ("higher", "kept", False)
-    assert verdict(comp).startswith("ptdq vs none: 55% smaller, return kept")
+    assert verdict(comp).startswith("ptdq vs none: size -55%, return kept")
     assert "modelled energy (CPU time x power) per episode higher" in verdict(comp)
     assert "no saving: it costs more" in verdict(comp)
     d = comp.decomposition
-    assert d is not None and d.length_effect_j + d.per_step_effect_j == pytest.approx(d.delta_j)
+    assert d is not None and sum(e.log_change for e in d.effects.values()) == pytest.approx(d.total.log_change)
+    assert comp.verdict.mechanism == "per-step"
     status = {c.claim: c.status for c in res.checks}
     assert status["size reduction did not bring energy reduction"] == an.HOLDS
     assert status["energy fell only where return fell"] == an.HOLDS
@@ -181,7 +162,8 @@ def test_analyse_energy_falls_with_return() -> None:
     assert (comp.verdict.energy, comp.verdict.return_, comp.verdict.saving) == ("lower", "lower", False)
     assert "fell because the agent plays worse: no saving at equal return" in verdict(comp)
     assert "saving with the return kept" not in verdict(comp)
-    assert comp.decomposition is not None and comp.decomposition.length_effect_j < 0
+    assert comp.decomposition is not None and comp.decomposition.effects["length"].log_change < 0
+    assert comp.verdict.mechanism == "episode-length"
     status = {c.claim: c.status for c in res.checks}
     assert status["size reduction did not bring energy reduction"] == an.DOES_NOT_HOLD
     assert status["energy fell only where return fell"] == an.HOLDS
@@ -234,7 +216,7 @@ def test_negative_returns_use_the_difference() -> None:
     comp = res.comparisons["prune"]
     assert comp.ret.ratio > 1  # -900 / -150: a ratio above 1 that means a worse return
     assert an.return_direction(comp.ret) == "lower"
-    assert "return lower (difference -750" in verdict(comp)
+    assert "return lower -750 [-750, -750] (difference)" in verdict(comp)
     assert res.summaries["prune"].energy_per_return_j is None  # J per unit of a negative return is meaningless
 
 
@@ -303,7 +285,9 @@ def test_vacuous_energy_check_lists_configs_as_not_applicable() -> None:
 @pytest.mark.parametrize("ratio,text", [(1.0, "0%"), (0.996, "-0.4%"), (0.9999, "-<0.1%"), (1.0004, "+<0.1%"),
                                         (1.6, "+60%"), (0.05, "-95%"), (1.05, "+5.0%")])
 def test_percent_never_shows_a_signed_zero(ratio: float, text: str) -> None:
-    assert an._pct(ratio) == text
+    from paradox_gym.report import format as fmt
+
+    assert fmt.pct(ratio) == text
 
 
 def test_few_pairs_do_not_give_overconfident_intervals() -> None:

@@ -110,6 +110,8 @@ class PhaseTimes:
     overhead_wall_s: float = 0.0
     overhead_cpu_s: float = 0.0
     clock: str = "cpu"
+    #: the part of ``env_wall_s`` spent in ``reset`` (an episode's fixed work, outside its steps)
+    reset_wall_s: float = 0.0
 
     @property
     def total_wall_s(self) -> float:
@@ -138,6 +140,7 @@ class PhaseTimes:
             "policy_cpu_s": self.policy_cpu_s,
             "overhead_wall_s": self.overhead_wall_s,
             "overhead_cpu_s": self.overhead_cpu_s,
+            "reset_wall_s": self.reset_wall_s,
             "phase_clock": self.clock,
         }
 

@@ -62,7 +62,7 @@ PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
 
 class _WindowStart:
     __slots__ = ("kind", "index", "key", "meters", "wall", "thread", "process",
-                 "env_wall", "env_cpu", "pol_wall", "pol_cpu", "steps", "begin_errors")
+                 "env_wall", "env_cpu", "pol_wall", "pol_cpu", "reset_wall", "steps", "begin_errors")
 
 
 def _describe(exc: BaseException) -> str:
@@ -160,6 +160,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         self._env_cpu = 0
         self._pol_wall = 0
         self._pol_cpu = 0
+        self._reset_wall = 0
         self._steps = 0
         self._episode: _WindowStart | None = None
         self._trial: _WindowStart | None = None
@@ -212,7 +213,9 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         except Exception:
             self._abort_episode()
             raise
-        self._env_wall += _perf() - t0w
+        reset_wall = _perf() - t0w
+        self._env_wall += reset_wall
+        self._reset_wall += reset_wall  # the episode's fixed work, timed apart (PhaseTimes.reset_wall_s)
         if self._cpu_clock:
             self._env_cpu += _thread() - t0c
         return result
@@ -322,6 +325,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         start.env_cpu = self._env_cpu
         start.pol_wall = self._pol_wall
         start.pol_cpu = self._pol_cpu
+        start.reset_wall = self._reset_wall
         start.steps = self._steps
         start.process = time.process_time_ns()
         start.thread = _thread()
@@ -353,6 +357,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
             overhead_wall_s=overhead_wall / 1e9,
             overhead_cpu_s=max(thread - env_cpu - pol_cpu, 0) / 1e9,
             clock=self.phase_clock,
+            reset_wall_s=(self._reset_wall - start.reset_wall) / 1e9,
         )
         phase_energy = {
             name: split_by_cpu_share(r.energy_j, phases)

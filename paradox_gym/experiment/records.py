@@ -87,6 +87,9 @@ class TrialRecord:
     phase_split_reliable: bool = True
     device_energy_j: dict[str, float | None] = field(default_factory=dict)
     device_machine_j: dict[str, float | None] = field(default_factory=dict)
+    #: wall time (s) of the trial's ``reset`` calls (part of ``phase_wall_s["env"]``): the episodes' fixed
+    #: work outside their steps, from which the decomposition measures the fixed per-episode cost
+    reset_wall_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain data (``policy_ns`` as a list of ints)."""

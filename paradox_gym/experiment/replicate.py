@@ -1,11 +1,12 @@
 """One replicate of an evaluation, in a fresh process: load, compress, warm up, run interleaved trials.
 
-    python -m paradox_gym.experiment.replicate --replicate R   (settings as JSON on stdin)
+    python -m paradox_gym.experiment.replicate --replicate R   ({"settings": ..., "orders": ...} as JSON on stdin)
 
 Replicates are the independent units of an evaluation (docs/methodology.md): each is a new Python
 process, so process-level effects (allocation, thread placement, caches, the CPU's state) vary between
 them as they would between two runs of the command. The control ``none-copy`` is a second,
-independently loaded copy of the baseline.
+independently loaded copy of the baseline. The parent draws each replicate's round orders
+(:class:`~paradox_gym.experiment.design.OrderPlan`) and sends them with the settings.
 
 The process writes JSON lines on stdout, one per finished trial (``{"kind": "trial", "trial": ...,
 "episodes": [...]}``) and one per idle window (``{"kind": "idle", "window": ...}``), framed by a ``meta``
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
+from paradox_gym.envs import fresh_process_env
 from paradox_gym.experiment.agents import build_agents, load_model
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
 from paradox_gym.experiment.runner import EvaluationRun, describe_failure, run_evaluation
@@ -64,12 +66,15 @@ def _emit(kind: str, **payload: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     def _main() -> int:
         parser = ArgumentParser(prog="python -m paradox_gym.experiment.replicate",
-                                description="One replicate of an evaluation (settings as JSON on stdin).")
+                                description="One replicate of an evaluation (settings and round orders as "
+                                            "JSON on stdin).")
         parser.add_argument("--replicate", type=int, required=True)
         args = parser.parse_args(argv)
         global _records
         _records = keep_stdout_for_results()
-        settings = EvalSettings.from_dict(json.loads(sys.stdin.read()))
+        payload = json.loads(sys.stdin.read())
+        settings = EvalSettings.from_dict(payload["settings"], resolved=True)  # resolved by the parent
+        orders = payload.get("orders")
         try:
             agents = replicate_agents(settings)
         except KeyboardInterrupt:
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             _emit("meta", meters=run.meters, primary_meter=run.primary_meter,
                   crosscheck_meter=run.crosscheck_meter, warmup_seeds=run.warmup_seeds, devices=run.devices)
 
-        run = run_evaluation(agents, settings, replicate=args.replicate, on_trial=on_trial,
+        run = run_evaluation(agents, settings, replicate=args.replicate, orders=orders, on_trial=on_trial,
                              on_idle=lambda window: _emit("idle", window=window), on_start=on_start)
         _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted, error=run.error)
         if run.error is not None:
@@ -110,6 +115,8 @@ class ReplicateOutcome:
     error: str | None = None
     #: the process sent its ``end`` (or ``error``) line: it did not vanish half way
     ended: bool = False
+    #: the round orders it was given (None: it drew its own)
+    orders: list[list[str]] | None = None
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
@@ -141,20 +148,22 @@ def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def run_replicate_process(settings: EvalSettings, replicate: int, *,
+def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: list[list[str]] | None = None,
                           on_trial: Callable[[TrialRecord], None] | None = None) -> ReplicateOutcome:
     """Run replicate ``replicate`` in a fresh ``python -m paradox_gym.experiment.replicate`` process and
-    collect its records as they arrive. A ``KeyboardInterrupt`` here is passed on to the process (SIGINT),
-    its whole trials are kept and the outcome is marked interrupted."""
-    outcome = ReplicateOutcome(replicate)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    collect its records as they arrive; round ``k`` plays in the order ``orders[k]`` (the run's
+    :class:`~paradox_gym.experiment.design.OrderPlan`; None: the process draws its own). A
+    ``KeyboardInterrupt`` here is passed on to the process (SIGINT), its whole trials are kept and the
+    outcome is marked interrupted."""
+    outcome = ReplicateOutcome(replicate, orders=orders)
+    env = {**os.environ, **fresh_process_env(settings.env_id), "PYTHONUNBUFFERED": "1"}  # caller-registered envs
     errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty stderr can never block the child
     # its own session: a terminal's Ctrl-C reaches only this process, which passes exactly one SIGINT on
     proc = subprocess.Popen([sys.executable, "-m", "paradox_gym.experiment.replicate", "--replicate", str(replicate)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
                             start_new_session=True, preexec_fn=_die_with_parent(os.getpid()))
     assert proc.stdin is not None
-    proc.stdin.write(json.dumps(settings.to_dict()))
+    proc.stdin.write(json.dumps({"settings": settings.to_dict(), "orders": orders}))
     proc.stdin.close()
 
     def take(message: dict[str, Any]) -> None:
@@ -220,15 +229,26 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *,
     return outcome
 
 
-def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...]) -> EvaluationRun:
-    """One EvaluationRun over every replicate's records (trials keep their ``replicate`` index)."""
+def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...], *,
+          order_seed: int | None = None) -> EvaluationRun:
+    """One EvaluationRun over every replicate's records (trials keep their ``replicate`` index), with the
+    round orders each replicate was given and the ``order_seed`` they were drawn from."""
     meta = next((o.meta for o in outcomes if o.meta), {})
     if not meta.get("primary_meter") and any(o.trials for o in outcomes):
         raise RuntimeError("no replicate reported its meters although trials were measured")
     run = EvaluationRun({c: [] for c in configs}, [], meta.get("meters", {}), meta.get("primary_meter", ""),
                         meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])),
-                        devices=meta.get("devices", {}))
+                        devices=meta.get("devices", {}), order_seed=order_seed)
+    first = next((o for o in outcomes if o.meta), None)
     for o in outcomes:
+        if first is not None and o.meta:
+            for key in ("meters", "primary_meter", "crosscheck_meter", "devices"):
+                if o.meta.get(key) != first.meta.get(key):  # figures of different meters must not be pooled
+                    run.error = run.error or (
+                        f"replicate {o.replicate} measured with {key} {o.meta.get(key)!r}, replicate "
+                        f"{first.replicate} with {first.meta.get(key)!r}: the replicates cannot be pooled")
+        if o.orders is not None:
+            run.orders[o.replicate] = [list(order) for order in o.orders]
         for t in o.trials:
             run.trials.setdefault(t.config, []).append(t)
         run.episodes.extend(o.episodes)

@@ -23,13 +23,16 @@ from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import ParadoxGymError, UserInputError
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
+from paradox_gym.experiment.design import OrderPlan, check_orders
 from paradox_gym.experiment.device_energy import DeviceAccounting
 from paradox_gym.experiment.settings import EvalSettings
 
-WARMUP_SEED_OFFSET = 1_000_000
+#: Warm-up episodes draw their seeds from [2**62, 2**63): measured seeds are at most MAX_SEED plus
+#: replicates x trials x episodes (each capped by paradox_gym.limits), far below, so the two never meet.
+WARMUP_SEED_BASE = 2**62
 SEED_RULE = ("episode seed = seed + (replicate * trials + trial) * episodes + episode (the same for every "
-             "configuration: paired); configuration order in each round = a permutation drawn from "
-             "numpy.random.default_rng([seed, replicate, trial])")
+             "configuration: paired); the configuration order of each round is not drawn from the seed: "
+             "see design.rule and design.order_seed")
 
 
 def episode_seed(seed: int, trial: int, episode: int, episodes: int, replicate: int, trials: int) -> int:
@@ -38,16 +41,9 @@ def episode_seed(seed: int, trial: int, episode: int, episodes: int, replicate: 
     return seed + (replicate * trials + trial) * episodes + episode
 
 
-def round_order(configs: Sequence[str], seed: int, replicate: int, trial: int) -> list[str]:
-    """The order configurations run in round ``trial`` of ``replicate``: a permutation drawn from a
-    generator seeded with ``(seed, replicate, trial)`` (reproducible, recorded by its rule)."""
-    rng = np.random.default_rng([seed, replicate, trial])
-    return [configs[i] for i in rng.permutation(len(configs))]
-
-
 def warmup_seed(seed: int, episode: int) -> int:
-    """Seed of warm-up episode ``episode`` (kept apart from the measured episodes' seeds)."""
-    return seed + WARMUP_SEED_OFFSET + episode
+    """Seed of warm-up episode ``episode``: from a space disjoint from the measured episodes' seeds."""
+    return WARMUP_SEED_BASE + seed + episode
 
 
 def choose_primary_meter(meters: Sequence[Meter]) -> Meter:
@@ -105,6 +101,10 @@ class EvaluationRun:
     devices: dict[str, Any] = field(default_factory=dict)
     #: the ``idle`` windows interleaved after each round of trials (plain dicts, see device_energy)
     idle_windows: list[dict[str, Any]] = field(default_factory=list)
+    #: replicate -> its rounds' configuration orders, in play order (:mod:`paradox_gym.experiment.design`)
+    orders: dict[int, list[list[str]]] = field(default_factory=dict)
+    #: the seed the orders were drawn from (None when not known)
+    order_seed: int | None = None
 
 
 def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],
@@ -143,6 +143,7 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
         rollout_cpu_share=share,
         # with the CPU clock each phase is timed on the thread's own clock: contention cannot leak into it
         phase_split_reliable=cpu_clock or share is None or share >= CONTENTION_SHARE,
+        reset_wall_s=ph.reset_wall_s,
     )
 
 
@@ -182,12 +183,15 @@ def run_evaluation(
     settings: EvalSettings,
     *,
     replicate: int = 0,
+    orders: Sequence[Sequence[str]] | None = None,
     on_trial: Callable[[TrialRecord, list[EpisodeRecord]], None] | None = None,
     on_idle: Callable[[dict[str, Any]], None] | None = None,
     on_start: Callable[[EvaluationRun], None] | None = None,
 ) -> EvaluationRun:
-    """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, in an
-    order drawn afresh for every round (:func:`round_order`).
+    """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, round ``k``
+    in the order ``orders[k]`` (the replicate's part of the run's balanced design,
+    :class:`~paradox_gym.experiment.design.OrderPlan`; None draws one replicate's orders here, from
+    ``settings.order_seed`` when set, else from a fresh order seed).
 
     All configurations share one environment and one :class:`EnergyWrapper`; trial ``t`` of every
     configuration plays the same episode seeds (:func:`episode_seed`). ``on_trial(record, episodes)`` is
@@ -203,6 +207,12 @@ def run_evaluation(
     """
     import torch
 
+    configs = list(agents)
+    order_seed = None
+    if orders is None:
+        plan = OrderPlan(configs, settings.trials, getattr(settings, "order_seed", None))
+        orders, order_seed = plan.draw(), plan.order_seed
+    check_orders(orders, configs, settings.trials)
     torch.set_num_threads(settings.threads)
     meters = make_meters(list(settings.meters or ()), cpu_tdp_w=settings.cpu_tdp_w)
     accounting = DeviceAccounting.build(meters, settings.energy_scope, settings.device, replicate)
@@ -220,7 +230,8 @@ def run_evaluation(
     env = EnergyWrapper(make_eval_env(settings), meters, phase_clock=settings.phase_clock)
     run = EvaluationRun({c: [] for c in agents}, [], meter_info, primary, crosscheck_meter,
                         [warmup_seed(settings.seed, i) for i in range(settings.warmup)],
-                        devices=accounting.info())
+                        devices=accounting.info(), orders={replicate: [list(o) for o in orders]},
+                        order_seed=order_seed)
     if on_start is not None:  # the meters and devices are known before any trial: report them first
         on_start(run)
     for agent in agents.values():
@@ -238,10 +249,9 @@ def run_evaluation(
                 run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
                 del scratch[:]
         env.end_trial()
-        configs = list(agents)
         for trial in range(settings.trials):
             round_walls: list[float] = []
-            for position, config in enumerate(round_order(configs, settings.seed, replicate, trial)):
+            for position, config in enumerate(orders[trial]):
                 agent = agents[config]
                 seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
                          for i in range(settings.episodes)]

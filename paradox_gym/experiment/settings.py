@@ -15,17 +15,43 @@ from typing import Any
 from paradox_gym import limits
 from paradox_gym._util.checks import check_amount, check_choice, check_cpu_tdp, check_fraction, check_int, shown
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
-from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
-from paradox_gym.compression.runtimes import SB3, check_runtime, config_name
-from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, headline_scope
+from paradox_gym.compression.registry import ALIASES, METHOD_TABLE, canonical_method
+from paradox_gym.compression.runtimes import RUNTIME_TABLE, SB3, check_runtime, config_name
+from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, ENERGY_SCOPES, headline_scope
 from paradox_gym.energy.emissions import carbon_intensity
 from paradox_gym.energy.meters import METER_NAMES, METERS, default_meter_names
-from paradox_gym.energy.placement import DEFAULT_DEVICE, check_device
+from paradox_gym.energy.placement import DEFAULT_DEVICE, POLICY_DEVICES, check_device
 from paradox_gym.envs import validate_env_id
 from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import check_algo_env, normalize_algo
 from paradox_gym.sb3.rlzoo import AgentSettingError, resolve_agent_settings
 from paradox_gym.vocab import BASELINE, CONTROL
+
+@dataclass(frozen=True)
+class Setting:
+    """What one :class:`EvalSettings` field is to the outside world, declared once beside the field.
+
+    ``flag`` -- its command-line option (None: Python only); ``kind`` -- how the CLI parses it: ``int``,
+    ``number``, ``str``, ``names`` (comma separated), ``flag`` (a switch that sets True), ``no-flag`` (a
+    switch that sets False: ``--no-memory``), ``choice`` (one of ``choices``); ``bounds`` -- the range of an
+    ``int`` (checked on construction; the maxima are :mod:`paradox_gym.limits`' caps); ``grid`` -- a study
+    grid may set it for every cell (the grid key is the field's name). The CLI parser, the grid keys, the
+    JSON round trip and the settings table of docs/evaluation.md are all generated from these.
+    """
+
+    help: str
+    flag: str | None = None
+    kind: str = "str"
+    bounds: tuple[int, int] | None = None
+    choices: tuple[str, ...] | None = None
+    grid: bool = False
+    metavar: str | None = None
+
+
+def setting(default: Any, help: str, **declared: Any) -> Any:  # noqa: A002 - argparse's word
+    """A dataclass field carrying its :class:`Setting` (``help`` and the keywords of :class:`Setting`)."""
+    return field(default=default, metadata={"setting": Setting(help=help, **declared)})
+
 
 DEFAULT_EPISODES = 10
 DEFAULT_TRIALS = 2
@@ -37,16 +63,6 @@ DEFAULT_AMOUNT = 0.5
 DEFAULT_THREADS = 1
 DEFAULT_MEMORY_EPISODES = 3
 PHASE_CLOCKS: tuple[str, ...] = ("wall", "cpu")
-#: Integer fields: (name, minimum, maximum); the maxima are the caps of :mod:`paradox_gym.limits`, checked
-#: before anything is allocated (docs/evaluation.md, "Size limits").
-INT_FIELDS: tuple[tuple[str, int, int], ...] = (
-    ("episodes", 1, limits.MAX_EPISODES), ("trials", 1, limits.MAX_TRIALS), ("warmup", 0, limits.MAX_WARMUP),
-    ("threads", 1, limits.MAX_THREADS), ("seed", 0, limits.MAX_SEED),
-    ("memory_episodes", 1, limits.MAX_EPISODES), ("qat_steps", 1, limits.MAX_QAT_STEPS),
-    ("replicates", 1, limits.MAX_REPLICATES),
-)
-
-
 class SettingsError(UserInputError):
     """A bad value of one :class:`EvalSettings` field; ``field`` names it (the CLI shows its flag)."""
 
@@ -155,41 +171,98 @@ class EvalSettings:
             offline tracker does for an unknown country).
     """
 
-    env_id: str | None = None  # None: the agent's rl-zoo3 run folder says, else CartPole-v1
-    algo: str | None = None
-    agent_path: str | None = None
-    methods: tuple[str, ...] = ("ptdq",)
-    amount: float = DEFAULT_AMOUNT
-    episodes: int = DEFAULT_EPISODES
-    trials: int = DEFAULT_TRIALS
-    warmup: int = DEFAULT_WARMUP
-    seed: int = 0
-    meters: tuple[str, ...] | None = None
-    cpu_tdp_w: float | None = None
-    codecarbon: bool = True
-    memory: bool = True
-    threads: int = DEFAULT_THREADS
-    out: str | None = None
-    phase_clock: str = "wall"
-    memory_episodes: int = DEFAULT_MEMORY_EPISODES
-    train_missing: bool = False
-    agents_dir: str | None = field(default=None)
-    replicates: int = DEFAULT_REPLICATES
-    control: bool = True
-    margin: float = DEFAULT_MARGIN
-    return_margin: float = DEFAULT_RETURN_MARGIN
-    runtimes: tuple[str, ...] = (SB3,)
-    qat_steps: int = DEFAULT_QAT_STEPS
-    env_kwargs: dict[str, Any] | None = None
-    vecnormalize_path: str | None = None
-    no_vecnormalize: bool = False
-    best: bool = False
-    stochastic: bool = False
-    device: str = DEFAULT_DEVICE
-    energy_scope: str = DEFAULT_ENERGY_SCOPE
-    country: str | None = None
+    env_id: str | None = setting(
+        None, "Gymnasium env id (default: what --agent's rl-zoo3 run folder says, else CartPole-v1)", flag="--env")
+    algo: str | None = setting(
+        None, "PPO, A2C, DQN, SAC, TD3, DDPG, TRPO, TQC or QRDQN (default: the zoo's for --env, or read from "
+              "--agent)", flag="--algo")
+    agent_path: str | None = setting(
+        None, "your own SB3 / sb3-contrib zip (loaded without unpickling), or an rl-zoo3 run folder "
+              "(logs/ppo/Hopper-v4_1/: env, env_kwargs and normalisation read from its config)",
+        flag="--agent", metavar="PATH")
+    methods: tuple[str, ...] = setting(
+        ("ptdq",), "compression methods, comma separated; the baseline 'none' is always included (default "
+                   "ptdq). Methods: " + ", ".join(f"{m.name} ({m.summary})" for m in METHOD_TABLE.values()
+                                                  if m.name != BASELINE)
+                   + "; aliases: " + ", ".join(ALIASES), flag="--compress", kind="names")
+    amount: float = setting(DEFAULT_AMOUNT, f"pruning amount in [0, 1) (default {DEFAULT_AMOUNT})", flag="--amount",
+                            kind="number")
+    episodes: int = setting(DEFAULT_EPISODES, "episodes per trial", flag="--episodes", kind="int",
+                            bounds=(1, limits.MAX_EPISODES), grid=True)
+    trials: int = setting(DEFAULT_TRIALS, "trials per configuration in each replicate", flag="--trials", kind="int",
+                          bounds=(1, limits.MAX_TRIALS), grid=True)
+    warmup: int = setting(DEFAULT_WARMUP, "warm-up episodes per configuration", flag="--warmup", kind="int",
+                          bounds=(0, limits.MAX_WARMUP), grid=True)
+    seed: int = setting(0, "seed of the first measured episode", flag="--seed", kind="int",
+                        bounds=(0, limits.MAX_SEED), grid=True)
+    meters: tuple[str, ...] | None = setting(
+        None, f"energy meters, comma separated: {', '.join(METER_NAMES)} (default: cpu-model plus rapl/nvml where "
+              "available)", flag="--meters", kind="names", grid=True)
+    cpu_tdp_w: float | None = setting(None, "CPU TDP in W per package for cpu-model (default: CodeCarbon's table)",
+                                      flag="--cpu-tdp", kind="number", grid=True, metavar="W")
+    codecarbon: bool = setting(True, "CodeCarbon cross-check over the same windows (--no-codecarbon: skip it)",
+                               flag="--no-codecarbon", kind="no-flag", grid=True)
+    memory: bool = setting(True, "fresh-process memory probe per configuration (--no-memory: skip it)",
+                           flag="--no-memory", kind="no-flag", grid=True)
+    threads: int = setting(DEFAULT_THREADS, "torch threads", flag="--threads", kind="int",
+                           bounds=(1, limits.MAX_THREADS), grid=True)
+    out: str | None = setting(None, "output directory (default results/<time>-<env>/)", flag="--out", metavar="DIR")
+    phase_clock: str = setting("wall", "per-step clock of the phase split: wall (cheapest, default) or cpu "
+                                       "(per-thread CPU time)", flag="--phase-clock", kind="choice",
+                               choices=PHASE_CLOCKS, grid=True)
+    memory_episodes: int = setting(DEFAULT_MEMORY_EPISODES, "episodes played by each memory probe", kind="int",
+                                   bounds=(1, limits.MAX_EPISODES), grid=True)
+    train_missing: bool = setting(False, "train the zoo agent for --env/--algo first if it is not shipped",
+                                  flag="--train-missing", kind="flag")
+    agents_dir: str | None = setting(None, "your agents directory (default $PARADOX_GYM_AGENTS or "
+                                           "~/.local/share/paradox_gym/agents)", flag="--agents-dir", metavar="DIR")
+    replicates: int = setting(DEFAULT_REPLICATES, "independent replicates, each a fresh process",
+                              flag="--replicates", kind="int", bounds=(1, limits.MAX_REPLICATES), grid=True)
+    control: bool = setting(True, "the A/A control none-copy, a second copy of the baseline (--no-control: skip "
+                                  "it)", flag="--no-control", kind="no-flag", grid=True)
+    margin: float = setting(DEFAULT_MARGIN, f"energy equivalence margin as a fraction (default {DEFAULT_MARGIN})",
+                            flag="--margin", kind="number", grid=True)
+    return_margin: float = setting(DEFAULT_RETURN_MARGIN, "return is kept when its ratio's lower bound >= 1 - this "
+                                                          f"(default {DEFAULT_RETURN_MARGIN})",
+                                   flag="--return-margin", kind="number", grid=True)
+    runtimes: tuple[str, ...] = setting(
+        (SB3,), "inference runtimes, comma separated (default sb3); each method runs on each, as "
+                "'<runtime>:<method>' beyond sb3, compared with its runtime's float baseline. Runtimes: "
+                + ", ".join(f"{r.name} ({r.summary})" for r in RUNTIME_TABLE.values()),
+        flag="--runtime", kind="names")
+    qat_steps: int = setting(DEFAULT_QAT_STEPS, f"fine-tuning steps of qat (distillation, batch 64)",
+                             flag="--qat-steps", kind="int", bounds=(1, limits.MAX_QAT_STEPS), grid=True)
+    env_kwargs: dict[str, Any] | None = setting(None, "keyword arguments of gymnasium.make (default: those the "
+                                                      "agent's rl-zoo3 run folder gives, else none)")
+    vecnormalize_path: str | None = setting(
+        None, "VecNormalize statistics (vecnormalize.pkl; read without unpickling; default: found beside the zip "
+              "or in its run folder), applied to every configuration alike", flag="--vecnormalize", metavar="PATH")
+    no_vecnormalize: bool = setting(False, "evaluate on raw observations even if the agent was trained with "
+                                           "VecNormalize", flag="--no-vecnormalize", kind="flag")
+    best: bool = setting(False, "with an rl-zoo3 run folder: load its best_model.zip", flag="--best", kind="flag")
+    stochastic: bool = setting(False, "sample actions (seeded per episode) instead of the deterministic action",
+                               flag="--stochastic", kind="flag", grid=True)
+    device: str = setting(DEFAULT_DEVICE, "where the policy runs (default cpu); cuda runs none, prune and "
+                                          "prune-structured", flag="--device", kind="choice",
+                          choices=POLICY_DEVICES, grid=True)
+    energy_scope: str = setting(DEFAULT_ENERGY_SCOPE, "devices the headline energy sums: total (every device "
+                                                      "measured), cpu or gpu", flag="--energy-scope",
+                                kind="choice", choices=ENERGY_SCOPES, grid=True)
+    country: str | None = setting(None, "ISO 3166-1 alpha-3 country for the CO2e estimate per 1000 episodes "
+                                        "(default: the world average)", flag="--country", metavar="ISO3", grid=True)
+    order_seed: int | None = setting(None, "seed of the configuration order of every round (default: drawn afresh "
+                                           "and recorded; give a recorded one to replay a run's order)",
+                                     flag="--order-seed", kind="int", bounds=(0, limits.MAX_SEED))
+    strict: bool = setting(False, "stop at a method that cannot apply to this agent, instead of skipping it "
+                                  "with its reason", flag="--strict", kind="flag", grid=True)
+    #: True once :meth:`resolve` has run (replicate processes receive resolved settings and do not
+    #: validate them again); never a flag or a grid key.
+    resolved: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.resolved:
+            return  # checked and resolved already (:meth:`resolve`)
+
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
@@ -209,7 +282,9 @@ class EvalSettings:
             except UserInputError as exc:
                 raise SettingsError(name, str(exc)) from None
 
-        for name, minimum, maximum in INT_FIELDS:
+        for name, minimum, maximum in int_fields():
+            if name == "order_seed" and self.order_seed is None:
+                continue
             put(name, checked(name, check_int, name, getattr(self, name), minimum, maximum))
         put("amount", checked("amount", check_amount, self.amount))
         put("cpu_tdp_w", checked("cpu_tdp_w", check_cpu_tdp, self.cpu_tdp_w))
@@ -228,18 +303,11 @@ class EvalSettings:
         checked("energy_scope", headline_scope, self.energy_scope, measured, self.device)
         if self.country is not None:
             put("country", checked("country", carbon_intensity, self.country).country)
-        for name in ("no_vecnormalize", "best", "stochastic"):
-            if not isinstance(getattr(self, name), bool):
+        for name, declared in SETTINGS.items():
+            if declared.kind in ("flag", "no-flag") and not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"{name} must be true or false, got {shown(getattr(self, name))}")
-        try:
-            resolved = resolve_agent_settings(self)  # rl-zoo3 run folder, env, normalisation statistics
-        except AgentSettingError as exc:
-            raise SettingsError(exc.field, str(exc)) from None
-        for name, value in resolved.items():
-            put(name, value)
         if self.algo is not None:
             put("algo", normalize_algo(self.algo))
-            check_algo_env(self.algo, self.env_id)  # also reports a missing optional dependency (MuJoCo, Box2D)
         if self.out is not None:
             put("out", str(self.out))
         if self.agents_dir is not None:
@@ -321,14 +389,38 @@ class EvalSettings:
                 out[base] = BASELINE
         return out
 
+    def resolve(self) -> "EvalSettings":
+        """The one step that reads files: the agent's rl-zoo3 run folder (env, env_kwargs, the zip to load),
+        its normalisation statistics, and whether the algorithm can act in the environment (which also
+        reports a missing optional dependency: MuJoCo, Box2D). Returns resolved settings, which later steps
+        (replicate processes included) trust without checking again; resolving them again changes nothing.
+
+        Raises:
+            SettingsError: naming the field (the CLI shows its flag).
+        """
+        if self.resolved:
+            return self
+        try:
+            found = resolve_agent_settings(self)  # rl-zoo3 run folder, env, normalisation statistics
+        except AgentSettingError as exc:
+            raise SettingsError(exc.field, str(exc)) from None
+        settings = dataclasses.replace(self, **found) if found else self
+        if settings.algo is not None:
+            check_algo_env(settings.algo, settings.env_id)
+        return dataclasses.replace(settings, resolved=True)
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "EvalSettings":
-        """Settings from :meth:`to_dict` output (validated again)."""
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+    def from_dict(cls, data: dict[str, Any], *, resolved: bool = False) -> "EvalSettings":
+        """Settings from :meth:`to_dict` output: validated again, unless ``resolved`` (the caller vouches
+        that they are :meth:`resolve` output, as the parent of a replicate process does)."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "resolved"}
         for key in ("methods", "meters", "runtimes"):
             if isinstance(values.get(key), list):
                 values[key] = tuple(values[key])
-        return cls(**values)
+        if resolved:
+            values["methods"] = tuple(m for m in values.get("methods", ()) if m != BASELINE)
+            values.pop("configs", None)
+        return cls(**values, resolved=resolved)
 
     def replace(self, **changes: Any) -> "EvalSettings":
         """A copy with ``changes`` applied (validated again)."""
@@ -338,8 +430,44 @@ class EvalSettings:
         """Plain data (JSON): the fields, with ``methods`` as given plus the baseline first (``none``,
         then the methods) and ``configs`` listing every measured configuration."""
         out = dataclasses.asdict(self)
+        del out["resolved"]
         out["methods"] = [BASELINE, *self.methods]
         out["configs"] = list(self.configs)
         for key in ("meters", "runtimes"):
             out[key] = list(getattr(self, key) or ())
         return out
+
+
+#: field name -> its :class:`Setting`, in declaration order (fields without one are internal).
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in dataclasses.fields(EvalSettings)
+                                if "setting" in f.metadata}
+
+
+def int_fields(cls: type = EvalSettings) -> tuple[tuple[str, int, int], ...]:
+    """(name, minimum, maximum) of every bounded integer setting of ``cls``."""
+    return tuple((f.name, *f.metadata["setting"].bounds) for f in dataclasses.fields(cls)
+                 if "setting" in f.metadata and f.metadata["setting"].bounds is not None)
+
+
+def settings_of(cls: type = EvalSettings) -> dict[str, Setting]:
+    """field name -> :class:`Setting` of ``cls`` (EvalSettings or a subclass declaring more settings)."""
+    return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls) if "setting" in f.metadata}
+
+
+def flags(cls: type = EvalSettings) -> dict[str, str]:
+    """field name -> its command-line flag (for error messages)."""
+    return {name: s.flag for name, s in settings_of(cls).items() if s.flag is not None}
+
+
+def settings_table(cls: type = EvalSettings) -> str:
+    """The Markdown table of docs/evaluation.md ("Settings"): field, flag, grid key, default, meaning."""
+    rows = ["| field | flag | grid key | default | meaning |", "|---|---|---|---|---|"]
+    for f in dataclasses.fields(cls):
+        if "setting" not in f.metadata:
+            continue
+        s = f.metadata["setting"]
+        default = f.default if not isinstance(f.default, tuple) else ",".join(f.default)
+        bounds = f" ({s.bounds[0]}..{s.bounds[1]})" if s.bounds else ""
+        rows.append(f"| `{f.name}` | {f'`{s.flag}`' if s.flag else ''} | {f'`{f.name}`' if s.grid else ''} | "
+                    f"`{default}`{bounds} | {s.help.replace('|', '/')} |")
+    return "\n".join(rows)

@@ -12,7 +12,8 @@ import numpy as np
 from paradox_gym._util.files import write_bytes_atomic
 from paradox_gym.vocab import PHASE_LABELS, PHASES
 
-PLOTS: tuple[str, ...] = ("size_vs_energy.png", "return_vs_energy.png", "length_vs_energy.png", "energy_phases.png")
+PLOTS: tuple[str, ...] = ("ratios.png", "size_vs_energy.png", "return_vs_energy.png", "length_vs_energy.png",
+                          "energy_phases.png")
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -97,7 +98,45 @@ def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[s
     ax.legend(title="phase", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     written["energy_phases_png"] = _save_fig(fig, out / "energy_phases.png")
     plt.close(fig)
+    written["ratios_png"] = write_forest_plot(out / "ratios.png", analysis, title=title)
     return written
+
+
+def write_forest_plot(path: Path, analysis: Any, *, title: str | None = None) -> Path:
+    """Interval estimates in the manner of rliable: one row per compared configuration, its energy-per-
+    episode ratio (left) and return ratio (right) to its baseline, a point and the interval at the level
+    its verdict uses; a line at 1 (no change) and, for energy, the equivalence margin shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = list(analysis.comparisons.values())
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 1.0 + 0.45 * max(len(comps), 1)), sharey=True)
+    for ax, metric, xlabel in ((axes[0], "energy_per_episode", "energy per episode / baseline"),
+                               (axes[1], "ret", "return / baseline")):
+        for y, c in enumerate(comps):
+            ci = getattr(c, metric)
+            if ci.ratio is None:
+                continue
+            err = None if ci.ratio_low is None else [[ci.ratio - ci.ratio_low], [ci.ratio_high - ci.ratio]]
+            ax.errorbar([ci.ratio], [y], xerr=err, fmt="o", color=f"C{y % 10}", capsize=4, markersize=6)
+        ax.axvline(1.0, color="0.3", linewidth=1, linestyle="--")
+        if metric == "energy_per_episode" and comps and comps[0].verdict is not None:
+            margin = comps[0].verdict.margin
+            ax.axvspan(1 - margin, 1 + margin, color="0.85", zorder=0, label=f"+-{margin:.0%} (equivalent)")
+            ax.legend(fontsize=7, loc="best")
+        ax.set_xlabel(xlabel)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(comps)))
+    axes[0].set_yticklabels([f"{c.config} vs {c.baseline}" for c in comps])
+    axes[0].invert_yaxis()
+    head = f"{title}: " if title else ""
+    fig.suptitle(f"{head}ratios to the baseline ({analysis.energy_method or 'n/a'} energy; intervals at each "
+                 "verdict's Holm level)", fontsize=10)
+    saved = _save_fig(fig, path)
+    plt.close(fig)
+    return saved
 
 
 # ---------------------------------------------------------------------------------------------------

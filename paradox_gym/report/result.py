@@ -14,22 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from paradox_gym._util.cli import one_line
-from paradox_gym._util.files import DeferredSignals
+from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
 from paradox_gym.analysis import Analysis
 from paradox_gym.compression.footprint import Footprint
+from paradox_gym.experiment.design import design_record
 from paradox_gym.experiment.device_energy import energy_by_device, energy_section
 from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
+from paradox_gym.references import BaselineReference, baseline_reference
 from paradox_gym.report.files import json_safe, write_csv_atomic, write_json_atomic
 from paradox_gym.report.plots import PLOTS, write_plots
 from paradox_gym.report.rows import EPISODE_COLUMNS, SUMMARY_COLUMNS, episode_rows, summary_rows, trial_dict
-from paradox_gym.report.text import format_devices, format_report, verdict
+from paradox_gym.report.text import format_report, verdict
+from paradox_gym.vocab import BASELINE
 
 SCHEMA = "paradox_gym.evaluation/1"
 
 #: key -> file name of every file :meth:`EvalResult.write` creates (``result.json`` last).
-FILE_NAMES: dict[str, str] = {"episodes_csv": "episodes.csv", "summary_csv": "summary.csv",
+FILE_NAMES: dict[str, str] = {"report_txt": "report.txt", "episodes_csv": "episodes.csv", "summary_csv": "summary.csv",
                               **{p.replace(".png", "_png"): p for p in PLOTS}, "result_json": "result.json"}
 
 
@@ -101,6 +104,14 @@ class EvalResult:
     def trials(self) -> dict[str, list[Any]]:
         return self.run.trials
 
+    @property
+    def baseline_reference(self) -> BaselineReference | None:
+        """The baseline's mean return against rl-zoo3's benchmark for this algorithm and environment (None
+        where it has none); its ``warning`` is set when the agent reaches less than half the reference."""
+        summary = self.analysis.summaries.get(BASELINE)
+        return baseline_reference(self.settings.algo, self.settings.env_id,
+                                  summary.ret.mean if summary is not None else None)
+
     def verdicts(self) -> dict[str, str]:
         """One sentence per compressed configuration."""
         return {k: verdict(c) for k, c in self.analysis.comparisons.items()}
@@ -126,12 +137,14 @@ class EvalResult:
             "error": self.error,
             "config": {**self.settings.to_dict(), "out": str(directory) if directory is not None else None},
             "seeds": {"warmup": list(run.warmup_seeds), "trials": seeds, "rule": SEED_RULE},
+            "design": design_record(run.orders, run.order_seed, self.settings.configs, run.trials, run.primary_meter),
             "software": self.software,
             "machine": self.machine,
             "meters": run.meters,
             "footprints": {k: v.to_dict() for k, v in self.footprints.items()},
             "baseline_footprint": self.baseline_footprint.to_dict(),
             "recipes": dict(self.recipes),
+            "baseline_reference": reference.to_dict() if (reference := self.baseline_reference) else None,
             "memory": {k: v.to_dict() for k, v in self.memory.items()} if self.memory is not None else None,
             "trials_completed": {cfg: len(v) for cfg, v in run.trials.items()},
             "trials": {cfg: [trial_dict(t) for t in trials] for cfg, trials in run.trials.items()},
@@ -150,15 +163,14 @@ class EvalResult:
                     doc["summaries"][cfg]["energy_by_device"] = devices
         return json_safe(doc)
 
-    def report(self) -> str:
-        """The printed report (tables, verdicts, decomposition, checks)."""
-        text = format_report(self.analysis, settings=self.settings, interrupted=self.run.interrupted,
-                             error=self.run.error)
-        if not self.run.devices:
-            return text
-        doc = self.to_dict()
-        return text + "\n\n" + format_devices(doc["energy"], {c: s.get("energy_by_device", {})
-                                                               for c, s in doc["summaries"].items()})
+    def report(self, *, details: bool = True) -> str:
+        """The report as text: the first screen (one row per configuration and a summary sentence), then,
+        with ``details``, the tables, notes, verdict sentences, decomposition, checks and devices."""
+        hint = None
+        if not details:
+            where = self.files.get("report_txt")
+            hint = (f"details: {where} (or --details)" if where else "details: --details")
+        return format_report(self, details=details, details_hint=hint)
 
     def write(self, directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
         """Write every file once into ``directory`` (default ``settings.out``); returns key -> path of the
@@ -183,6 +195,8 @@ class EvalResult:
             "summary_csv": lambda: write_csv_atomic(out / FILE_NAMES["summary_csv"], summary_rows(self.analysis),
                                                     empty_columns=SUMMARY_COLUMNS),
             "plots": lambda: write_plots(out, self.analysis, title=title),
+            "report_txt": lambda: write_bytes_atomic(out / FILE_NAMES["report_txt"],
+                                                     (self.report(details=True) + "\n").encode("utf-8")),
         }
         with DeferredSignals():
             self.files.clear()

@@ -1,304 +1,326 @@
-"""The printed report: tables, verdict sentences, the decomposition and the study's checks, as text.
+"""The printed report. The first screen answers the question; the details follow.
 
-Sentence-building lives here; the numbers and words it uses come from :mod:`paradox_gym.analysis`.
+:func:`format_summary` -- at most about 20 lines: what was measured and how (one line), one row per
+configuration (size change, return change, energy change, verdict words), and one sentence per compressed
+configuration in the manner of hyperfine's summary ("ptdq used 1.58x [1.25, 1.99] the modelled energy per
+episode of none, at the same return: no saving.").
+
+:func:`format_details` -- the tables, methodology notes, the verdict sentences with their levels, the
+decomposition, the study's checks and the energy by device. ``paradox-gym evaluate --details`` prints it;
+``report.txt`` beside the results always holds both.
+
+Numbers are formatted by :mod:`paradox_gym.report.format` only.
 """
 
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from paradox_gym.analysis import Comparison, _pct, _pct_text, _return_text
-from paradox_gym.vocab import CONTROL, PHASES
+from paradox_gym.analysis import Analysis, Comparison
+from paradox_gym.analysis.decomposition import EFFECTS
+from paradox_gym.analysis.notes import mde_text
+from paradox_gym.report import format as fmt
+from paradox_gym.stats import PairedCI
+from paradox_gym.vocab import BASELINE, CONTROL, PHASE_LABELS, PHASES
 
-REPORT_WIDTH = 118  # columns of the printed verdicts, decomposition and checks
+if TYPE_CHECKING:
+    from paradox_gym.report.result import EvalResult
 
+REPORT_WIDTH = 118  # columns of the wrapped sentences
 
 ENERGY_LABEL: dict[str, str] = {"modelled": "modelled energy (CPU time x power)",
                                  "mixed": "energy (partly modelled: devices measured in different ways)",
                                  "measured": "measured energy", "sampled": "sampled energy (integrated power)"}
-MECHANISM_TEXT: dict[str, str] = {"per-step": "the marginal cost of each step",
+MECHANISM_TEXT: dict[str, str] = {"per-step": "the cost of each step",
                                   "episode-length": "episode length",
-                                  "fixed-cost": "the fixed per-episode cost (reset, episode bookkeeping)"}
+                                  "fixed-cost": "the fixed per-episode cost (reset)",
+                                  "mixed": "several effects together"}
+EFFECT_TEXT: dict[str, str] = {"length": "episode length", "per_step": "cost per step", "fixed_cost": "fixed cost"}
 
 
-def _level(confidence: float) -> str:
-    return f"{100 * confidence:.3g}% CI"
+def _wrap(text: str, indent: str = "", width: int = REPORT_WIDTH) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "    ",
+                         break_on_hyphens=False)
 
 
-def _mde_text(pct: float | None) -> str:
-    return "n/a" if pct is None or pct != pct else f"{pct:.1f}%"
+def _label(method: str | None) -> str:
+    return ENERGY_LABEL.get(method or "", "energy")
 
 
-def verdict(c: Comparison) -> str:
-    """One sentence per configuration from its structured :class:`~paradox_gym.analysis.Verdict`: every word
-    follows from a (Holm-adjusted) interval, never from a point estimate."""
+def _short_label(method: str | None) -> str:
+    return _label(method).split(" (")[0]
+
+
+def _change(ci: PairedCI) -> str:
+    return fmt.pct_interval(ci.ratio, ci.ratio_low, ci.ratio_high)
+
+
+def _return_change(ci: PairedCI) -> str:
+    """The return change as a percent of the baseline (log-scale interval where returns are positive);
+    the difference itself where the baseline's mean return is not positive (a percent would mislead)."""
+    if ci.baseline_mean is not None and ci.baseline_mean > 0:
+        return _change(ci)
+    if ci.diff is None:
+        return fmt.NA
+    bounds = "" if ci.diff_low is None else f" [{fmt.signed(ci.diff_low)}, {fmt.signed(ci.diff_high)}]"
+    return f"{fmt.signed(ci.diff)}{bounds} (difference)"
+
+
+def _size_change(c: Comparison) -> str:
+    return fmt.NA if c.size_ratio is None else fmt.pct(c.size_ratio)
+
+
+def conclusion(c: Comparison) -> str:
+    """The verdict's conclusion in words (``no saving: it costs more``, ...)."""
+    v = c.verdict
+    assert v is not None
+    label = _short_label(v.energy_method)
+    if v.saving:
+        return f"{label} saving with the return kept"
+    if v.energy == "lower" and v.return_ == "lower":
+        return f"{label} fell because the agent plays worse: no saving at equal return"
+    if v.energy == "lower":
+        return f"{label} fell, but the return was not shown kept: not a saving"
+    if v.energy == "higher":
+        return "no saving: it costs more"
+    if v.energy == "equivalent":
+        return f"no saving: equivalent within +-{100 * v.margin:.0f}%"
+    if v.energy == "unresolved":
+        return f"unresolved: this run cannot detect changes below {mde_text(v.mde_pct)}"
+    return f"no saving shown: no detectable change (this run detects {mde_text(v.mde_pct)} or more)"
+
+
+def _flags(c: Comparison) -> str:
     v = c.verdict
     if v is None:
-        return f"{c.config}: no verdict (no comparison)."
-    if c.config == CONTROL:
-        return (f"{c.config} vs {c.baseline} (A/A control, the same agent loaded twice): energy per episode "
-                f"{v.energy}: {_pct_text(c.energy_per_episode, _level(v.energy_confidence))}; "
-                + ("it differed: the run is noisy." if v.noisy else "the run's calibration, not a verdict."))
-    parts: list[str] = []
-    if c.size_ratio is not None:
-        pct = (c.size_ratio - 1) * 100
-        parts.append(f"same size (size ratio {c.size_ratio:.3f})" if round(pct) == 0
-                     else (f"{-pct:.0f}% smaller" if pct < 0 else f"{pct:.0f}% larger"))
-    parts.append(f"return {v.return_} ({_return_text(c.ret)}; {_level(v.return_confidence)})")
-    label = ENERGY_LABEL.get(v.energy_method or "", "energy")
-    net = getattr(v, "net_energy", None)
-    basis = "" if net is None else f" [{getattr(v, 'energy_basis', 'gross')}; net of idle power: {net}]"
-    parts.append(f"{label} per episode {v.energy}: {_pct_text(c.energy_per_episode, _level(v.energy_confidence))}{basis}")
-    parts.append(f"per step {_pct_text(c.energy_per_step)}")
-    d = c.decomposition
-    if d is not None and getattr(d, "fixed_cost_model", "none") != "none" and d.e0:
-        parts.append(f"marginal cost per step {_pct(d.e1 / d.e0)} once the fixed per-episode cost is taken out")
-    if v.saving:
-        conclusion = f"{label.split(' (')[0]} saving with the return kept"
-    elif v.energy == "lower" and v.return_ == "lower":
-        conclusion = f"{label.split(' (')[0]} fell because the agent plays worse: no saving at equal return"
-    elif v.energy == "lower":
-        conclusion = f"{label.split(' (')[0]} fell, but the return was not shown kept: not a saving"
-    elif v.energy == "higher":
-        conclusion = "no saving: it costs more"
-    elif v.energy == "equivalent":
-        conclusion = f"no saving: equivalent within +-{100 * v.margin:.0f}%"
-    else:
-        conclusion = "no saving shown: no detectable change"
-    if v.mechanism is not None:
-        conclusion += f"; the change comes mostly from {MECHANISM_TEXT[v.mechanism]}"
-    if net is not None and net != v.energy:
-        conclusion += f"; net of idle power the energy per episode is {net}"
-    if v.noisy:
-        conclusion += " [run flagged noisy: the A/A control differed]"
-    return f"{c.config} vs {c.baseline}: " + ", ".join(parts) + f": {conclusion}."
-
-
-def _f(x: float | None, fmt: str = ".3g") -> str:
-    return "n/a" if x is None else format(x, fmt)
-
-
-def _ci(m: Any, fmt: str = ".3g", scale: float = 1.0) -> str:
-    if m.mean is None:
-        return "n/a"
-    if m.low is None or m.high is None:
-        return f"{m.mean * scale:{fmt}}"
-    return f"{m.mean * scale:{fmt}} [{m.low * scale:{fmt}}, {m.high * scale:{fmt}}]"
-
-
-def _bytes(n: Any) -> str:
-    if n is None:
-        return "n/a"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    rows = [list(map(str, r)) for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
-
-
-def _rel(x: float | None) -> str:
-    """A relative difference as a signed percent (one decimal below 10%)."""
-    if x is None:
-        return "n/a"
-    pct = 100 * x
-    return f"{pct:+.1f}%" if abs(pct) < 9.95 else f"{pct:+.0f}%"
-
-
-def _cc_kind(analysis: Any) -> str:
-    kinds = {getattr(s, "crosscheck_kind", None) for s in analysis.summaries.values()} - {None}
-    if not kinds:
         return ""
-    if kinds == {"consistency check"}:
-        return ": a consistency check (both sides use the same source or model), not a validation"
-    return f": {', '.join(sorted(kinds))}"
+    flags = [*(["PROVISIONAL: the run ended early"] if v.provisional else []),
+             *(["most trials ran with the CPU contended"] if v.contended else []),
+             *(["NOISY: the A/A control differed"] if v.noisy else [])]
+    return f" [{'; '.join(flags)}]" if flags else ""
 
 
-def format_table(analysis: Any) -> str:
-    """The per-configuration table, in two blocks that each fit an ordinary terminal: (1) return, episode
-    length, size, latency and memory; (2) energy, every figure labelled with its method. Means carry 95%
-    t-intervals across trials in brackets. A legend of the less obvious columns follows."""
-    method = analysis.energy_method or "n/a"
-    mixed = method == "mixed"
+def words(c: Comparison) -> str:
+    """The verdict's words, short: ``energy higher, return kept (per-step)``."""
+    v = c.verdict
+    if v is None:
+        return "no verdict"
+    if c.config == CONTROL:
+        return "A/A control: " + ("DIFFERED (noisy run)" if v.noisy else "no difference")
+    why = f" ({v.mechanism})" if v.mechanism not in ("none", None) else ""
+    return f"energy {v.energy}{why}, return {v.return_}" + ("" if not v.saving else ": SAVING")
+
+
+def summary_sentence(c: Comparison) -> str:
+    """One sentence in the manner of hyperfine's summary."""
+    v = c.verdict
+    e = c.energy_per_episode
+    assert v is not None
+    ret = {"kept": "at the same return", "higher": "at a higher return", "lower": "at a lower return",
+           "not shown kept": "with the return not shown kept"}.get(v.return_, f"return {v.return_}")
+    why = f"; it comes from {MECHANISM_TEXT[v.mechanism]}" if v.mechanism in MECHANISM_TEXT else ""
+    return (f"{c.config} used {fmt.ratio_interval(e.ratio, e.ratio_low, e.ratio_high)} the "
+            f"{_short_label(v.energy_method)} per episode of {c.baseline}, {ret}: {conclusion(c)}{why}."
+            + _flags(c))
+
+
+def _header(result: EvalResult) -> list[str]:
+    s, a = result.settings, result.analysis
+    kwargs = f" {s.env_kwargs}" if s.env_kwargs else ""
+    source = f"agent {s.agent_path}" if s.agent_path else "zoo agent"
+    norm = f"observations normalised with {s.vecnormalize_path}" if s.vecnormalize_path else "raw observations"
+    basis = "gross"
+    return [_wrap(f"{s.algo} on {s.env_id}{kwargs} ({source}; {norm}): {s.replicates} replicate(s) x {s.trials} "
+                  f"trial(s) x {s.episodes} episodes per configuration; {_label(a.energy_method)}, {basis}, "
+                  f"from {a.meter}")]
+
+
+def format_summary(result: EvalResult, *, details_hint: str | None = None) -> str:
+    """The first screen (see the module docstring)."""
+    a: Analysis = result.analysis
+    lines = _header(result)
+    reference = result.baseline_reference
+    if reference is not None and reference.warning:
+        lines.append(_wrap(f"warning: {reference.warning}"))
+    base = a.summaries.get(BASELINE)
+    rows = []
+    if base is not None:
+        e = base.energy_per_episode_j
+        rows.append([BASELINE, fmt.bytes_(result.baseline_footprint.serialized_bytes),
+                     fmt.number(base.ret.mean, 4), fmt.quantity(e.mean, e.low, e.high, unit="J"), "baseline"])
+    for cfg, c in a.comparisons.items():
+        rows.append([cfg, _size_change(c), _return_change(c.ret), _change(c.energy_per_episode), words(c)])
+    lines += ["", fmt.table(["config", "size", "return [CI]", "energy/episode [CI]", "verdict"], rows)]
+    sentences = [summary_sentence(c) for cfg, c in a.comparisons.items() if cfg != CONTROL and c.verdict]
+    if sentences:
+        lines.append("")
+        lines += [_wrap(s) for s in sentences]
+    if a.control is not None:
+        lines.append(f"resolution: changes below {mde_text(a.control.mde_per_episode_pct)} of energy per episode "
+                     f"are not detectable in this run (A/A control, {fmt.level(a.control.confidence)}, 80% power)")
+    if result.run.interrupted:
+        lines.append("INTERRUPTED: partial results (whole trials only); verdicts are provisional")
+    if result.run.error is not None:
+        lines.append(_wrap(f"FAILED: {result.run.error}; partial results; verdicts are provisional"))
+    if details_hint:
+        lines.append(details_hint)
+    return "\n".join(lines)
+
+
+def format_table(analysis: Analysis) -> str:
+    """Return, size, latency and memory per configuration; then energy, every figure labelled."""
     rows1, rows2 = [], []
-    memory_episodes = None
+    e_scale = fmt.column_scale(s.energy_per_episode_j.mean for s in analysis.summaries.values())
+    s_scale = fmt.column_scale(s.energy_per_step_j.mean for s in analysis.summaries.values())
     for s in analysis.summaries.values():
-        fp = s.footprint
-        mem = s.memory
+        fp, mem = s.footprint, s.memory
         ok = mem is not None and mem.status == "ok"
-        peak = _bytes(mem.peak_rss_bytes) if ok else ("failed" if mem is not None else "skipped")
-        uss = mem.uss_delta_bytes if ok else None
-        uss_text = ("n/a" if uss is None else ("+" if uss >= 0 else "-") + _bytes(abs(uss))) if ok else peak
-        if ok and mem.episodes is not None:
-            memory_episodes = mem.episodes
-        rows1.append([
-            s.config,
-            _ci(s.ret, ".4g"),
-            _f(s.length.mean, ".1f"),
-            _bytes(fp.serialized_bytes if fp else None),
-            f"{fp.parameters} ({fp.nonzero_parameters})" if fp else "n/a",
-            f"{_f(s.policy_us_p50, '.0f')} / {_f(s.policy_us_p95, '.0f')}",
-            _f(s.env_us_per_step.mean, ".1f"),
-            peak,
-            uss_text,
-        ])
-        row2 = [
-            s.config,
-            _ci(s.energy_per_episode_j, ".3g"),
-            _ci(s.energy_per_step_j, ".3g", 1e3),
-            _f(s.energy_per_return_j, ".3g"),
-            "n/a (below resolution)" if getattr(s, "crosscheck_below_resolution", False) else _rel(s.crosscheck_rel_diff),
-        ]
-        if mixed:
-            row2.insert(1, f"{s.energy_method or 'n/a'} ({s.energy_meter})")
-        rows2.append(row2)
-    header1 = ["config", "return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
-               "env us/step", "peak RSS", "USS delta"]
-    label = "see method" if mixed else method
-    header2 = ["config", f"E/episode J ({label}) [95% CI]", f"E/step mJ ({label}) [95% CI]",
-               f"J/return ({label})", "CodeCarbon diff"]
-    if mixed:
-        header2.insert(1, "method (meter)")
-    legend = [
-        "length: mean steps per episode; model bytes: serialized inference path; infer us: per-step policy "
-        "latency percentiles; env us/step: mean environment step time",
-        f"peak RSS: peak resident memory of a fresh process per configuration (Python, torch and the agent, "
-        f"lifetime maximum); USS delta: private memory added by playing "
-        f"{memory_episodes if memory_episodes is not None else 'its'} episodes in that process",
-        "J/return: energy per episode / mean return, n/a where the mean return is <= 0; CodeCarbon diff: "
-        "(ours - CodeCarbon) / CodeCarbon of the CPU over the same trial windows"
-        + _cc_kind(analysis),
-    ]
+        peak = fmt.bytes_(mem.peak_rss_bytes) if ok else ("failed" if mem is not None else "skipped")
+        rows1.append([s.config, fmt.quantity(s.ret.mean, s.ret.low, s.ret.high),
+                      fmt.number(s.length.mean, 4), fmt.bytes_(fp.serialized_bytes if fp else None),
+                      f"{fp.parameters} ({fp.nonzero_parameters})" if fp else fmt.NA,
+                      f"{fmt.number(s.policy_us_p50)} / {fmt.number(s.policy_us_p95)}",
+                      fmt.number(s.env_us_per_step.mean), peak])
+        e, p = s.energy_per_episode_j, s.energy_per_step_j
+        cc = ("n/a (below resolution)" if s.crosscheck_below_resolution else
+              fmt.NA if s.crosscheck_rel_diff is None else fmt.pct(1 + s.crosscheck_rel_diff))
+        rows2.append([s.config, s.energy_method or fmt.NA, fmt.quantity(e.mean, e.low, e.high, scale=e_scale, unit="J"),
+                      fmt.quantity(p.mean, p.low, p.high, scale=s_scale, unit="J"),
+                      fmt.number(s.energy_per_return_j), cc])
+    across = "replicates" if analysis.replicates >= 2 else "trials"
     return "\n".join([
-        "Return, size, time and memory",
-        _table(header1, rows1),
+        "Return, size, time and memory (return [95% CI across trials])",
+        fmt.table(["config", "return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
+                   "env us/step", "peak RSS"], rows1),
         "",
-        f"Energy ({analysis.meter}, {method}; intervals are 95% across "
-        f"{'replicates' if getattr(analysis, 'replicates', 0) >= 2 else 'trials'})",
-        _table(header2, rows2),
-        "",
-        *(textwrap.fill(line, width=REPORT_WIDTH, subsequent_indent="  ") for line in legend),
+        f"Energy ({analysis.meter}; 95% CI across {across})",
+        fmt.table(["config", "method", "E/episode [95% CI]", "E/step [95% CI]", "J/return", "CodeCarbon diff"], rows2),
     ])
 
 
-def format_decomposition(analysis: Any) -> str:
+def verdict(c: Comparison) -> str:
+    """One sentence per configuration from its :class:`~paradox_gym.analysis.Verdict`, with each interval's
+    level: every word follows from a (Holm-adjusted) interval, never from a point estimate."""
+    v = c.verdict
+    if v is None:
+        return f"{c.config}: no verdict (no comparison)."
+    e_level = f"{fmt.level(v.energy_confidence)} CI"
+    if c.config == CONTROL:
+        return (f"{c.config} vs {c.baseline} (A/A control, the same agent loaded twice): energy per episode "
+                f"{_change(c.energy_per_episode)} ({e_level}): "
+                + ("it differed: the run is noisy." if v.noisy else "the run's calibration, not a verdict."))
+    net = "" if v.net_energy is None else f" [{v.energy_basis}; net of idle power: {v.net_energy}]"
+    return (f"{c.config} vs {c.baseline}: size {_size_change(c)}, return {v.return_} {_return_change(c.ret)} "
+            f"({fmt.level(v.return_confidence)} CI), {_label(v.energy_method)} per episode {v.energy} "
+            f"{_change(c.energy_per_episode)} ({e_level}){net}, per step {_change(c.energy_per_step)} (95% CI): "
+            f"{conclusion(c)}; mechanism {v.mechanism}.{_flags(c)}")
+
+
+def format_decomposition(analysis: Analysis) -> str:
+    """Each comparison's change of energy per episode split into its effects, with intervals."""
     lines = []
     for cfg, comp in analysis.comparisons.items():
         d = comp.decomposition
         if d is None:
             lines.append(f"{cfg}: no energy figures to decompose")
             continue
-        def ci(effect: str) -> str:
-            low, high = d.interval(effect)
-            return "" if low is None or high is None else f" [{low:+.3g}, {high:+.3g}]"
-
-        model = getattr(d, "fixed_cost_model", "separate" if d.fixed_cost_identified else "none")
-        if model == "separate":
-            fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (F {d.f0_j * 1e3:.4g} -> "
-                     f"{d.f1_j * 1e3:.4g} mJ/episode)")
-        elif model == "shared":
-            fixed = (f" + fixed cost {d.fixed_cost_effect_j:+.4g} J{ci('fixed_cost')} (one fixed cost F = "
-                     f"{d.f0_j * 1e3:.4g} mJ/episode fitted for both: only one configuration's lengths vary)")
-        else:
-            fixed = " (no fixed per-episode cost identifiable: episode lengths do not vary)"
-        lines.append(
-            f"{cfg} vs {comp.baseline}: dE/episode = {d.delta_j:+.4g} J = episode length {d.length_effect_j:+.4g} J"
-            f"{ci('length')} (N {d.n0:.1f} -> {d.n1:.1f} steps) + marginal per-step {d.per_step_effect_j:+.4g} J"
-            f"{ci('per_step')} (e {d.e0 * 1e3:.4g} -> {d.e1 * 1e3:.4g} mJ/step){fixed}"
-        )
-        if d.per_step_phase_j:
-            parts = ", ".join(
-                f"{p} {d.per_step_phase_j.get(p, 0.0):+.4g} J ({1e3 * d.e0_phase_j.get(p, 0.0):.3g} -> "
-                f"{1e3 * d.e1_phase_j.get(p, 0.0):.3g} mJ/step)"
-                for p in ("policy", "env", "overhead")
-            )
-            lines.append(f"    average per-step energy by phase (fixed cost included), change scaled to the mean "
-                         f"episode: {parts}")
+        effects = ", ".join(
+            f"{EFFECT_TEXT[k]} {fmt.pct_interval(d.effects[k].ratio, d.effects[k].ratio_low, d.effects[k].ratio_high)}"
+            for k in EFFECTS)
+        fixed = ("F measured from the reset time" if d.fixed_cost_measured
+                 else "F not measured in these records: taken as 0")
+        lines.append(_wrap(
+            f"{cfg} vs {comp.baseline}: energy per episode {fmt.pct_interval(d.total.ratio, d.total.ratio_low, d.total.ratio_high)} "
+            f"= {effects} ({fmt.level(d.confidence)} CI across {d.units} {d.unit}); mechanism {d.mechanism}. "
+            f"N {fmt.number(d.n0, 4)} -> {fmt.number(d.n1, 4)} steps, e {fmt.quantity(d.e0, unit='J')} -> "
+            f"{fmt.quantity(d.e1, unit='J')} per step, F {fmt.quantity(d.f0_j, unit='J')} -> "
+            f"{fmt.quantity(d.f1_j, unit='J')} per episode ({fixed})", "  "))
+        if d.e0_phase_j and d.e1_phase_j:
+            parts = ", ".join(f"{PHASE_LABELS[p]} {fmt.quantity(d.e0_phase_j.get(p, 0.0), unit='J')} -> "
+                              f"{fmt.quantity(d.e1_phase_j.get(p, 0.0), unit='J')}" for p in PHASES)
+            lines.append(_wrap(f"energy per step by phase (pooled, no interval): {parts}", "      "))
     return "\n".join(lines) if lines else "(baseline only: nothing to decompose)"
 
 
 def format_devices(energy: dict[str, Any], by_device: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """Energy per device and configuration, gross and net of idle power (J per episode, 95% CIs across
-    trials), with each device's meter, method and idle power; then the CO2e estimate per 1000 episodes."""
+    """Energy per device and configuration, gross and net of idle power, with each device's meter, method
+    and idle power; then the CO2e estimate per 1000 episodes. Its intervals are across trials (the spread
+    inside the replicates), unlike the headline's, which are across replicates."""
     head = energy.get("headline", {})
-    devices = energy.get("devices", {})
     lines = [f"Energy by device (headline = {' + '.join(head.get('scope', []))}, {head.get('basis', 'gross')}; "
-             f"net = gross - idle power x time; policy on {head.get('policy_device', 'cpu')})"]
-    dev_rows = []
-    for name, d in devices.items():
-        idle = d.get("idle_w")
-        ci = "" if d.get("idle_w_low") is None else f" [{_f(d['idle_w_low'])}, {_f(d['idle_w_high'])}]"
-        dev_rows.append([name, d.get("meter", ""), d.get("label", d.get("method", "")),
-                         f"{_f(idle)}{ci} ({d.get('idle_windows', 0)} windows)"])
-    lines.append(_table(["device", "meter", "method", "idle W [95% CI]"], dev_rows))
-    rows = []
-    for cfg, per in by_device.items():
-        for name, s in per.items():
-            rows.append([cfg, name,
-                         f"{_f(s.get('gross_per_episode_j'))} [{_f(s.get('gross_per_episode_low_j'))}, "
-                         f"{_f(s.get('gross_per_episode_high_j'))}]",
-                         f"{_f(s.get('net_per_episode_j'))} [{_f(s.get('net_per_episode_low_j'))}, "
-                         f"{_f(s.get('net_per_episode_high_j'))}]",
-                         "n/a" if s.get("idle_share") is None else f"{100 * s['idle_share']:.0f}%"])
-    lines += ["", _table(["config", "device", "gross J/episode [95% CI]", "net J/episode [95% CI]", "idle share"],
-                         rows)]
+             f"net = gross - idle power x time; policy on {head.get('policy_device', 'cpu')}; "
+             "intervals: 95% across trials, not the headline's across-replicate interval)"]
+    dev_rows = [[name, d.get("meter", ""), d.get("label", d.get("method", "")),
+                 f"{fmt.quantity(d.get('idle_w'), d.get('idle_w_low'), d.get('idle_w_high'), unit='W')} "
+                 f"({d.get('idle_windows', 0)} windows)"] for name, d in energy.get("devices", {}).items()]
+    lines.append(fmt.table(["device", "meter", "method", "idle power [95% CI]"], dev_rows))
+    rows = [[cfg, name,
+             fmt.quantity(s.get("gross_per_episode_j"), s.get("gross_per_episode_low_j"),
+                          s.get("gross_per_episode_high_j"), unit="J"),
+             fmt.quantity(s.get("net_per_episode_j"), s.get("net_per_episode_low_j"), s.get("net_per_episode_high_j"),
+                          unit="J"),
+             fmt.NA if s.get("idle_share") is None else f"{100 * s['idle_share']:.0f}%"]
+            for cfg, per in by_device.items() for name, s in per.items()]
+    lines += ["", fmt.table(["config", "device", "gross J/episode [95% CI]", "net J/episode [95% CI]", "idle share"],
+                            rows)]
     em = energy.get("emissions")
     if em:
-        per = ", ".join(f"{cfg} {_f(v.get('gross_g_per_1000_episodes'))} g"
+        per = ", ".join(f"{cfg} {fmt.number(v.get('gross_g_per_1000_episodes'))} g"
                         for cfg, v in em.get("per_config", {}).items())
         lines += ["", _wrap(f"CO2e per 1000 episodes (estimate, gross headline, {em.get('country_name')} "
-                            f"{_f(em.get('g_per_kwh'))} gCO2e/kWh from CodeCarbon's offline data): {per}", "")]
+                            f"{fmt.number(em.get('g_per_kwh'))} gCO2e/kWh from CodeCarbon's offline data): {per}")]
     return "\n".join(lines)
 
 
-def format_report(analysis: Any, *, settings: Any = None, interrupted: bool = False, error: str | None = None) -> str:
-    """Table, energy labels and notes, verdicts, decomposition and the three checks, as printed text."""
-    parts = []
-    if settings is not None:
-        parts.append(
-            f"{settings.algo} on {settings.env_id}: {settings.replicates} replicate(s) (fresh processes) x "
-            f"{settings.trials} trial(s) x {settings.episodes} episodes per configuration (interleaved, random order "
-            f"per round), warm-up {settings.warmup} episodes, torch threads {settings.threads}"
-        )
-    cc = f"; cross-check: {analysis.crosscheck_meter}" if analysis.crosscheck_meter else ""
-    parts.append(f"energy: {analysis.meter} ({analysis.energy_method}){cc}; intervals are 95%")
-    parts.append(format_table(analysis))
-    for note in analysis.notes:
-        parts.append(_wrap(f"note: {note}", ""))
-    if interrupted:
-        parts.append("INTERRUPTED: partial results (whole trials only)")
-    if error is not None:
-        parts.append(_wrap(f"FAILED: {error}; partial results (the whole trials before it only)", ""))
-    control = getattr(analysis, "control", None)
-    head = "\n" + _wrap("Verdicts (words follow from Holm-adjusted intervals: lower/higher only when the interval "
-                        "excludes no change; equivalent inside the margin; return kept when its lower bound keeps "
-                        ">= 1 - the return margin)", "")
-    if control is not None:
-        head += (f"\nA/A control: minimum detectable effect {_mde_text(control.mde_per_episode_pct)} per episode, "
-                 f"{_mde_text(control.mde_per_step_pct)} per step"
-                 + ("; NOISY: the control differed" if control.noisy else ""))
-    parts.append(head + ":")
-    parts += [_wrap(verdict(c), "  ") for c in analysis.comparisons.values()] or ["  (baseline only)"]
-    parts.append("\nWhy (energy per episode E = F + N x e, fitted per configuration; intervals: 95% bootstrap over episodes):")
-    for line in format_decomposition(analysis).splitlines():
-        parts.append(_wrap(line.strip(), "    " if line.startswith(" ") else "  "))
+def format_codecarbon_parts(result: EvalResult) -> str | None:
+    """CodeCarbon's CPU, RAM and GPU parts per configuration (J per episode), each labelled; None without
+    CodeCarbon."""
+    rows = []
+    for cfg, trials in result.run.trials.items():
+        parts: dict[str, float] = {}
+        episodes = 0
+        for t in trials:
+            if not t.crosscheck:
+                continue
+            episodes += t.episodes
+            for part in ("cpu", "ram", "gpu"):
+                value = t.crosscheck.get(f"codecarbon_{part}_j")
+                if value is not None:
+                    parts[part] = parts.get(part, 0.0) + float(value)
+        if episodes and parts:
+            rows.append([cfg, *(fmt.quantity(parts[p] / episodes, unit="J") if p in parts else fmt.NA
+                                for p in ("cpu", "ram", "gpu"))])
+    if not rows:
+        return None
+    return ("CodeCarbon's parts per episode (its own models: CPU from its TDP table or RAPL, RAM from its "
+            "memory model, GPU from NVML; only the CPU part is compared with ours)\n"
+            + fmt.table(["config", "cpu", "ram", "gpu"], rows))
+
+
+def format_details(result: EvalResult) -> str:
+    """Everything after the first screen (see the module docstring)."""
+    a = result.analysis
+    parts = [format_table(a), ""]
+    parts += [_wrap(f"note: {note}") for note in a.notes]
+    parts.append("\nVerdicts (words follow from Holm-adjusted intervals, shown at their levels):")
+    parts += [_wrap(verdict(c), "  ") for c in a.comparisons.values()] or ["  (baseline only)"]
+    parts.append("\nWhy (energy per episode E = F + N x e; the change split into episode length, cost per step "
+                 "and fixed cost, at the verdict's level; docs/methodology.md):")
+    parts.append(format_decomposition(a))
     parts.append("\nChecks of the study:")
-    for check in analysis.checks:
-        parts.append(_wrap(f"{check.claim}: {check.status.upper()} — {check.evidence}", "  "))
+    parts += [_wrap(f"{check.claim}: {check.status.upper()} -- {check.evidence}", "  ") for check in a.checks]
+    cc = format_codecarbon_parts(result)
+    if cc:
+        parts += ["", cc]
+    if result.run.devices:
+        doc = result.to_dict()
+        parts += ["", format_devices(doc["energy"], {c: s.get("energy_by_device", {})
+                                                      for c, s in doc["summaries"].items()})]
     return "\n".join(parts)
 
 
-def _wrap(text: str, indent: str, width: int = REPORT_WIDTH) -> str:
-    """``text`` wrapped to ``width`` columns, first line indented by ``indent``, the rest by two more."""
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "    ",
-                         break_on_hyphens=False)
+def format_report(result: EvalResult, *, details: bool = True, details_hint: str | None = None) -> str:
+    """The first screen, then (``details``) everything else."""
+    summary = format_summary(result, details_hint=None if details else details_hint)
+    return summary + ("\n\n" + format_details(result) if details else "")

@@ -34,7 +34,7 @@ from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
-from paradox_gym.experiment.settings import INT_FIELDS, EvalSettings
+from paradox_gym.experiment.settings import EvalSettings, Setting, int_fields, settings_of
 from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
@@ -49,7 +49,7 @@ def _bool(name: str) -> Callable[[Any], bool]:
 
 
 #: EvalSettings integer field -> its largest value (the caps of :mod:`paradox_gym.limits`).
-_INT_MAXIMA: dict[str, int] = {name: maximum for name, _minimum, maximum in INT_FIELDS}
+_INT_MAXIMA: dict[str, int] = {name: maximum for name, _minimum, maximum in int_fields()}
 
 
 def _int(name: str, minimum: int) -> Callable[[Any], int]:
@@ -95,26 +95,29 @@ class GridKey:
     unsupported_default: Any = None
 
 
-#: Grid keys that set EvalSettings fields (the cell keys ``agents``, ``methods``, ``amounts`` are separate).
-GRID_KEYS: dict[str, GridKey] = {
-    k.name: k
-    for k in (
-        GridKey("episodes", _int("episodes", 1), "episodes per trial", "episodes"),
-        GridKey("trials", _int("trials", 1), "trials per configuration", "trials"),
-        GridKey("warmup", _int("warmup", 0), "warm-up episodes per configuration", "warmup"),
-        GridKey("seed", _int("seed", 0), "seed of the first measured episode", "seed"),
-        GridKey("replicates", _int("replicates", 1), "independent replicates per cell", "replicates", 1),
-        GridKey("control", _bool("control"), "A/A control (a second copy of the baseline)", "control", False),
-        GridKey("device", _device, "torch device of the policies", "device", "cpu"),
-        GridKey("meters", _as_is, "energy meters", "meters"),
-        GridKey("codecarbon", _bool("codecarbon"), "CodeCarbon cross-check", "codecarbon"),
-        GridKey("memory", _bool("memory"), "fresh-process memory probe", "memory"),
-        GridKey("memory_episodes", _int("memory_episodes", 1), "episodes per memory probe", "memory_episodes"),
-        GridKey("threads", _int("threads", 1), "torch threads", "threads"),
-        GridKey("phase_clock", _as_is, "per-step clock of the phase split", "phase_clock"),
-        GridKey("cpu_tdp_w", _optional_number("cpu_tdp_w"), "CPU TDP in W per package", "cpu_tdp_w"),
-    )
-}
+def _check_of(name: str, declared: Setting) -> Callable[[Any], Any]:
+    """How a grid value of a declared setting is checked before the jobs are built (EvalSettings checks
+    every value again when a job's settings are made)."""
+    if declared.kind == "int" and declared.bounds is not None:
+        return _int(name, declared.bounds[0])
+    if declared.kind in ("flag", "no-flag"):
+        return _bool(name)
+    if declared.kind == "number":
+        return _optional_number(name)
+    if name == "device":
+        return _device
+    return _as_is
+
+
+def grid_keys(cls: type = EvalSettings) -> dict[str, GridKey]:
+    """The grid keys of ``cls``: every setting declared with ``grid=True``, under its field name."""
+    return {name: GridKey(name, _check_of(name, declared), declared.help, name)
+            for name, declared in settings_of(cls).items() if declared.grid}
+
+
+#: Grid keys that set EvalSettings fields (the cell keys ``agents``, ``methods``, ``amounts`` are separate),
+#: generated from the settings' declarations.
+GRID_KEYS: dict[str, GridKey] = grid_keys()
 
 CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts")
 AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path", "folder")
