@@ -21,6 +21,7 @@ USS comes from ``psutil.Process().memory_full_info().uss`` (``None`` where the p
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
-from paradox_gym.envs import close_env
+from paradox_gym.envs import close_env, fresh_process_env
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.experiment.agents import build_agents, load_model, make_agent_env
 from paradox_gym.experiment.records import MemoryProbe
@@ -164,7 +165,8 @@ def measure_memory(settings: EvalSettings, algo: str, methods: Sequence[str], *,
         batch, pending = pending[:max(1, parallel)], pending[max(1, parallel):]
         procs = {
             m: subprocess.Popen(_memory_command(settings, algo, m), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **fresh_process_env(settings.env_id)})  # caller-registered envs
             for m in batch
         }
         try:
