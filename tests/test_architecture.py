@@ -94,7 +94,8 @@ def test_cycle_finder_finds_a_planted_cycle() -> None:
 
 def test_nothing_imports_the_cli() -> None:
     offenders = sorted(m for m, deps in import_graph().items()
-                       if not m.startswith("paradox_gym.cli") and any(d.startswith("paradox_gym.cli") for d in deps))
+                       if not m.startswith("paradox_gym.cli") and m != "paradox_gym.__main__"
+                       and any(d.startswith("paradox_gym.cli") for d in deps))
     assert offenders == []
 
 
@@ -119,3 +120,89 @@ def test_public_api() -> None:
     with pytest.raises(UserInputError, match="episodes must be an integer >= 1"):
         paradox_gym.EvalSettings(episodes=0)
     assert paradox_gym.EvalResult.__name__ == "EvalResult"
+
+
+#: The layers of docs/architecture.md ("Data flow and import direction"), left to right: a module may
+#: import only modules of its own layer or of a layer to its left. Matched by longest prefix.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("paradox_gym._util", "paradox_gym.errors", "paradox_gym.vocab", "paradox_gym.limits", "paradox_gym.stats",
+     "paradox_gym.report.format", "paradox_gym.references"),
+    ("paradox_gym.envs",),
+    ("paradox_gym.sb3",),
+    ("paradox_gym.zoo", "paradox_gym.compression"),
+    ("paradox_gym.energy",),
+    ("paradox_gym.experiment",),
+    ("paradox_gym.analysis",),
+    ("paradox_gym.report",),
+    ("paradox_gym.pipeline", "paradox_gym.loading"),
+    ("paradox_gym.study", "paradox_gym.crossover"),
+    ("paradox_gym.cli", "paradox_gym.__main__"),
+)
+
+
+def layer_of(module: str, layers: tuple[tuple[str, ...], ...] = LAYERS) -> int | None:
+    """The index of ``module``'s layer (the longest matching prefix wins); None for the package root."""
+    best: tuple[int, int] | None = None
+    for index, prefixes in enumerate(layers):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if best is None or len(prefix) > best[1]:
+                    best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def layer_violations(graph: dict[str, set[str]],
+                     layers: tuple[tuple[str, ...], ...] = LAYERS) -> list[tuple[str, str]]:
+    """(module, imported) pairs where a module imports one of a layer to its right."""
+    out = []
+    for module, deps in graph.items():
+        mine = layer_of(module, layers)
+        for dep in deps:
+            theirs = layer_of(dep, layers)
+            if mine is not None and theirs is not None and theirs > mine:
+                out.append((module, dep))
+    return sorted(out)
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted(m for m in import_graph() if m != "paradox_gym" and layer_of(m) is None)
+    assert unplaced == [], f"modules missing from LAYERS (and docs/architecture.md): {unplaced}"
+
+
+def test_imports_follow_the_documented_layer_order() -> None:
+    assert layer_violations(import_graph()) == []
+
+
+def test_layer_check_catches_an_import_against_the_order() -> None:
+    graph = {"paradox_gym.stats": {"paradox_gym.analysis.summary"}, "paradox_gym.analysis.summary": {"paradox_gym.stats"}}
+    assert layer_violations(graph) == [("paradox_gym.stats", "paradox_gym.analysis.summary")]
+    assert layer_of("paradox_gym.report.format") == 0 and layer_of("paradox_gym.report.text") == LAYERS.index(("paradox_gym.report",))
+
+
+def test_a_setting_declared_once_reaches_flag_grid_key_and_json() -> None:
+    """Adding a setting is one field with its declaration: the CLI flag, the grid key and the JSON field follow."""
+    import dataclasses
+
+    from paradox_gym.cli.evaluate import add_setting_arguments
+    from paradox_gym.experiment.settings import EvalSettings, setting, settings_table
+    from paradox_gym.study.grid import grid_keys
+
+    @dataclasses.dataclass(frozen=True)
+    class Extended(EvalSettings):
+        new_knob: int = setting(3, "a new knob", flag="--new-knob", kind="int", bounds=(1, 9), grid=True)
+
+    parser = __import__("argparse").ArgumentParser()
+    add_setting_arguments(parser, Extended)
+    assert parser.parse_args(["--new-knob", "5"]).new_knob == 5
+    assert "new_knob" in grid_keys(Extended)
+    assert Extended(env_id="CartPole-v1", new_knob=4).to_dict()["new_knob"] == 4
+    assert "`--new-knob`" in settings_table(Extended)
+    with pytest.raises(UserInputError, match="new_knob"):
+        Extended(new_knob=0)
+
+
+def test_the_settings_table_in_the_docs_is_current() -> None:
+    from paradox_gym.experiment.settings import settings_table
+
+    docs = (PACKAGE.parent / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    assert settings_table() in docs, "regenerate with: python scripts/settings_table.py"

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from paradox_gym.analysis.compare import Comparison
 from paradox_gym.analysis.verdicts import RETURN_MARGIN, energy_direction, return_direction, return_kept
-from paradox_gym.report import format as fmt
+import paradox_gym.report.format as fmt
 from paradox_gym.stats import CONFIDENCE, PairedCI, direction
 from paradox_gym.vocab import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_APPLICABLE
 

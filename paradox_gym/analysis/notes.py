@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 from paradox_gym.analysis.control import ControlSummary
 from paradox_gym.analysis.summary import ConfigSummary
 from paradox_gym.experiment.records import TrialRecord
-from paradox_gym.report import format as fmt
+import paradox_gym.report.format as fmt
 from paradox_gym.stats import CONFIDENCE, t_quantile
 from paradox_gym.vocab import CONTROL
 

@@ -8,7 +8,7 @@ from paradox_gym.analysis.compare import Comparison, compare
 from paradox_gym.analysis.summary import ConfigSummary, complete_trials
 from paradox_gym.compression.floor import inference_floor
 from paradox_gym.experiment.records import TrialRecord
-from paradox_gym.report import format as fmt
+import paradox_gym.report.format as fmt
 
 
 def runtime_extras(

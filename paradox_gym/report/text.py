@@ -15,17 +15,28 @@ Numbers are formatted by :mod:`paradox_gym.report.format` only.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from paradox_gym.analysis import Analysis, Comparison
 from paradox_gym.analysis.decomposition import EFFECTS
 from paradox_gym.analysis.notes import mde_text
-from paradox_gym.report import format as fmt
+import paradox_gym.report.format as fmt
 from paradox_gym.stats import PairedCI
 from paradox_gym.vocab import BASELINE, CONTROL, PHASE_LABELS, PHASES
 
-if TYPE_CHECKING:
-    from paradox_gym.report.result import EvalResult
+
+class EvalResult(Protocol):
+    """What the text needs of :class:`paradox_gym.report.result.EvalResult` (which imports this module)."""
+
+    settings: Any
+    run: Any
+    analysis: Analysis
+    baseline_footprint: Any
+
+    @property
+    def baseline_reference(self) -> Any: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 REPORT_WIDTH = 118  # columns of the wrapped sentences
 
