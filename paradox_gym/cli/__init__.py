@@ -16,7 +16,7 @@ from types import ModuleType
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
 from paradox_gym.cli import evaluate, train, validate_meters
-from paradox_gym.cli import study_report, sweep
+from paradox_gym.cli import crossover, study_report, sweep
 
 #: subcommand -> (module with add_arguments / run, one-line help)
 COMMANDS: dict[str, tuple[ModuleType, str]] = {
@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[ModuleType, str]] = {
                                          "shortest trustworthy window"),
     "sweep": (sweep, "measure every cell of a grid (agents x methods x amounts), resumably"),
     "report": (study_report, "write the study report of a sweep directory"),
+    "crossover": (crossover, "map where compression pays: policy width x batch x method x runtime"),
 }
 
 

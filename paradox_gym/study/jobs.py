@@ -31,7 +31,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from paradox_gym import __version__
 from paradox_gym import limits
@@ -124,6 +124,8 @@ class Job:
     amount: float | None
     settings: dict[str, Any]
     identity: dict[str, Any]
+    #: what measures the job: ``evaluate`` (:func:`run_job` itself) or a name in :data:`JOB_KINDS`
+    kind: ClassVar[str] = "evaluate"
 
     def eval_settings(self) -> EvalSettings:
         return EvalSettings(**self.settings)
@@ -245,10 +247,22 @@ def failure_outcome(job: Job, exc: BaseException, base: dict[str, Any] | None = 
     return JobOutcome(job.id, "failed", record, elapsed_s)
 
 
+#: Job kinds measured by other code than :func:`paradox_gym.evaluate`: kind -> ``"module:function"``, a
+#: ``function(job, executor) -> JobOutcome`` imported where the job runs (a worker process or a Ray node
+#: needs no registration; the study layer imports nothing above it).
+JOB_KINDS: dict[str, str] = {"crossover": "paradox_gym.crossover.jobs:run_crossover_job"}
+
+
 def run_job(job: Job, executor: str = "serial") -> JobOutcome:
     """Measure one job with :func:`paradox_gym.evaluate` (nothing is written; the driver stores the
-    outcome). Any exception becomes a ``failed`` outcome with its message; Ctrl-C during the trials gives
-    ``interrupted`` (the partial result is discarded: a job is whole or absent)."""
+    outcome), or with its kind's function (:data:`JOB_KINDS`). Any exception becomes a ``failed`` outcome
+    with its message; Ctrl-C during the trials gives ``interrupted`` (the partial result is discarded: a
+    job is whole or absent)."""
+    if job.kind != "evaluate":
+        import importlib
+
+        module, _, function = JOB_KINDS[job.kind].partition(":")
+        return getattr(importlib.import_module(module), function)(job, executor)
     from paradox_gym.pipeline import evaluate
 
     started = time.perf_counter()
@@ -457,6 +471,6 @@ class JobStore:
 
 
 __all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
-           "JobStore", "check_grid_record", "failure_outcome", "grid_fingerprint", "job_identity",
+           "JobStore", "JOB_KINDS", "check_grid_record", "failure_outcome", "grid_fingerprint", "job_identity",
            "machine_fingerprint", "make_job", "read_json_record", "run_job", "vecnormalize_file",
            "sha256_of"]
