@@ -40,15 +40,22 @@ MAX_ZIP_MEMBERS = 64
 MAX_TENSORS = 10_000
 #: Most critics (Q networks) of an off-policy policy (SB3 uses 2, TQC 5, REDQ-style setups 10).
 MAX_CRITICS = 16
-#: Most QAT fine-tuning steps a saved compressed agent may ask for when it is loaded (the default is 200).
-MAX_QAT_STEPS = 100_000
+#: Most QAT fine-tuning steps (``qat_steps`` of ``compress()`` and ``--qat-steps``, and what a saved compressed
+#: agent may ask for when it is loaded); the default is 200.
+MAX_QAT_STEPS = 1_000
 #: Most calibration observations (``calibration_steps``; rows of a saved ``calibration.pt``); the default
 #: is 512, and each row is one observation held in memory and passed through the policy.
 MAX_CALIBRATION_ROWS = 100_000
-#: Most QAT fine-tuning work a saved compressed agent may ask for when loaded: steps x inference parameters
-#: (each step is a batch of 64 through the network: 200 steps of a 256x256 MLP is ~1.4e7; at this cap a
-#: load fine-tunes for at most about a minute on one core).
-MAX_QAT_WORK = 2_000_000_000
+#: Most QAT fine-tuning work a saved compressed agent may ask for when loaded, in step x parameter units:
+#: steps x (inference parameters + ``QAT_STEP_FIXED_PARAMETERS``). Each step is a batch of 64 through the
+#: network, and its fixed cost (fake-quantization modules, the optimizer) was measured as that of a network
+#: of ~200,000 parameters: a 1024x1024 MLP (1.06 M parameters) fine-tunes at most 198 steps on load, a
+#: 64x64 one the 1,000 of MAX_QAT_STEPS. docs/evaluation.md ("Size limits") states the worst-case load time.
+MAX_QAT_WORK = 250_000_000
+QAT_STEP_FIXED_PARAMETERS = 200_000
+#: Wall-clock guard of QAT fine-tuning (``compress()`` and loading a saved agent), in seconds: past it the
+#: fine-tuning stops with an error naming the steps done, whatever the machine's load.
+MAX_QAT_SECONDS = 90.0
 #: Largest ``complexity`` of the mock environment (a real number: physics sub-steps per step, a fraction
 #: being a pro-rata partial one; one sub-step is 16,384 multiply-adds, ~1.5 us).
 MAX_MOCK_COMPLEXITY = 100_000.0

@@ -334,10 +334,20 @@ def test_untouched_compressed_agent_loads(compressed: dict[str, bytes], tmp_path
                                  "dtype": "float32"}), UserInputError, "low holds NaN"),
         (dict(algo=["PPO"]), UserInputError, r"unsupported algorithm \['PPO'\]"),
         (dict(recipe_method="qat", recipe_qat_steps=10**9), UnsafeAgentError,
-         "asks for 1000000000 QAT fine-tuning steps on load, over the 100000-step limit"),
+         "asks for 1000000000 QAT fine-tuning steps on load, over the 1000-step limit"),
+        (dict(recipe_method="qat", recipe_qat_steps=99_999), UnsafeAgentError,
+         "asks for 99999 QAT fine-tuning steps on load, over the 1000-step limit"),
         # within the step cap, but steps x a 4096-wide network would fine-tune for hours on load
-        (dict(recipe_method="qat", recipe_qat_steps=100_000, net_arch=[4096, 4096]), UnsafeAgentError,
-         r"QAT fine-tuning steps of a \d+-parameter network on load, over the 2e\+09 step x parameter limit"),
+        (dict(recipe_method="qat", recipe_qat_steps=1_000, net_arch=[4096, 4096]), UnsafeAgentError,
+         r"QAT fine-tuning steps of a \d+-parameter network on load, over the 2.5e\+08 step x parameter limit"),
+        # steps x parameters alone (6.7e7) is within the cap; each step's fixed cost counts too
+        (dict(recipe_method="qat", recipe_qat_steps=1_000, net_arch=[256, 256]), UnsafeAgentError,
+         "step x parameter limit"),
+        (dict(recipe_seed=10**30), UserInputError, "seed must be an integer >= 0 and <= 4294967295"),
+        (dict(recipe_seed=-1), UserInputError, "seed must be an integer >= 0"),
+        (dict(recipe_calibration_steps=10**30), UserInputError, "calibration_steps must be an integer"),
+        (dict(recipe_dtype=["qint8"]), UserInputError, r"unknown dtype \['qint8'\]"),
+        (dict(recipe_torch_version={"a": 1}), UserInputError, "torch_version must be text"),
     ],
 )
 def test_tampered_agent_json_is_refused_before_building(compressed: dict[str, bytes], tmp_path: Path,

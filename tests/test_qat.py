@@ -129,3 +129,47 @@ def test_qat_trpo() -> None:
     agent = compress(model, "qat", env="CartPole-v1", calibration_steps=64, qat_steps=STEPS)
     assert agent.finetune is not None and agent.finetune["steps"] == STEPS
     assert any(isinstance(m, nnq.Linear) for m in agent.policy_module.modules())
+
+
+def test_fine_tuning_stops_at_its_wall_clock_guard(models: dict[str, Any], monkeypatch) -> None:
+    """A fake clock that advances 30 s per reading: the guard (MAX_QAT_SECONDS) stops the fine-tuning with one
+    error naming the steps done, at any machine speed."""
+    from paradox_gym.compression import qat
+    from paradox_gym.limits import MAX_QAT_SECONDS
+
+    readings = iter(range(0, 10**6, 30))
+    monkeypatch.setattr(qat, "_clock", lambda: float(next(readings)))
+    with pytest.raises(UserInputError, match=rf"stopped after \d+ of {STEPS} steps: .*{MAX_QAT_SECONDS:g} s limit"):
+        compress(models["PPO"], "qat", env=ENV["PPO"], calibration_steps=64, qat_steps=STEPS)
+
+
+def test_recipe_seed_past_its_range_is_one_clear_error(models: dict[str, Any]) -> None:
+    with pytest.raises(UserInputError, match=r"seed must be an integer >= 0 and <= 4294967295, got 10+"):
+        compress(models["PPO"], "qat", env=ENV["PPO"], calibration_steps=64, qat_steps=STEPS, seed=10**30)
+
+
+@pytest.mark.slow
+def test_a_file_at_the_qat_caps_loads_within_the_guard(models: dict[str, Any], tmp_path: Path) -> None:
+    """The most fine-tuning a saved agent may ask for (a 64x64 network at MAX_QAT_STEPS, within MAX_QAT_WORK)
+    loads: the guard is far above the worst case (docs/evaluation.md, "Size limits"; timed by
+    scripts/bench_qat_load.py)."""
+    import json
+    import zipfile
+
+    from paradox_gym.compression.qat import qat_work
+    from paradox_gym.limits import MAX_QAT_STEPS, MAX_QAT_WORK
+
+    model = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[64, 64]), seed=0, device="cpu")
+    agent = compress(model, "qat", env="CartPole-v1", calibration_steps=512, qat_steps=1)
+    assert qat_work(MAX_QAT_STEPS, agent.footprint.parameters) <= MAX_QAT_WORK
+    agent.save(tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as zin, zipfile.ZipFile(tmp_path / "worst.zip", "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "agent.json":
+                meta = json.loads(data)
+                meta["recipe"]["qat_steps"] = MAX_QAT_STEPS
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    loaded = load_compressed(tmp_path / "worst.zip")
+    assert loaded.recipe["qat_steps"] == MAX_QAT_STEPS

@@ -28,13 +28,15 @@ from torch import nn
 from paradox_gym._util.cli import one_line
 from paradox_gym.compression.footprint import Footprint, measure
 from paradox_gym.compression.inference_path import SUPPORTED_ALGOS, inference_module
+from paradox_gym.compression.qat import qat_work
 from paradox_gym.compression.quantization import quantized_engine
 from paradox_gym.compression.recipe import check_recipe
 from paradox_gym.compression.registry import apply_recipe, get_method
 from paradox_gym.compression.serialization import build_policy, check_policy_kwargs, decode_space, encode_space
 from paradox_gym.envs import close_env, make_env
 from paradox_gym.errors import ParadoxGymError, UnsafeAgentError, UserInputError, UserTypeError
-from paradox_gym.limits import MAX_CALIBRATION_ROWS, MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_QAT_WORK, MAX_WEIGHTS_BYTES
+from paradox_gym.limits import (MAX_CALIBRATION_ROWS, MAX_JSON_BYTES, MAX_QAT_STEPS, MAX_QAT_WORK, MAX_WEIGHTS_BYTES,
+                                QAT_STEP_FIXED_PARAMETERS)
 from paradox_gym.sb3.untrusted import (
     check_state_dict,
     check_tensor,
@@ -279,10 +281,11 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         action_space = decode_space(meta["action_space"])
         policy_kwargs = meta["policy_kwargs"]
         _, inference_parameters = check_policy_kwargs(algo, observation_space, action_space, policy_kwargs, where)
-        if recipe["method"] == "qat" and recipe["qat_steps"] * inference_parameters > MAX_QAT_WORK:
+        if recipe["method"] == "qat" and qat_work(recipe["qat_steps"], inference_parameters) > MAX_QAT_WORK:
             raise UnsafeAgentError(
                 f"{where}: recipe asks for {recipe['qat_steps']} QAT fine-tuning steps of a {inference_parameters}-"
-                f"parameter network on load, over the {MAX_QAT_WORK:.0e} step x parameter limit (MAX_QAT_WORK)"
+                f"parameter network on load, over the {MAX_QAT_WORK:.2g} step x parameter limit (MAX_QAT_WORK, "
+                f"each step counting a fixed {QAT_STEP_FIXED_PARAMETERS:.0e} besides its parameters)"
             )
         state = _read_weights(archive, where, inference_parameters)
         calibration = None

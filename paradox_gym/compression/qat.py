@@ -36,11 +36,20 @@ from paradox_gym.compression.cores import make_core, preprocess
 from paradox_gym.compression.inference_path import compressible_parts, get_attr_path, parts_of, set_attr_path
 from paradox_gym.compression.quantization import StaticQuantPart, _fuse_pairs, quantized_engine, quiet_torch_ao
 from paradox_gym.errors import UserInputError
+from paradox_gym.limits import MAX_QAT_SECONDS, QAT_STEP_FIXED_PARAMETERS
 
 DEFAULT_QAT_STEPS = 200
 QAT_BATCH = 64
 QAT_LR = 1e-4
 _EPS = 1e-8
+#: The clock of the wall-clock guard (a test replaces it with a fake one).
+_clock = time.perf_counter
+
+
+def qat_work(steps: int, parameters: int) -> int:
+    """The fine-tuning work of ``steps`` steps of a network of ``parameters`` inference parameters, in the
+    units of ``MAX_QAT_WORK``: each step costs its parameters plus a fixed ``QAT_STEP_FIXED_PARAMETERS``."""
+    return steps * (parameters + QAT_STEP_FIXED_PARAMETERS)
 
 
 def _prepare_part(module: nn.Module, backend: str) -> StaticQuantPart:
@@ -66,12 +75,13 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
     ``batch``, ``samples`` (distillation observations), ``seconds`` (wall time of the fine-tuning),
     ``loss_before`` and ``loss_after`` (the scale-free distillation loss of the fake-quantized path over all
     observations, before and after fine-tuning). Observers see every observation once first, update during
-    the first half of the steps and are frozen for the second half.
+    the first half of the steps and are frozen for the second half. Past ``MAX_QAT_SECONDS`` of wall time
+    the fine-tuning stops with a UserInputError naming the steps done (a bound whatever the machine's load).
     """
     if calibration is None or len(calibration) == 0:
         raise UserInputError("method 'qat' needs calibration observations (rollouts of the float agent)")
     x = torch.from_numpy(np.ascontiguousarray(preprocess(calibration, policy.observation_space)[0]))
-    started = time.perf_counter()
+    started = _clock()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same float reductions on every run, so reloading is exact
     try:
@@ -99,6 +109,11 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
             optimizer = torch.optim.Adam([p for w in wrappers.values() for p in w.parameters()], lr=QAT_LR)
             generator = torch.Generator().manual_seed(seed)
             for step in range(steps):
+                if _clock() - started > MAX_QAT_SECONDS:
+                    raise UserInputError(
+                        f"QAT fine-tuning stopped after {step} of {steps} steps: it ran past its "
+                        f"{MAX_QAT_SECONDS:g} s limit (MAX_QAT_SECONDS) on this machine; ask for fewer steps "
+                        "or run on a less loaded machine")
                 if step == steps // 2:  # second half: ranges frozen, weights adapt to them
                     student.apply(torch.ao.quantization.disable_observer)
                 index = torch.randint(0, x.shape[0], (min(QAT_BATCH, x.shape[0]),), generator=generator)
@@ -115,7 +130,7 @@ def qat_finetune(policy: Any, algo: str, calibration: np.ndarray, steps: int, se
         "steps": steps,
         "batch": QAT_BATCH,
         "samples": int(x.shape[0]),
-        "seconds": time.perf_counter() - started,
+        "seconds": _clock() - started,
         "loss_before": loss_before,
         "loss_after": loss_after,
     }
