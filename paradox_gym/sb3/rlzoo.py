@@ -8,7 +8,12 @@ rl-zoo3 (``python -m rl_zoo3.train --algo ppo --env Hopper-v4``) writes::
         Hopper-v4/
             args.yml             the command-line arguments: env, algo, env_kwargs, seed, ...
             config.yml           the hyperparameters: normalize, n_envs, policy_kwargs, env_wrapper, ...
+            env_kwargs.yml       (some versions) the env_kwargs again; not read here
             vecnormalize.pkl     VecNormalize statistics (normalize: true)
+
+A ``config.yml``, ``args.yml`` or ``env_kwargs.yml`` that is there but is not a regular file (a directory, FIFO,
+device such as a link to ``/dev/zero``, a dangling link) is refused by name: skipping it would skip its
+settings (normalize, env_kwargs, env_wrapper) without a word.
 
 :func:`resolve_agent` accepts the run folder or a zip inside it (or any zip) and returns an
 :class:`AgentSource`. The YAML files are read with PyYAML's safe loader extended by exactly one tag,
@@ -149,16 +154,48 @@ class AgentSource:
     config_dir: Path | None = None
 
 
+#: The files of an rl-zoo3 run's config folder that must be regular files when they are there.
+ZOO_FILES = ("config.yml", "args.yml", "env_kwargs.yml")
+
+
+def _zoo_file(path: Path) -> bool:
+    """Whether ``path`` (one of ZOO_FILES) is there: True for a regular file (a link to one included), False for
+    nothing; anything else is a UserInputError naming it."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.is_symlink():
+            return False
+        kind = "a dangling link"
+    except OSError as exc:
+        raise UserInputError(f"{path} cannot be read ({exc.strerror or exc}); rl-zoo3 writes {path.name} as a "
+                             "regular file") from None
+    else:
+        if stat.S_ISREG(mode):
+            return True
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    raise UserInputError(f"{path} is {kind}, not a regular file: rl-zoo3 writes {path.name} as a file, and its "
+                         "settings would be skipped; replace or remove it")
+
+
 def _config_dir(run: Path, env_hint: str | None) -> Path | None:
     """The subfolder of ``run`` holding rl-zoo3's ``config.yml`` / ``args.yml``: ``<run>/<env_hint>/`` for a
-    final-model zip (rl-zoo3 names both after the env id), else the one such subfolder of ``run``."""
+    final-model zip (rl-zoo3 names both after the env id), else the one such subfolder of ``run``. Each of
+    ZOO_FILES there must be a regular file."""
     if env_hint:
         folder = run / env_hint
-        return folder if (folder / "config.yml").is_file() or (folder / "args.yml").is_file() else None
+        present = [_zoo_file(folder / name) for name in ZOO_FILES]  # each checked, none skipped
+        return folder if present[0] or present[1] else None
     found = sorted(p.parent for p in run.glob("*/config.yml")) or sorted(p.parent for p in run.glob("*/args.yml"))
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise UserInputError(f"{run} holds several rl-zoo3 configs ({names}); pass the zip of the run you mean")
+    if found:
+        for name in ZOO_FILES:
+            _zoo_file(found[0] / name)
     return found[0] if found else None
 
 
@@ -173,8 +210,8 @@ def resolve_agent(path: str | os.PathLike[str], *, best: bool = False) -> AgentS
     else:
         run, zip_path = path.parent, path
     config_dir = _config_dir(run, zip_path.stem if zip_path is not None and zip_path.name != BEST_MODEL else None)
-    args = load_zoo_yaml(config_dir / "args.yml") if config_dir and (config_dir / "args.yml").is_file() else {}
-    config = load_zoo_yaml(config_dir / "config.yml") if config_dir and (config_dir / "config.yml").is_file() else {}
+    args = load_zoo_yaml(config_dir / "args.yml") if config_dir and _zoo_file(config_dir / "args.yml") else {}
+    config = load_zoo_yaml(config_dir / "config.yml") if config_dir and _zoo_file(config_dir / "config.yml") else {}
     env_id = args.get("env") if isinstance(args.get("env"), str) else (config_dir.name if config_dir else None)
     if best:
         zip_path = run / BEST_MODEL
