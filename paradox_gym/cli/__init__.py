@@ -11,23 +11,29 @@ Nothing in the package imports this module.
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
 from types import ModuleType
 
 from paradox_gym._util.cli import ArgumentParser, run_cli
-from paradox_gym.cli import evaluate, train, validate_meters
-from paradox_gym.cli import crossover, study_report, sweep
 
-#: subcommand -> (module with add_arguments / run, one-line help)
-COMMANDS: dict[str, tuple[ModuleType, str]] = {
-    "evaluate": (evaluate, "measure a trained agent against its compressed copies"),
-    "train": (train, "train a zoo agent and record it in the user's agents directory"),
-    "validate-meters": (validate_meters, "check the energy meters on calibrated workloads and find their "
-                                         "shortest trustworthy window"),
-    "sweep": (sweep, "measure every cell of a grid (agents x methods x amounts), resumably"),
-    "report": (study_report, "write the study report of a sweep directory"),
-    "crossover": (crossover, "map where compression pays: policy width x batch x method x runtime"),
+#: subcommand -> (module under ``paradox_gym.cli`` with add_arguments / run, one-line help). The modules (and
+#: the libraries they load: torch, scipy, ...) are imported inside :func:`run_cli`, so that Ctrl-C during a slow
+#: start is one line and exit status 130 like any other moment.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "evaluate": ("evaluate", "measure a trained agent against its compressed copies"),
+    "train": ("train", "train a zoo agent and record it in the user's agents directory"),
+    "validate-meters": ("validate_meters", "check the energy meters on calibrated workloads and find their "
+                                           "shortest trustworthy window"),
+    "sweep": ("sweep", "measure every cell of a grid (agents x methods x amounts), resumably"),
+    "report": ("study_report", "write the study report of a sweep directory"),
+    "crossover": ("crossover", "map where compression pays: policy width x batch x method x runtime"),
 }
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand ``name`` (imported on first use)."""
+    return importlib.import_module(f"paradox_gym.cli.{COMMANDS[name][0]}")
 
 
 def build_parser() -> ArgumentParser:
@@ -35,8 +41,8 @@ def build_parser() -> ArgumentParser:
                             description="Does compressing a deep-RL policy save energy, memory and time?")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    for name, (module, help_text) in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    for name, (_module, help_text) in COMMANDS.items():
+        command_module(name).add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     return parser
 
 
@@ -45,16 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def _main() -> int:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command][0].run(args)
+        return command_module(args.command).run(args)
 
     return run_cli(_main)
 
 
 def command_main(name: str, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Run one subcommand with its own program name (``scripts/<name>.py``)."""
-    module = COMMANDS[name][0]
-
     def _main() -> int:
+        module = command_module(name)
         args: argparse.Namespace = module.build_parser(prog or f"{name}.py").parse_args(argv)
         return module.run(args)
 

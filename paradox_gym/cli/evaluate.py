@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from paradox_gym._util.checks import integer_arg, number_arg
+from paradox_gym._util.checks import integer_arg, number_arg, threads_warning
 from paradox_gym._util.cli import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, one_line
 from paradox_gym.analysis import budget_warning
 from paradox_gym.experiment.settings import EvalSettings, SettingsError, flags, settings_of
@@ -110,6 +110,8 @@ class _ProgressBar:
 def run(args: argparse.Namespace) -> int:
     """The evaluate command: validate -> evaluate (writes the files) -> print."""
     settings = settings_from_args(args)
+    if (threads_note := threads_warning(settings.threads)) is not None:
+        print(f"warning: {threads_note}", file=sys.stderr)
     warning = budget_warning(settings.replicates, len(settings.methods) * len(settings.runtimes) * 3)
     if warning and not args.json:
         print(warning, file=sys.stderr)
