@@ -25,7 +25,7 @@ TOP_KEYS = {
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
     "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons", "energy",
-    "error", "write_errors",
+    "error", "write_errors", "design", "baseline_reference",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",
@@ -130,6 +130,12 @@ def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_p
         assert trial["crosscheck"]["codecarbon_j"] is not None
     fp = result["footprints"]
     assert fp["ptdq"]["serialized_bytes"] < fp["none"]["serialized_bytes"]
+    # a 64-step PPO agent against rl-zoo3's trained one (500): weak, and the result says so
+    ref = result["baseline_reference"]
+    assert ref["return"] == 500.0 and "rl-zoo3" in ref["source"]
+    assert ref["ratio"] == pytest.approx(result["summaries"]["none"]["ret"]["mean"] / 500.0)
+    assert ref["ratio"] < 0.5 and "may not carry over to trained agents" in ref["warning"]
+    assert len(result["design"]["orders"]) == 2 and result["design"]["position_effect"]["units"] == 2
     _check_decomposition(result)
 
 
@@ -162,6 +168,14 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
         assert set(s[key]) >= {"mean", "low", "high", "n"}
     assert s["ret"]["n"] == 2
     assert result["seeds"]["trials"]["ptdq"] == {"0.0": [0, 1], "0.1": [2, 3]}  # "<replicate>.<trial>"
+    design = result["design"]  # the orders played, drawn from a recorded order seed
+    assert isinstance(design["order_seed"], int) and len(design["orders"]) == 1 and len(design["orders"][0]) == 2
+    for k, order in enumerate(design["orders"][0]):
+        assert sorted(order) == ["none", "prune", "ptdq"]
+        assert [next(t["position"] for t in result["trials"][c] if t["trial"] == k) for c in order] == [0, 1, 2]
+    assert design["rounds_played"] == 2 and sum(design["first_counts"].values()) == 2
+    assert design["position_effect"]["word"] == "unresolved"  # one replicate: no interval
+    assert result["baseline_reference"] is None  # no reference return for the mock environment
     assert result == json.loads((out / "result.json").read_text())
     _check_decomposition(result)
     # the paired comparison uses the same seeds: per-trial returns line up with episodes.csv
