@@ -72,6 +72,8 @@ class BaselineReference:
     ratio: float | None
     ratio_rule: str
     source: str
+    #: what the reference is, in a few words (``rl-zoo3's PPO on Hopper-v3``)
+    label: str = "the reference"
 
     @property
     def weak(self) -> bool:
@@ -86,10 +88,9 @@ class BaselineReference:
         """One line for the report when the agent is weak, else None."""
         if not self.weak:
             return None
-        share = f"{self.ratio:.2f}x" if self.ratio is not None else "a return of the opposite sign to"
-        return (f"weak agent: its baseline return {self.baseline:.1f} is {share} the reference "
-                f"{self.reference:.1f} ({self.source}); findings for this agent may not carry over to "
-                "trained agents")
+        share = f"{self.ratio:.2f}x" if self.ratio is not None else "of the opposite sign to"
+        return (f"weak agent: its baseline return {self.baseline:.1f} is {share} {self.label} "
+                f"({self.reference:.1f}); findings for this agent may not carry over to trained agents")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON ``baseline_reference``: return, ratio, source, the ratio's rule and the warning."""
@@ -98,7 +99,8 @@ class BaselineReference:
 
 
 def reference_return(algo: str | None, env_id: str) -> tuple[float, str] | None:
-    """``(reference return, source)`` for ``algo`` (any case) on ``env_id``, or None when there is none."""
+    """``(reference return, source)`` for ``algo`` (any case) on ``env_id``, or None when there is none
+    (the benchmark's environment is ``BENCHMARK_ENV[env_id]``)."""
     bench_env = BENCHMARK_ENV.get(env_id)
     if algo is None or bench_env is None:
         return None
@@ -117,6 +119,7 @@ def baseline_reference(algo: str | None, env_id: str, baseline_return: float | N
     if found is None or baseline_return is None or not math.isfinite(baseline_return):
         return None
     reference, source = found
+    label = f"rl-zoo3's {algo.upper() if algo else ''} on {BENCHMARK_ENV[env_id]}"
     baseline = float(baseline_return)
     if reference > 0 and baseline > 0:
         ratio, rule = baseline / reference, "baseline mean / reference"
@@ -124,7 +127,7 @@ def baseline_reference(algo: str | None, env_id: str, baseline_return: float | N
         ratio, rule = reference / baseline, "reference / baseline mean (negative returns: closer to 0 is better)"
     else:
         ratio, rule = None, "none: the baseline mean and the reference differ in sign or one is 0"
-    return BaselineReference(reference, baseline, ratio, rule, source)
+    return BaselineReference(reference, baseline, ratio, rule, source, label)
 
 
 __all__ = ["BENCHMARK_ENV", "RL_ZOO3_BENCHMARK", "WEAK_RATIO", "BaselineReference", "baseline_reference",
