@@ -17,7 +17,7 @@ from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
 from paradox_gym.analysis import Analysis
 from paradox_gym.compression.footprint import Footprint
-from paradox_gym.experiment.design import design_record
+from paradox_gym.experiment.design import PositionEffect, design_record, position_effect
 from paradox_gym.experiment.device_energy import energy_by_device, energy_section
 from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
@@ -103,6 +103,12 @@ class EvalResult:
     @property
     def trials(self) -> dict[str, list[Any]]:
         return self.run.trials
+
+    @property
+    def position_effect(self) -> PositionEffect:
+        """First in the round against later (energy per step, replicate-level interval); ``.note()`` is the
+        sentence the report prints (also ``design.position_effect.note`` in the JSON)."""
+        return position_effect(self.run.trials, self.run.primary_meter)
 
     @property
     def baseline_reference(self) -> BaselineReference | None:
