@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -93,10 +92,9 @@ def test_hostile_grid_files_are_one_line_errors(capsys, tmp_path: Path, monkeypa
     text, fragment = HOSTILE_GRIDS[name]
     grid = tmp_path / "grid.yml"
     grid.write_text(text)
-    started = time.perf_counter()
     monkeypatch.chdir(tmp_path)  # a tag that ran would leave PWNED here
     one_error(capsys, ["sweep", "--grid", str(grid), "--out", str(tmp_path / "out")], fragment)
-    assert time.perf_counter() - started < 10
+    assert not (tmp_path / "out" / "jobs").exists()  # refused when read: nothing measured
     assert not (tmp_path / "PWNED").exists()
     assert not (tmp_path / "out" / "jobs").exists() or not any((tmp_path / "out" / "jobs").iterdir())
 
