@@ -28,6 +28,11 @@ class UnsafeAgentError(ParadoxGymError, ValueError):
     """An agent file cannot be rebuilt without executing code stored inside it."""
 
 
+class MethodNotApplicable(UserInputError):
+    """A compression method that cannot apply to this agent (``prune-structured`` on a gSDE policy, ``ptsq``
+    on an activation it cannot quantize); an evaluation skips it with this reason unless ``strict``."""
+
+
 class EnvironmentFault(ParadoxGymError, RuntimeError):
     """An environment broke its contract during a rollout (a reward that is not a real number, an
     observation of the wrong shape, a malformed ``step`` result); the message names the environment, the

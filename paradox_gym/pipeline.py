@@ -38,6 +38,7 @@ from paradox_gym.envs import fresh_process_env
 from paradox_gym.experiment.runner import check_meters, describe_failure
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.report.machine import machine_info, software_versions
+from paradox_gym.report.progress import ProgressBar, attached
 from paradox_gym.report.result import FILE_NAMES, EvalResult
 from paradox_gym.vocab import BASELINE, CONTROL
 from paradox_gym.zoo import find_checkpoint
@@ -70,8 +71,12 @@ def _add_net_words(analysis: Analysis, net: Analysis) -> None:
                                   f"{other.verdict.energy} net of idle power; verdicts use gross energy")
 
 
-def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None) -> EvalResult:
+def evaluate(settings: EvalSettings, *, progress: ProgressCallback | bool | None = True) -> EvalResult:
     """Measure the float agent and its compressed configurations; return the typed result.
+
+    ``progress``: ``True`` (default) shows a line per stage and a bar over the trials when someone can see them
+    (stderr is a terminal, or a Jupyter notebook); ``False`` or ``None``: nothing; a callable gets every
+    :class:`Progress` event instead.
 
     Steps: check the output directory (when ``settings.out`` is set, before any long work); load the agent
     (zoo, sha256-verified, or the user's zip, never unpickled); compress it once per method; measure
@@ -85,6 +90,16 @@ def evaluate(settings: EvalSettings, *, progress: ProgressCallback | None = None
     complete trial. With ``settings.out`` the directory is locked for the whole run (a second run into
     it raises UserInputError naming the holder) and temporary files a killed run of ours left are removed.
     """
+    bar = ProgressBar() if progress is True and attached() else None
+    try:
+        return _evaluate_into(settings, bar if bar is not None else (progress if callable(progress) else None))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _evaluate_into(settings: EvalSettings, progress: ProgressCallback | None) -> EvalResult:
+    """:func:`evaluate` with its progress callback chosen: the output directory's lock around the run."""
     settings = settings.resolve()  # the agent's run folder, env and normalisation: read once, here
     if settings.out is None:
         return _evaluate(settings, progress)
@@ -150,8 +165,14 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     say(Progress("compress", f"loaded {settings.algo} agent for {settings.env_id}; compressing: "
                              f"{', '.join(settings.methods) or '(baseline only)'}"))
     # compressed once here for footprints and recipes (and to report a bad method before any process starts)
+    skipped: dict[str, str] = {}  # methods that cannot apply to this agent (strict: they raise instead)
     agents = build_agents(model, settings.compressed, amount=settings.amount, env_id=settings.env_id,
-                          seed=settings.seed, qat_steps=settings.qat_steps, threads=settings.threads)
+                          seed=settings.seed, qat_steps=settings.qat_steps, threads=settings.threads,
+                          skipped=None if settings.strict else skipped)
+    if skipped:  # the replicates and memory probes measure the others only
+        settings = settings.replace(methods=tuple(m for m in settings.methods if m not in skipped))
+        for method, why in skipped.items():
+            say(Progress("compress", f"skipped {method}: {why}"))
     if settings.control:
         agents[CONTROL] = agents[BASELINE]
     timings["compress_s"] = time.perf_counter() - t0
@@ -214,6 +235,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
         baseline_footprint=agents[BASELINE].baseline_footprint,
         recipes={m: recipe_record(a) for m, a in agents.items()}, memory=memory,
         machine=machine_info(settings.threads), software=software_versions(), timings_s=dict(timings),
+        skipped=skipped,
     )
     if settings.out is not None:
         result.write(settings.out)

@@ -21,7 +21,6 @@ from paradox_gym.cli import main as cli_main
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.sb3.vecnormalize import NormalizeObservation
 from paradox_gym.study.grid import parse_grid
-from paradox_gym.study.sweep import run_sweep
 
 ENV = "CartPole-v1"
 SETTINGS = {"methods": ["ptdq"], "episodes": 1, "trials": 1, "warmup": 0, "replicates": 1, "memory": False,
@@ -91,7 +90,7 @@ def test_grid_reads_folders_and_zips_and_names_the_algorithm(run: Path, tmp_path
     assert folder.vecnormalize_sha256 is not None  # the run's statistics are part of the job's identity
     assert zip_agent.algo == "QRDQN" and zip_agent.label == "QRDQN CartPole-v1 (mine.zip)"
     assert all("?" not in job.describe() for job in grid.jobs())
-    settings = parse_grid({"agents": [{"folder": str(run)}], **SETTINGS}).jobs()[0].eval_settings()
+    settings = parse_grid({"agents": [{"folder": str(run)}], **SETTINGS}).jobs()[0].eval_settings().resolve()
     assert settings.vecnormalize_path == str(run / ENV / "vecnormalize.pkl") and settings.algo == "QRDQN"
 
 
@@ -126,10 +125,12 @@ def test_a_run_folder_env_naming_a_module_is_not_imported(run: Path, tmp_path: P
 
 
 def test_sweep_of_a_qrdqn_run_folder_completes_labelled_qrdqn(run: Path, tmp_path: Path) -> None:
-    grid = parse_grid({"agents": [{"folder": str(run)}], **SETTINGS})
-    summary = run_sweep(grid, str(tmp_path / "study"))
+    import pandas as pd
+
+    summary = paradox_gym.sweep({"agents": [{"folder": str(run)}], **SETTINGS}, tmp_path / "study")
     assert summary.failed == 0 and summary.done == 1
     frame = paradox_gym.load_study(tmp_path / "study")
+    assert list(frame.columns) == list(pd.read_parquet(tmp_path / "study" / "results.parquet").columns)
     assert list(frame["algo"]) == ["QRDQN"] and frame["agent"][0].startswith("QRDQN CartPole-v1")
     text = (tmp_path / "study" / "study.md").read_text()
     assert "QRDQN CartPole-v1" in text and "? CartPole-v1" not in text

@@ -15,7 +15,7 @@ from paradox_gym.compression.quantization import check_static_support, collect_o
 from paradox_gym.compression.recipe import build_recipe
 from paradox_gym.compression.registry import METHODS, apply_recipe, get_method
 from paradox_gym.compression.serialization import build_policy, encode_policy_kwargs
-from paradox_gym.errors import UserInputError
+from paradox_gym.errors import MethodNotApplicable, UserInputError
 
 __all__ = ["METHODS", "compress"]
 
@@ -67,7 +67,8 @@ def compress(
     if get_method(recipe["method"]).calibrated:
         check_static_support(model.policy, algo)
     if recipe["method"] == "prune-structured" and uses_sde(model.policy):
-        raise UserInputError("method 'prune-structured' does not support use_sde=True")
+        raise MethodNotApplicable("method 'prune-structured' does not support use_sde=True (gSDE noise depends on "
+                                  "the latent width)")
 
     # A fresh policy rebuilt from the same JSON description load_compressed uses (deepcopy of a
     # trained policy can fail: SB3 keeps the last action distribution, a non-leaf tensor, on it).

@@ -29,7 +29,7 @@ from paradox_gym.compression.inference_path import (
 )
 from paradox_gym.envs import close_env, make_env
 from paradox_gym.envs.rollout import collect_observations as collect_rollout_observations
-from paradox_gym.errors import ParadoxGymError, UserInputError, UserTypeError
+from paradox_gym.errors import MethodNotApplicable, ParadoxGymError, UserInputError, UserTypeError
 
 BACKENDS: tuple[str, ...] = ("x86", "fbgemm", "qnnpack")
 DTYPES: tuple[str, ...] = ("qint8", "float16")
@@ -122,7 +122,7 @@ def check_static_support(policy: nn.Module, algo: str) -> None:
         children = [] if isinstance(module, nn.Linear) else list(module.children())
         for child in children:
             if not isinstance(child, (nn.Linear, *STATIC_ACTIVATIONS)):
-                raise UserInputError(
+                raise MethodNotApplicable(
                     f"method 'ptsq' does not support activation {type(child).__name__} "
                     f"(in {part.name!r}); supported: ReLU, Tanh"
                 )

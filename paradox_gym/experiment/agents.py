@@ -14,7 +14,7 @@ from paradox_gym.compression import compress
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.runtimes import build_runtime_agent, split_config
 from paradox_gym.envs import close_env, make_env
-from paradox_gym.errors import UserInputError
+from paradox_gym.errors import MethodNotApplicable, UserInputError
 from paradox_gym.sb3 import load_zip
 from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormalizer, load_vecnormalize
 
@@ -98,10 +98,14 @@ def make_eval_env(settings: Any) -> Any:
 
 
 def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: str, seed: int,
-                 qat_steps: int = DEFAULT_QAT_STEPS, threads: int = 1) -> dict[str, Any]:
+                 qat_steps: int = DEFAULT_QAT_STEPS, threads: int = 1,
+                 skipped: dict[str, str] | None = None) -> dict[str, Any]:
     """One agent per configuration: ``model`` compressed once per method (``"none"`` gives the float baseline
     as a CompressedAgent), then run by each configuration's runtime (``ptdq`` on ``sb3``, ``onnxruntime:ptdq``
-    on ONNX Runtime with ``threads`` intra-op threads; see :mod:`paradox_gym.compression.runtimes`)."""
+    on ONNX Runtime with ``threads`` intra-op threads; see :mod:`paradox_gym.compression.runtimes`).
+
+    With ``skipped`` (a dict to fill), a method that cannot apply to this agent (MethodNotApplicable) is
+    recorded there with its reason and its configurations left out; without it, it raises."""
     split = {c: split_config(c) for c in configs}
     compressed: dict[str, Any] = {}
     normalizer = getattr(model, "obs_normalizer", None)
@@ -109,13 +113,20 @@ def build_agents(model: Any, configs: Sequence[str], *, amount: float, env_id: s
     env: Any = make_agent_env(env_id, None, normalizer) if normalizer is not None else env_id
     try:
         for _, method in split.values():
-            if method not in compressed:
+            if method in compressed or (skipped is not None and method in skipped):
+                continue
+            try:
                 compressed[method] = compress(model, method, amount=amount, env=env, seed=seed,
                                               qat_steps=qat_steps)
+            except MethodNotApplicable as exc:
+                if skipped is None:
+                    raise
+                skipped[method] = str(exc)
     finally:
         if not isinstance(env, str):
             close_env(env)
-    return {c: build_runtime_agent(compressed[m], r, threads=threads) for c, (r, m) in split.items()}
+    return {c: build_runtime_agent(compressed[m], r, threads=threads) for c, (r, m) in split.items()
+            if m in compressed}
 
 
 def recipe_record(agent: Any) -> dict[str, Any]:

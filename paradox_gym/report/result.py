@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
@@ -28,6 +28,9 @@ from paradox_gym.report.plots import PLOTS, write_plots
 from paradox_gym.report.rows import EPISODE_COLUMNS, SUMMARY_COLUMNS, episode_rows, summary_rows, trial_dict
 from paradox_gym.report.text import format_report, verdict
 from paradox_gym.vocab import BASELINE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "paradox_gym.evaluation/1"
 
@@ -65,6 +68,8 @@ class EvalResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     write_errors: dict[str, str] = field(default_factory=dict)
+    #: method -> why it was not measured: it cannot apply to this agent (see ``EvalSettings.strict``)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -161,6 +166,7 @@ class EvalResult:
             "timings_s": dict(self.timings_s),
             "files": files,
             "write_errors": dict(self.write_errors),
+            "skipped": dict(self.skipped),
         }
         if run.devices:  # per device, the headline's scope, idle power, net energy, CO2e (docs/methodology.md)
             doc["energy"] = energy_section(run.trials, run.idle_windows, run.devices, self.settings.country)
@@ -169,6 +175,23 @@ class EvalResult:
                     doc["summaries"][cfg]["energy_by_device"] = devices
         return json_safe(doc)
 
+    def to_frame(self) -> "pd.DataFrame":
+        """A tidy pandas DataFrame, one row per configuration (the baseline ``none`` first): its return, energy
+        per episode and per step (J, with ``energy_method`` saying how they were obtained), size and policy
+        latency, and against its baseline (``baseline``) the ratios with their interval bounds (``*_low`` /
+        ``*_high``, at the confidence the verdicts use) and the verdict words. Empty cells are NaN / None."""
+        import pandas as pd
+
+        doc = self.to_dict()
+        rows = [_frame_row(cfg, doc) for cfg in self.settings.configs if cfg in doc.get("summaries", {})]
+        return pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of a result: the report's first screen (summary table and answer)."""
+        import html
+
+        return f"<pre>{html.escape(self.report(details=False))}</pre>"
+
     def report(self, *, details: bool = True) -> str:
         """The report as text: the first screen (one row per configuration and a summary sentence), then,
         with ``details``, the tables, notes, verdict sentences, decomposition, checks and devices."""
@@ -176,7 +199,12 @@ class EvalResult:
         if not details:
             where = self.files.get("report_txt")
             hint = (f"details: {where} (or --details)" if where else "details: --details")
-        return format_report(self, details=details, details_hint=hint)
+        text = format_report(self, details=details, details_hint=hint)
+        if not self.skipped:
+            return text
+        lines = [f"  {method}: {why}" for method, why in self.skipped.items()]
+        return "\n".join([text, "", "Skipped (cannot apply to this agent; strict=True / --strict stops instead):",
+                          *lines])
 
     def write(self, directory: str | os.PathLike[str] | None = None) -> dict[str, str]:
         """Write every file once into ``directory`` (default ``settings.out``); returns key -> path of the
@@ -233,4 +261,58 @@ class EvalResult:
         return dict(self.files)
 
 
-__all__ = ["FILE_NAMES", "SCHEMA", "EvalResult"]
+#: Columns of :meth:`EvalResult.to_frame`, in order.
+FRAME_COLUMNS: tuple[str, ...] = (
+    "config", "baseline", "status", "energy_method", "energy_meter", "episodes", "steps",
+    "return_mean", "return_low", "return_high", "length_mean",
+    "energy_per_episode_j", "energy_per_episode_j_low", "energy_per_episode_j_high",
+    "energy_per_step_j", "energy_per_step_j_low", "energy_per_step_j_high",
+    "size_bytes", "parameters", "nonzero_parameters", "policy_us_per_step", "peak_rss_bytes",
+    "return_ratio", "return_ratio_low", "return_ratio_high",
+    "energy_per_episode_ratio", "energy_per_episode_ratio_low", "energy_per_episode_ratio_high",
+    "energy_per_step_ratio", "energy_per_step_ratio_low", "energy_per_step_ratio_high",
+    "latency_ratio", "latency_ratio_low", "latency_ratio_high", "size_ratio",
+    "energy_verdict", "return_verdict", "saving", "mechanism", "verdict",
+)
+
+
+def _frame_row(config: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """One row of :meth:`EvalResult.to_frame` from the JSON document (None where the run has no figure)."""
+    s = doc["summaries"][config]
+    c = (doc.get("comparisons") or {}).get(config) or {}
+    verdict = c.get("verdict") if isinstance(c.get("verdict"), dict) else {}
+
+    def stat(key: str, part: str) -> Any:
+        value = s.get(key)
+        return value.get(part) if isinstance(value, dict) else None
+
+    def ratio(key: str, part: str) -> Any:
+        value = c.get(key)
+        return value.get(part) if isinstance(value, dict) else None
+
+    footprint = s.get("footprint") or {}
+    memory = s.get("memory") if isinstance(s.get("memory"), dict) else {}
+    row: dict[str, Any] = {
+        "config": config, "baseline": c.get("baseline"), "status": doc.get("status"),
+        "energy_method": s.get("energy_method"), "energy_meter": s.get("energy_meter"),
+        "episodes": s.get("episodes"), "steps": s.get("steps"),
+        "return_mean": stat("ret", "mean"), "return_low": stat("ret", "low"), "return_high": stat("ret", "high"),
+        "length_mean": stat("length", "mean"),
+        "size_bytes": footprint.get("serialized_bytes"), "parameters": footprint.get("parameters"),
+        "nonzero_parameters": footprint.get("nonzero_parameters"),
+        "policy_us_per_step": stat("policy_us_per_step", "mean"), "peak_rss_bytes": memory.get("peak_rss_bytes"),
+        "size_ratio": c.get("size_ratio"),
+        "energy_verdict": verdict.get("energy"), "return_verdict": verdict.get("return"),
+        "saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
+        "verdict": (doc.get("verdicts") or {}).get(config),
+    }
+    for name in ("energy_per_episode_j", "energy_per_step_j"):
+        row[name], row[f"{name}_low"], row[f"{name}_high"] = (stat(name, p) for p in ("mean", "low", "high"))
+    for name, key in (("return", "ret"), ("energy_per_episode", "energy_per_episode"),
+                      ("energy_per_step", "energy_per_step"), ("latency", "policy_time_per_step")):
+        for suffix, part in (("", "ratio"), ("_low", "ratio_low"), ("_high", "ratio_high")):
+            row[f"{name}_ratio{suffix}"] = ratio(key, part)
+    return row
+
+
+__all__ = ["FILE_NAMES", "FRAME_COLUMNS", "SCHEMA", "EvalResult"]

@@ -272,7 +272,9 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
         problem = _agent_check(job)
         if problem is not None:
             raise UserInputError(problem)
-        result = evaluate(job.eval_settings())
+        result = evaluate(job.eval_settings(), progress=False)
+        if job.method in result.skipped:  # the cell's one method cannot apply to this agent
+            raise UserInputError(f"{job.method} skipped: {result.skipped[job.method]}")
     except Exception as exc:  # recorded, not raised: one bad cell does not stop a sweep
         return failure_outcome(job, exc, base, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
