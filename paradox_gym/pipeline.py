@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, refuse_non_files, remove_stale_temporaries
-from paradox_gym.analysis import Analysis, analyse
+from paradox_gym.analysis import FAMILY_METRICS, Analysis, analyse, budget_warning
 from paradox_gym.compression.floor import measure_macs_per_s
 from paradox_gym.energy.devices import HEADLINE_NET
 from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
@@ -46,7 +46,7 @@ from paradox_gym.zoo import find_checkpoint
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress event: ``stage`` (``load``, ``compress``, ``memory``, ``trials``, ``analysis``), what
+    """One progress event: ``stage`` (``load``, ``compress``, ``memory``, ``warning``, ``trials``, ``analysis``), what
     it is doing (``message``), and ``done`` of ``total`` units (trials) where that applies."""
 
     stage: str
@@ -188,6 +188,10 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
             memory[CONTROL] = memory[BASELINE]  # the same agent: one probe serves both
     timings["memory_s"] = time.perf_counter() - t0
 
+    family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
+    warning = budget_warning(settings.replicates, family)
+    if warning:  # before the long work: the budget that would resolve something is named
+        say(Progress("warning", warning))
     total = settings.replicates * settings.trials * len(settings.configs)
     done = [0]
 
@@ -223,7 +227,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
             run.error = run.error or describe_failure(exc, "analysis")
         analysis = Analysis(meter=run.primary_meter, energy_method=None, crosscheck_meter=run.crosscheck_meter,
                             summaries={}, comparisons={}, checks=[])
-    analysis.notes[:0] = run.notes
+    analysis.notes[:0] = run.notes + ([warning.removeprefix("warning: ")] if warning else [])
     if run.interrupted:
         finished = min((len(v) for v in run.trials.values()), default=0)
         analysis.notes.insert(0, f"interrupted: {finished} of {settings.replicates * settings.trials} trial "

@@ -25,7 +25,7 @@ TOP_KEYS = {
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
     "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons", "energy",
-    "error", "write_errors", "design", "baseline_reference",
+    "error", "write_errors", "design", "baseline_reference", "provisional", "skipped",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",
@@ -66,14 +66,16 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def _check_decomposition(result: dict[str, Any]) -> None:
+    """The effects sum to the change (log scale), the measured fixed costs are >= 0, intervals are ordered."""
     for cfg, d in result["decomposition"].items():
         assert d is not None, cfg
-        total = d["fixed_cost_effect_j"] + d["length_effect_j"] + d["per_step_effect_j"]
-        assert total == pytest.approx(d["delta_j"], rel=1e-9, abs=1e-12)
-        assert d["delta_j"] == pytest.approx((d["f1_j"] + d["n1"] * d["e1"]) - (d["f0_j"] + d["n0"] * d["e0"]),
-                                             rel=1e-9, abs=1e-12)
-        for effect in ("length", "per_step", "fixed_cost"):
-            assert d[f"{effect}_effect_low_j"] <= d[f"{effect}_effect_high_j"]
+        total = sum(e["log_change"] for e in d["effects"].values())
+        assert total == pytest.approx(d["total"]["log_change"], rel=1e-9, abs=1e-12)
+        assert d["f0_j"] >= 0 and d["f1_j"] >= 0 and d["fixed_cost_measured"]
+        assert d["mechanism"] in ("per-step", "episode-length", "fixed-cost", "mixed", "none")
+        for effect in d["effects"].values():
+            if effect["low"] is not None:
+                assert effect["low"] <= effect["log_change"] <= effect["high"]
 
 
 def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_path: Path) -> None:
@@ -82,15 +84,22 @@ def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_p
                  "--episodes", "2", "--trials", "2", "--replicates", "2", "--warmup", "1", "--out", str(out)])
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
-    assert "E/episode J (modelled)" in text
-    assert "ptdq vs none: " in text and "% smaller" in text and "return kept" in text  # same seeds, same greedy actions
-    assert "none-copy vs none: " in text and "A/A control: minimum detectable effect" in text
+    # the first screen: one row per configuration, the summary sentence, the resolution, where the rest is
+    screen = text.split("files written to")[0].splitlines()
+    assert len(screen) <= 20, text
+    assert "energy/episode [CI]" in text and "return kept" in text  # same seeds, same greedy actions
+    assert "ptdq used " in text and " the modelled energy per episode of none" in text
+    assert "resolution: changes below " in text and f"details: {out / 'report.txt'}" in text
+    details = (out / "report.txt").read_text()
+    assert details.startswith(text.split("details:")[0].rstrip().split("\n")[0])
+    assert "ptdq vs none: size -" in details and "none-copy vs none: " in details
+    assert "A/A control (none-copy): minimum detectable effect" in details
     for claim in CLAIMS:
-        assert claim in text
+        assert claim in details
     assert "Traceback" not in proc.stderr
 
-    for name in ("episodes.csv", "summary.csv", "result.json", "size_vs_energy.png", "return_vs_energy.png",
-                 "length_vs_energy.png", "energy_phases.png"):
+    for name in ("report.txt", "episodes.csv", "summary.csv", "result.json", "ratios.png", "size_vs_energy.png",
+                 "return_vs_energy.png", "length_vs_energy.png", "energy_phases.png"):
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob(".*.tmp"))  # no temporary file left behind
 
@@ -385,22 +394,59 @@ def _synthetic_analysis(ret: float, configs: tuple[str, ...]) -> Any:
                       memory=memory)
 
 
-def test_report_fits_a_terminal_and_labels_every_energy_column() -> None:
-    from paradox_gym import report
+def test_details_table_fits_a_terminal_and_labels_every_energy_column() -> None:
+    from paradox_gym.report.text import format_table
 
     configs = ("none", "ptdq", "ptsq", "prune", "prune-structured", "mixed")
-    text = report.format_report(_synthetic_analysis(-1234.5678, configs))
+    text = format_table(_synthetic_analysis(-1234.5678, configs))
     widths = [len(line.rstrip()) for line in text.splitlines()]
     assert max(widths) <= 140, max(widths)
     for header in ("return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
-                   "env us/step", "peak RSS", "USS delta", "E/episode J (modelled) [95% CI]",
-                   "E/step mJ (modelled) [95% CI]", "J/return (modelled)", "CodeCarbon diff"):
+                   "env us/step", "peak RSS", "USS delta", "method", "E/episode [95% CI]", "E/step [95% CI]",
+                   "J/return", "CodeCarbon diff"):
         assert header in text, header
     # J per unit of a negative return is not a number to print
-    energy_block = text.split("Energy (cpu-model, modelled")[1].split("\n\n")[0]
+    energy_block = text.split("Energy (cpu-model")[1]
     rows = [line.split() for line in energy_block.splitlines()[3:]]
-    assert len(rows) == len(configs) and all("n/a" in row for row in rows)
+    assert len(rows) == len(configs) and all("n/a" in row and "modelled" in row for row in rows)
     assert "+976.6 KiB" in text  # USS delta of the memory probe
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _golden(name: str, text: str) -> None:
+    """``text`` must equal tests/golden/<name>; PARADOX_GYM_UPDATE_GOLDEN=1 rewrites the file."""
+    path = GOLDEN / name
+    if os.environ.get("PARADOX_GYM_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def _synthetic_result(analysis: Any) -> Any:
+    from types import SimpleNamespace
+
+    from paradox_gym.compression import Footprint
+    from paradox_gym.experiment.settings import EvalSettings
+
+    settings = EvalSettings(env_id="CartPole-v1", algo="PPO", methods=("ptdq", "prune"), replicates=5)
+    run = SimpleNamespace(interrupted=False, error=None, devices={}, trials={})
+    return SimpleNamespace(settings=settings, run=run, analysis=analysis, baseline_reference=None,
+                           baseline_footprint=Footprint(parameters=4610, nonzero_parameters=4610,
+                                                        serialized_bytes=21000, macs=4500),
+                           to_dict=lambda: {})
+
+
+def test_report_golden() -> None:
+    """The first screen and the details of a fixed synthetic analysis, character for character."""
+    from paradox_gym.report.text import format_report, format_summary
+
+    result = _synthetic_result(_synthetic_analysis(480.0, ("none", "ptdq", "prune")))
+    summary = format_summary(result, details_hint="details: report.txt (or --details)")
+    assert len(summary.splitlines()) <= 20
+    _golden("report_summary.txt", summary + "\n")
+    _golden("report_details.txt", format_report(result, details=True) + "\n")
 
 
 def test_written_files_are_readable_like_any_user_file(tmp_path: Path) -> None:
@@ -420,7 +466,7 @@ def test_plots_have_one_legend_entry_per_configuration(tmp_path: Path) -> None:
 
     analysis = _synthetic_analysis(480.0, ("none", "ptdq", "prune"))
     written = report.write_plots(tmp_path, analysis, title="PPO on CartPole-v1")
-    assert set(written) == {"size_vs_energy_png", "return_vs_energy_png", "length_vs_energy_png",
+    assert set(written) == {"ratios_png", "size_vs_energy_png", "return_vs_energy_png", "length_vs_energy_png",
                             "energy_phases_png"}
     for path in written.values():
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -32,6 +32,11 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 SEEDS = (3, 4)
 
 
+
+def _resolved(**values: object) -> EvalSettings:
+    """Settings as ``evaluate`` uses them: checked, then resolved (run folder, normalisation statistics)."""
+    return EvalSettings(**values).resolve()  # type: ignore[arg-type]
+
 def _dump_ordered(path: Path, data: dict[str, Any]) -> None:
     """Write YAML the way rl-zoo3 does (yaml.dump of an OrderedDict -> the python/object/apply tag)."""
     path.write_text(yaml.dump(OrderedDict(sorted(data.items()))))
@@ -76,7 +81,7 @@ def _sb3_returns(run: Path) -> list[float]:
 
 
 def test_rlzoo_run_folder_baseline_matches_sb3_evaluate_policy(run_dir: Path) -> None:
-    settings = EvalSettings(agent_path=str(run_dir), methods=(), memory=False, codecarbon=False)
+    settings = _resolved(agent_path=str(run_dir), methods=(), memory=False, codecarbon=False)
     assert settings.env_id == ENV  # read from args.yml: no env given
     assert settings.agent_path == str(run_dir / f"{ENV}.zip")
     assert settings.vecnormalize_path == str(run_dir / ENV / "vecnormalize.pkl")
@@ -98,7 +103,7 @@ def test_evaluate_baseline_matches_sb3_evaluate_policy(run_dir: Path) -> None:
     """The whole pipeline (replicate process, EnergyWrapper, the one rollout loop) on the run folder."""
     import paradox_gym
 
-    settings = EvalSettings(agent_path=str(run_dir), methods=(), memory=False, codecarbon=False, control=False,
+    settings = _resolved(agent_path=str(run_dir), methods=(), memory=False, codecarbon=False, control=False,
                             replicates=1, trials=1, episodes=len(SEEDS), warmup=0, seed=SEEDS[0],
                             meters=("cpu-model",))
     result = paradox_gym.evaluate(settings)
@@ -199,13 +204,13 @@ def test_missing_statistics_are_refused_naming_the_file(run_dir: Path, tmp_path:
     shutil.copy(run_dir / f"{ENV}.zip", lone)
     assert trained_with_normalization(lone)
     with pytest.raises(UserInputError, match=r"trained with VecNormalize .*_last_original_obs.* no .*agent\.vecnormalize\.pkl"):
-        EvalSettings(agent_path=str(lone), env_id=ENV)
-    settings = EvalSettings(agent_path=str(lone), env_id=ENV, no_vecnormalize=True)
+        _resolved(agent_path=str(lone), env_id=ENV)
+    settings = _resolved(agent_path=str(lone), env_id=ENV, no_vecnormalize=True)
     assert settings.vecnormalize_path is None
     shutil.copy(run_dir / ENV / "vecnormalize.pkl", tmp_path / "agent.vecnormalize.pkl")  # beside the zip
-    assert EvalSettings(agent_path=str(lone), env_id=ENV).vecnormalize_path == str(tmp_path / "agent.vecnormalize.pkl")
+    assert _resolved(agent_path=str(lone), env_id=ENV).vecnormalize_path == str(tmp_path / "agent.vecnormalize.pkl")
     with pytest.raises(UserInputError, match="contradict"):
-        EvalSettings(agent_path=str(lone), env_id=ENV, no_vecnormalize=True,
+        _resolved(agent_path=str(lone), env_id=ENV, no_vecnormalize=True,
                      vecnormalize_path=str(tmp_path / "agent.vecnormalize.pkl"))
 
 
@@ -232,10 +237,10 @@ def test_run_folder_env_best_and_disagreement(run_dir: Path) -> None:
     assert source.env_id == ENV and source.normalize is True and source.algo == "ppo"
     assert source.zip_path == run_dir / f"{ENV}.zip"
     assert resolve_agent(run_dir / f"{ENV}.zip") == source  # the zip inside the folder says the same
-    assert EvalSettings(agent_path=str(run_dir), best=True).agent_path == str(run_dir / "best_model.zip")
+    assert _resolved(agent_path=str(run_dir), best=True).agent_path == str(run_dir / "best_model.zip")
     with pytest.raises(UserInputError, match=r"--env 'CartPole-v1' disagrees .*'Pendulum-v1'|env_id 'CartPole-v1' disagrees"):
-        EvalSettings(agent_path=str(run_dir), env_id="CartPole-v1")
-    assert EvalSettings(agent_path=str(run_dir), env_id=ENV).env_id == ENV
+        _resolved(agent_path=str(run_dir), env_id="CartPole-v1")
+    assert _resolved(agent_path=str(run_dir), env_id=ENV).env_id == ENV
 
 
 def test_best_without_best_model_names_the_file(run_dir: Path, tmp_path: Path) -> None:
@@ -245,9 +250,9 @@ def test_best_without_best_model_names_the_file(run_dir: Path, tmp_path: Path) -
     shutil.copytree(run_dir, copy)
     (copy / "best_model.zip").unlink()
     with pytest.raises(AgentNotFoundError, match="best_model.zip does not exist"):
-        EvalSettings(agent_path=str(copy), best=True)
+        _resolved(agent_path=str(copy), best=True)
     with pytest.raises(UserInputError, match="best needs an agent"):
-        EvalSettings(best=True)
+        _resolved(best=True)
 
 
 def test_zoo_yaml_accepts_only_the_ordered_dict_tag(tmp_path: Path) -> None:
@@ -273,7 +278,7 @@ def test_off_policy_zip_without_statistics_is_not_refused(tmp_path: Path) -> Non
     model.learn(20)
     model.save(tmp_path / "sac.zip")
     assert not trained_with_normalization(tmp_path / "sac.zip")
-    assert EvalSettings(agent_path=str(tmp_path / "sac.zip"), env_id=ENV).vecnormalize_path is None
+    assert _resolved(agent_path=str(tmp_path / "sac.zip"), env_id=ENV).vecnormalize_path is None
 
 
 def test_run_folder_with_an_env_wrapper_is_refused(run_dir: Path, tmp_path: Path) -> None:
@@ -284,4 +289,4 @@ def test_run_folder_with_an_env_wrapper_is_refused(run_dir: Path, tmp_path: Path
     config = load_zoo_yaml(copy / ENV / "config.yml")
     _dump_ordered(copy / ENV / "config.yml", {**config, "env_wrapper": "sb3_contrib.common.wrappers.TimeFeatureWrapper"})
     with pytest.raises(UserInputError, match="sets env_wrapper: .*TimeFeatureWrapper.* does not apply"):
-        EvalSettings(agent_path=str(copy))
+        _resolved(agent_path=str(copy))

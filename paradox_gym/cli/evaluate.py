@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 from paradox_gym._util.checks import integer_arg, number_arg, threads_warning
 from paradox_gym._util.cli import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, one_line
-from paradox_gym.analysis import budget_warning
 from paradox_gym.experiment.settings import EvalSettings, SettingsError, flags, settings_of
 from paradox_gym.pipeline import Progress, evaluate
 from paradox_gym.zoo import env_slug
@@ -99,7 +98,7 @@ class _ProgressBar:
             self.bar.refresh()
             return
         self.close()
-        print(event.message + " ...", file=sys.stderr, flush=True)
+        print(event.message + ("" if event.stage == "warning" else " ..."), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -112,9 +111,6 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if (threads_note := threads_warning(settings.threads)) is not None:
         print(f"warning: {threads_note}", file=sys.stderr)
-    warning = budget_warning(settings.replicates, len(settings.methods) * len(settings.runtimes) * 3)
-    if warning and not args.json:
-        print(warning, file=sys.stderr)
     quiet = args.quiet or args.json
     bar = None if quiet else _ProgressBar()
     try:

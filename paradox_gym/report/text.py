@@ -188,22 +188,25 @@ def format_table(analysis: Analysis) -> str:
         fp, mem = s.footprint, s.memory
         ok = mem is not None and mem.status == "ok"
         peak = fmt.bytes_(mem.peak_rss_bytes) if ok else ("failed" if mem is not None else "skipped")
+        uss = mem.uss_delta_bytes if ok else None
+        uss_text = (fmt.NA if uss is None else ("+" if uss >= 0 else "-") + fmt.bytes_(abs(uss))) if ok else peak
         rows1.append([s.config, fmt.quantity(s.ret.mean, s.ret.low, s.ret.high),
                       fmt.number(s.length.mean, 4), fmt.bytes_(fp.serialized_bytes if fp else None),
                       f"{fp.parameters} ({fp.nonzero_parameters})" if fp else fmt.NA,
                       f"{fmt.number(s.policy_us_p50)} / {fmt.number(s.policy_us_p95)}",
-                      fmt.number(s.env_us_per_step.mean), peak])
+                      fmt.number(s.env_us_per_step.mean), peak, uss_text])
         e, p = s.energy_per_episode_j, s.energy_per_step_j
         cc = ("n/a (below resolution)" if s.crosscheck_below_resolution else
               fmt.NA if s.crosscheck_rel_diff is None else fmt.pct(1 + s.crosscheck_rel_diff))
         rows2.append([s.config, s.energy_method or fmt.NA, fmt.quantity(e.mean, e.low, e.high, scale=e_scale, unit="J"),
                       fmt.quantity(p.mean, p.low, p.high, scale=s_scale, unit="J"),
-                      fmt.number(s.energy_per_return_j), cc])
+                      fmt.quantity(s.energy_per_return_j, unit="J"), cc])
     across = "replicates" if analysis.replicates >= 2 else "trials"
     return "\n".join([
-        "Return, size, time and memory (return [95% CI across trials])",
+        _wrap("Return, size, time and memory (return: 95% CI across trials; peak RSS: a fresh process per "
+              "configuration; USS delta: private memory added by playing its episodes)"),
         fmt.table(["config", "return [95% CI]", "length", "model bytes", "params (non-zero)", "infer us p50/p95",
-                   "env us/step", "peak RSS"], rows1),
+                   "env us/step", "peak RSS", "USS delta"], rows1),
         "",
         f"Energy ({analysis.meter}; 95% CI across {across})",
         fmt.table(["config", "method", "E/episode [95% CI]", "E/step [95% CI]", "J/return", "CodeCarbon diff"], rows2),
