@@ -292,8 +292,10 @@ def _cli(argv: list[str]) -> int:
     (["--widths", "64,x", "--out", "d"], "argument --widths: 'x' is not an integer"),
     (["--methods", "ptdq,foo", "--out", "d"], "unknown compression method 'foo'"),
     (["--device", "cuda", "--methods", "ptdq", "--out", "d"], "does not run on cuda"),
-    (["--agent", "64", "--out", "d"], "is not LABEL=WIDTH[@BATCH]"),
+    (["--agent", "x=64y", "--out", "d"], "is not LABEL=WIDTH[@BATCH]"),
+    (["--agent", "nowhere.zip", "--out", "d"], "nowhere.zip"),
     ([], "--out DIR is required"),
+    (["--executor", "process", "--out", "d"], "its jobs must run alone"),
     (["--compare", "nowhere-a", "nowhere-b"], "no saved crossover map at 'nowhere-a'"),
 ])
 def test_bad_command_lines_are_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path,
@@ -304,6 +306,15 @@ def test_bad_command_lines_are_one_line_and_exit_2(argv: list[str], message: str
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()
+
+
+def test_agent_marks_from_a_label_and_from_a_zoo_agent() -> None:
+    from paradox_gym.crossover.marks import agent_mark
+
+    assert agent_mark("PPO Hopper=64@8") == ("PPO Hopper", 64, 8)
+    assert agent_mark("tiny=16") == ("tiny", 16, 1)
+    label, width, batch = agent_mark("PPO:CartPole-v1@4")
+    assert label == "PPO CartPole-v1 (64x64)" and (width, batch) == (64, 4)
 
 
 def test_cuda_without_a_gpu_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,13 +33,10 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-def agent_mark(text: str) -> tuple[str, int, int]:
-    """argparse ``type=``: ``LABEL=WIDTH`` or ``LABEL=WIDTH@BATCH`` (batch 1 when omitted)."""
-    label, sep, rest = text.rpartition("=")
-    if not sep or not label.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WIDTH[@BATCH] (e.g. 'PPO Hopper=64@1')")
-    width, _, batch = rest.partition("@")
-    return label.strip(), integer_arg(width), integer_arg(batch) if batch else 1
+def _agent(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an --agent is LABEL=WIDTH[@BATCH], a zip or run folder, or ALGO:ENV_ID")
+    return text
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,16 +62,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"fresh processes per job (default {d.replicates})")
     p.add_argument("--rounds", type=integer_arg, default=d.rounds,
                    help=f"balanced rounds per replicate and batch (default {d.rounds})")
-    p.add_argument("--trial-s", type=number_arg, default=d.trial_s, metavar="S",
-                   help=f"seconds of float work per trial (default {d.trial_s})")
+    p.add_argument("--trial-s", type=number_arg, default=None, metavar="S",
+                   help="seconds of float work per trial (default 0.1 on the CPU, 1.0 on cuda)")
     p.add_argument("--threads", type=integer_arg, default=d.threads, help="torch / ONNX Runtime threads (default 1)")
     p.add_argument("--seed", type=integer_arg, default=d.seed, help="weights and observations (default 0)")
     p.add_argument("--device", default=d.device, choices=("cpu", "cuda"),
                    help="cuda: torch cells on the GPU, NVML energy net of idle (default cpu)")
     p.add_argument("--cpu-tdp", type=number_arg, default=None, metavar="W",
                    help="TDP of one CPU package for the CPU-time model (default: CodeCarbon's table)")
-    p.add_argument("--agent", type=agent_mark, action="append", default=[], metavar="LABEL=WIDTH[@BATCH]",
-                   help="mark a real agent's width and batch on the map (repeatable)")
+    p.add_argument("--agent", type=_agent, action="append", default=[], metavar="AGENT[@BATCH]",
+                   help="mark a real agent's width and batch on the map (repeatable): LABEL=WIDTH, a zip or an "
+                        "rl-zoo3 run folder, or ALGO:ENV_ID for a zoo agent; @BATCH: observations per predict "
+                        "(default 1)")
     p.add_argument("--out", type=path_arg, default=None, metavar="DIR",
                    help="map directory: jobs, table, heatmap, summary (required to measure)")
     p.add_argument("--compare", type=path_arg, nargs=2, default=None, metavar=("A", "B"),
@@ -105,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         check_ray_address(args.ray_address)
     from paradox_gym.cli.sweep import print_progress
     from paradox_gym.crossover import crossover
+    from paradox_gym.crossover.marks import agent_mark
     from paradox_gym.crossover.settings import DEFAULT_GPU_METHODS, DEFAULT_METHODS
 
     methods = args.methods or (DEFAULT_GPU_METHODS if args.device == "cuda" else DEFAULT_METHODS)
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         widths=args.widths, batches=args.batches, methods=methods, runtimes=runtimes, depth=args.depth,
         env_id=args.env, algo=args.algo, amount=args.amount, replicates=args.replicates, rounds=args.rounds,
         trial_s=args.trial_s, threads=args.threads, seed=args.seed, device=args.device, cpu_tdp_w=args.cpu_tdp,
-        agents=tuple(args.agent))
+        agents=tuple(agent_mark(a) for a in args.agent))
     result = crossover(settings, out=args.out, executor=args.executor,
                        options=ExecutorOptions(workers=args.workers, ray_address=args.ray_address),
                        retry_failed=args.retry_failed, force=args.force,

@@ -33,8 +33,9 @@ class CellRow:
     """One method in one cell of the map (a row of the tidy table). Energies in J per decision, times in s
     per decision (``time_s``: wall; ``cpu_time_s``: process CPU time, which other processes' load does not
     inflate); ``ratio*`` are method / float baseline at ``confidence`` (Holm-adjusted); ``floor_s`` is the
-    float policy's arithmetic floor per decision (dense MACs at the measured float32 matmul rate) and
-    ``multiple`` / ``baseline_multiple`` the CPU time per decision over it."""
+    float policy's arithmetic floor per decision (dense float32 MACs at the float32 matmul rate measured in
+    CPU time, per CPU-second; on cuda the GPU's rate) and ``multiple`` / ``baseline_multiple`` the CPU time
+    per decision over it (int8 kernels can beat the float32 floor: a multiple below 1)."""
 
     width: int
     depth: int

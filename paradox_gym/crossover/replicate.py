@@ -128,6 +128,48 @@ def measure_idle_w(meter: Any, duration_s: float = IDLE_S) -> float | None:
     return None if reading.energy_j is None or wall <= 0 else reading.energy_j / wall
 
 
+def cpu_macs_per_s(threads: int, n: int = 1024, repeats: int = 5) -> float:
+    """Dense float32 multiply-accumulates per CPU-second (``n**3`` per ``n x n`` matmul, best of ``repeats``
+    after a warm-up, timed by the process's CPU time, all threads): the rate of
+    :func:`paradox_gym.compression.floor.measure_macs_per_s`, but in CPU time, so that the floor compares
+    with the CPU time per decision and neither is inflated when other processes share the machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        generator = torch.Generator().manual_seed(0)
+        a, b = torch.randn(n, n, generator=generator), torch.randn(n, n, generator=generator)
+        out = torch.empty(n, n)
+        torch.matmul(a, b, out=out)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.process_time()
+            torch.matmul(a, b, out=out)
+            best = min(best, time.process_time() - t0)
+    finally:
+        torch.set_num_threads(previous)
+    return n**3 / max(best, 1e-9)
+
+
+def gpu_macs_per_s(n: int = 4096, repeats: int = 5) -> float:
+    """Dense float32 multiply-accumulates per second of the CUDA device (``n**3`` per ``n x n`` matmul, best
+    of ``repeats`` after a warm-up): the floor's rate for policies on the GPU."""
+    import torch
+
+    a = torch.randn(n, n, device="cuda")
+    b = torch.randn(n, n, device="cuda")
+    torch.matmul(a, b)
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.matmul(a, b)
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return n**3 / best
+
+
 def make_meter(device: str, cpu_tdp_w: float | None) -> Any:
     """The cell's energy meter: the CPU-time model on the CPU, NVML on cuda (refused when unavailable)."""
     from paradox_gym.energy.meters import make_meters
@@ -146,7 +188,6 @@ def run_replicate(spec: dict[str, Any], emit: Emit) -> None:
     ``runtime``, ``order_seed``), emitting ``meta`` and ``trial`` lines."""
     import torch
 
-    from paradox_gym.compression.floor import measure_macs_per_s
     from paradox_gym.crossover.settings import CrossoverSettings
     from paradox_gym.crossover.synthetic import batches_of, build_configs, observation_pool, pool_size
     from paradox_gym.energy.placement import synchronize
@@ -164,7 +205,7 @@ def run_replicate(spec: dict[str, Any], emit: Emit) -> None:
     idle_w = measure_idle_w(meter) if settings.device == "cuda" else None
     emit("meta", replicate=replicate, meter=meter.name, energy_method=meter.method,
          meter_note=meter.availability()[1], idle_w=idle_w, torch_threads=torch.get_num_threads(),
-         macs_per_s=measure_macs_per_s(settings.threads),
+         macs_per_s=gpu_macs_per_s() if settings.device == "cuda" else cpu_macs_per_s(settings.threads),
          macs={c: int(a.footprint.macs) for c, a in agents.items()},
          parameters={c: int(a.footprint.parameters) for c, a in agents.items()})
     sync = (lambda: synchronize("cuda")) if settings.device == "cuda" else (lambda: None)

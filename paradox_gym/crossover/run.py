@@ -70,6 +70,11 @@ def crossover(
     if not isinstance(settings, CrossoverSettings):
         raise UserInputError(f"settings must be a CrossoverSettings, got {type(settings).__name__}")
     check_can_run(settings)
+    from paradox_gym.study.executors import get_executor
+
+    if get_executor(executor).measurement != "exclusive":
+        raise UserInputError(f"--executor {executor} runs jobs side by side on this machine: a map measures cost, "
+                             "so its jobs must run alone (serial, or ray with one job per node)")
     if out is None:
         with tempfile.TemporaryDirectory(prefix="paradox_gym-crossover-") as tmp:
             return _measure(settings, Path(tmp), executor, options, retry_failed, force, progress, command,

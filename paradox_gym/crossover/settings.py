@@ -23,8 +23,11 @@ MAX_BATCH = 4096
 MAX_DEPTH = 4
 #: Values per axis of one map (widths, batches, methods, runtimes).
 MAX_AXIS_VALUES = 16
-#: Seconds of float work per trial: at least the CPU model's shortest trustworthy window, at most a minute.
-MIN_TRIAL_S, MAX_TRIAL_S = 0.02, 60.0
+#: Seconds of float work per trial: at least the CPU model's shortest trustworthy window, at most a minute;
+#: on cuda at least :data:`MIN_GPU_TRIAL_S` (NVML's counter updates about every 0.1 s).
+MIN_TRIAL_S, MAX_TRIAL_S, MIN_GPU_TRIAL_S = 0.02, 60.0, 0.5
+#: Default seconds of float work per trial, per device.
+DEFAULT_TRIAL_S = {"cpu": 0.1, "cuda": 1.0}
 
 #: Methods that cast the float policy to a lower float precision (GPU only: CPU kernels gain nothing).
 CAST_METHODS: dict[str, str] = {"fp16": "float16", "bf16": "bfloat16"}
@@ -102,7 +105,7 @@ class CrossoverSettings:
         rounds: balanced rounds per replicate; each round runs every configuration once, in the order of a
             randomised Latin square (so trials per configuration per replicate = ``rounds``).
         trial_s: seconds of float work per trial (the call count is fixed from the float baseline, so every
-            configuration of a trial makes the same decisions).
+            configuration of a trial makes the same decisions); None: 0.1 on the CPU, 1.0 on cuda.
         threads: torch / ONNX Runtime intra-op threads.
         seed: seeds the weights, the observations and the order.
         device: ``cpu`` or ``cuda`` (torch runtime only; NVML energy, net of idle power).
@@ -120,7 +123,7 @@ class CrossoverSettings:
     amount: float = 0.5
     replicates: int = 5
     rounds: int = 2
-    trial_s: float = 0.1
+    trial_s: float | None = None
     threads: int = 1
     seed: int = 0
     device: str = "cpu"
@@ -149,10 +152,11 @@ class CrossoverSettings:
         set_(self, "amount", check_amount(self.amount))
         set_(self, "replicates", check_int("replicates", self.replicates, 2, MAX_REPLICATES))
         set_(self, "rounds", check_int("rounds", self.rounds, 1, 1000))
-        trial = self.trial_s
+        trial = DEFAULT_TRIAL_S[self.device] if self.trial_s is None else self.trial_s
+        low = MIN_GPU_TRIAL_S if self.device == "cuda" else MIN_TRIAL_S
         if isinstance(trial, bool) or not isinstance(trial, (int, float)) or not math.isfinite(trial) \
-                or not MIN_TRIAL_S <= trial <= MAX_TRIAL_S:
-            raise UserInputError(f"trial_s must be a number of seconds in [{MIN_TRIAL_S}, {MAX_TRIAL_S}], "
+                or not low <= trial <= MAX_TRIAL_S:
+            raise UserInputError(f"trial_s must be a number of seconds in [{low}, {MAX_TRIAL_S}] on {self.device}, "
                                  f"got {shown(trial)}")
         set_(self, "trial_s", float(trial))
         set_(self, "threads", check_int("threads", self.threads, 1, MAX_THREADS))
