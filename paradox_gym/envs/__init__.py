@@ -102,8 +102,8 @@ def validate_env_id(env_id: Any) -> str:
     if registered in gymnasium.registry:
         return env_id
     if registered != env_id:
-        raise UserInputError(f"module {env_id.partition(':')[0]!r} was imported but registers no environment "
-                             f"{registered!r} with gymnasium")
+        raise UserInputError(f"env id {env_id!r}: module {env_id.partition(':')[0]!r} was imported but registers "
+                             f"no environment {registered!r} with gymnasium")
     known = sorted(gymnasium.registry.keys())
     close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.6)
     if not close:  # also try case-insensitively ("cartpole-v1")
