@@ -38,8 +38,8 @@ def compress(
     Args:
         model: a trained PPO, A2C, DQN, SAC, TD3 or DDPG model with an MLP policy.
         method: one of :data:`METHODS` (``"prune+ptdq"`` is accepted for ``"mixed"``).
-        amount: fraction of weights (``prune``, ``mixed``) or hidden neurons (``prune-structured``)
-            to remove, in [0, 1).
+        amount: fraction of weights (``prune``, ``mixed``) or hidden neurons (``prune-structured``,
+            ``prune-structured-l1``) to remove, in [0, 1).
         dtype: ``"qint8"`` or ``"float16"`` weights for ``ptdq`` / ``mixed`` (``ptsq``: qint8 only).
         pruning: ``"l1"`` (per layer) or ``"global"`` unstructured magnitude pruning.
         env: Gymnasium env id or instance for the ``ptsq`` / ``qat`` calibration rollouts (required there).
@@ -66,9 +66,9 @@ def compress(
     policy_kwargs = encode_policy_kwargs(model.policy)
     if get_method(recipe["method"]).calibrated:
         check_static_support(model.policy, algo)
-    if recipe["method"] == "prune-structured" and uses_sde(model.policy):
-        raise MethodNotApplicable("method 'prune-structured' does not support use_sde=True (gSDE noise depends on "
-                                  "the latent width)")
+    if get_method(recipe["method"]).structured and uses_sde(model.policy):
+        raise MethodNotApplicable(f"method {recipe['method']!r} does not support use_sde=True (gSDE noise depends "
+                                  "on the latent width)")
 
     # A fresh policy rebuilt from the same JSON description load_compressed uses (deepcopy of a
     # trained policy can fail: SB3 keeps the last action distribution, a non-leaf tensor, on it).

@@ -3,9 +3,10 @@
 - :func:`prune_unstructured`: L1 unstructured, per layer (``"l1"``) or over all inference-path weights
   at once (``"global"``); masks are made permanent with ``prune.remove``. Weights become zeros in
   dense tensors: dense kernels do exactly the same work as before.
-- :func:`prune_structured`: L2 structured pruning of hidden neurons (``prune.ln_structured``,
-  ``n=2, dim=0``) that then *physically removes* them: each hidden ``nn.Linear`` is rebuilt with fewer
-  outputs and its consumers with fewer inputs; output layers keep their size. MACs really drop.
+- :func:`prune_structured`: structured pruning of hidden neurons ranked by the L2 (``norm=2``, the default)
+  or L1 (``norm=1``) norm of their incoming weights (``prune.ln_structured``, ``n=norm, dim=0``) that then
+  *physically removes* them: each hidden ``nn.Linear`` is rebuilt with fewer outputs and its consumers with
+  fewer inputs; output layers keep their size. MACs really drop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from paradox_gym.compression.inference_path import compressible_parts, get_attr_
 from paradox_gym.errors import UserInputError
 
 PRUNINGS: tuple[str, ...] = ("l1", "global")
+#: Norms a structured pruning may rank neurons by: 1 (L1, sum of |w|) or 2 (L2, Euclidean).
+STRUCTURED_NORMS: tuple[int, ...] = (1, 2)
 
 
 def _slots(policy: nn.Module, algo: str) -> list[tuple[nn.Module, str]]:
@@ -81,15 +84,17 @@ def _rebuild(layer: nn.Linear, rows: torch.Tensor | None, cols: torch.Tensor | N
     return new
 
 
-def prune_structured(policy: Any, algo: str, amount: float) -> list[int]:
-    """Remove ``round(amount x width)`` neurons (smallest L2 row norm) from each hidden layer.
+def prune_structured(policy: Any, algo: str, amount: float, norm: int = 2) -> list[int]:
+    """Remove ``round(amount x width)`` neurons (smallest L``norm`` norm of their weight row) from each
+    hidden layer; ``norm`` is 2 (L2) or 1 (L1).
 
     At least one neuron per layer is kept. Returns the new hidden widths, in order.
     """
+    if norm not in STRUCTURED_NORMS:
+        raise UserInputError(f"unknown structured pruning norm {norm!r}; valid: {', '.join(map(str, STRUCTURED_NORMS))}")
     if uses_sde(policy):
         raise UserInputError(
-            "method 'prune-structured' does not support use_sde=True (gSDE noise depends on the "
-            "latent width)"
+            "structured pruning does not support use_sde=True (gSDE noise depends on the latent width)"
         )
     hidden, heads = _structure(policy, algo)
     widths: list[int] = []
@@ -98,7 +103,7 @@ def prune_structured(policy: Any, algo: str, amount: float) -> list[int]:
         width = layer.out_features
         n_prune = min(int(round(amount * width)), width - 1)
         if n_prune > 0:
-            prune.ln_structured(layer, "weight", amount=n_prune, n=2, dim=0)
+            prune.ln_structured(layer, "weight", amount=n_prune, n=norm, dim=0)
             keep = torch.nonzero(layer.weight_mask.sum(dim=1) != 0).flatten()
             prune.remove(layer, "weight")
             setattr(parent, name, _rebuild(layer, keep, None))

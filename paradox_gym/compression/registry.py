@@ -37,6 +37,7 @@ class Method:
         calibrated: needs observations from rollouts of the float agent (``calibration``).
         uses_amount: ``amount`` (fraction pruned) changes the result.
         devices: torch devices the compressed policy runs on.
+        structured: hidden neurons are physically removed (the layers' widths depend on ``amount``).
     """
 
     name: str
@@ -48,6 +49,7 @@ class Method:
     calibrated: bool = False
     uses_amount: bool = False
     devices: tuple[str, ...] = ("cpu",)
+    structured: bool = False
 
 
 def _none(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
@@ -69,7 +71,11 @@ def _prune(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarr
 
 
 def _prune_structured(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
-    prune_structured(policy, algo, recipe["amount"])
+    prune_structured(policy, algo, recipe["amount"], norm=2)
+
+
+def _prune_structured_l1(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
+    prune_structured(policy, algo, recipe["amount"], norm=1)
 
 
 def _mixed(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> None:
@@ -93,7 +99,10 @@ METHOD_TABLE: dict[str, Method] = {
         Method("prune", _prune, "unstructured magnitude pruning (masks folded into the weights)", sparse=True,
                uses_amount=True, devices=("cpu", "cuda")),
         Method("prune-structured", _prune_structured, "L2 structured pruning, neurons physically removed",
-               uses_amount=True, devices=("cpu", "cuda")),
+               aliases=("prune-structured-l2",), uses_amount=True, devices=("cpu", "cuda"), structured=True),
+        Method("prune-structured-l1", _prune_structured_l1,
+               "L1 structured pruning (neurons ranked by the L1 norm of their weights), physically removed",
+               uses_amount=True, devices=("cpu", "cuda"), structured=True),
         Method("mixed", _mixed, "unstructured pruning then PTDQ", aliases=("prune+ptdq",), quantized=True,
                sparse=True, uses_amount=True),
         Method("qat", _qat, "quantization-aware training (distilled from the float policy on its rollouts), int8",

@@ -14,7 +14,9 @@ ptsq              --                                  ``quantize_static``, QDQ f
                                                       weights, MinMax calibration on the agent's
                                                       calibration observations (those torch PTSQ uses)
 prune             unstructured pruning (zeros)        -- (exported as is: dense Gemm with zeros)
-prune-structured  neurons physically removed          -- (the exported Gemms are smaller)
+prune-structured  neurons physically removed, ranked   -- (the exported Gemms are smaller)
+                  by L2 norm (``prune-structured-l1``:
+                  by L1 norm)
 mixed             unstructured pruning                ``quantize_dynamic``
 qat               QAT fine-tuning (float weights      ``quantize_static`` QDQ as ``ptsq`` (observers
                   back in the float layers)           recalibrated on the same observations)
@@ -71,7 +73,12 @@ def _prune_stage(policy: Any, algo: str, recipe: dict[str, Any], calibration: np
 
 def _prune_structured_stage(policy: Any, algo: str, recipe: dict[str, Any],
                             calibration: np.ndarray | None) -> None:
-    prune_structured(policy, algo, recipe["amount"])
+    prune_structured(policy, algo, recipe["amount"], norm=2)
+
+
+def _prune_structured_l1_stage(policy: Any, algo: str, recipe: dict[str, Any],
+                               calibration: np.ndarray | None) -> None:
+    prune_structured(policy, algo, recipe["amount"], norm=1)
 
 
 def _qat_stage(policy: Any, algo: str, recipe: dict[str, Any], calibration: np.ndarray | None) -> dict[str, Any]:
@@ -95,6 +102,7 @@ ONNX_PLANS: dict[str, OnnxPlan] = {
     "ptsq": OnnxPlan(_no_stage, "static"),
     "prune": OnnxPlan(_prune_stage),
     "prune-structured": OnnxPlan(_prune_structured_stage),
+    "prune-structured-l1": OnnxPlan(_prune_structured_l1_stage),
     "mixed": OnnxPlan(_prune_stage, "dynamic"),
     "qat": OnnxPlan(_qat_stage, "static"),
 }
