@@ -26,7 +26,7 @@ raise SystemExit(main(sys.argv[2:]))
 
 @pytest.mark.parametrize("delay", [0.3, 2.0])
 def test_ctrl_c_during_a_slow_start_is_one_line_and_130(tmp_path: Path, delay: float) -> None:
-    argv = ["evaluate", "--env", "CartPole-v1", "--methods", "ptdq", "--episodes", "1", "--trials", "100",
+    argv = ["evaluate", "--env", "CartPole-v1", "--compress", "ptdq", "--episodes", "1", "--trials", "100",
             "--out", str(tmp_path / "out")]
     done = subprocess.run([sys.executable, "-c", DRIVER, str(delay), *argv], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore"})

@@ -63,6 +63,68 @@ def _emit(kind: str, **payload: Any) -> None:
     out.flush()
 
 
+#: Test hook (not a user setting): faults a replicate process injects into itself, read from this environment
+#: variable: comma-separated ``KIND:N`` entries, each optionally ``@R`` for replicate R only (default: every
+#: replicate). KIND is ``meter-read`` (the cpu-model meter's N-th read raises), ``env-step`` (the environment's
+#: N-th step raises, warm-up included), ``kill`` (SIGKILL after the N-th trial is reported) or
+#: ``close-stdout`` (the records stream is closed after the N-th trial is reported). The fault tests
+#: (tests/test_replicate_faults.py) use it to fail where the measurement happens.
+FAULT_ENV = "PARADOX_GYM_FAULT"
+FAULT_KINDS = ("meter-read", "env-step", "kill", "close-stdout")
+
+
+class InjectedFault(RuntimeError):
+    """A fault raised by the ``PARADOX_GYM_FAULT`` test hook."""
+
+
+def parse_faults(text: str, replicate: int) -> dict[str, int]:
+    """The ``PARADOX_GYM_FAULT`` entries for ``replicate``: kind -> N (a ValueError names a malformed entry)."""
+    faults: dict[str, int] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        body, _, target = entry.partition("@")
+        kind, _, count = body.partition(":")
+        if kind not in FAULT_KINDS or not count.isdigit() or int(count) < 1 or (target and not target.isdigit()):
+            raise ValueError(f"{FAULT_ENV} entry {entry!r} is not KIND:N[@R] with KIND one of {', '.join(FAULT_KINDS)}")
+        if not target or int(target) == replicate:
+            faults[kind] = int(count)
+    return faults
+
+
+def _fail_on_call(owner: type, name: str, n: int, what: str) -> None:
+    """Make ``owner.name`` raise InjectedFault on its n-th call in this process."""
+    real = getattr(owner, name)
+    calls = [0]
+
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == n:
+            raise InjectedFault(f"injected fault: {what} {n} failed")
+        return real(self, *args, **kwargs)
+
+    setattr(owner, name, wrapped)
+
+
+def _install_faults(faults: dict[str, int]) -> Callable[[int], None]:
+    """Install the meter and env faults; return the hook called with the count of trials reported so far."""
+    if "meter-read" in faults:
+        from paradox_gym.energy.meters.cpu_model import CpuModelMeter
+
+        _fail_on_call(CpuModelMeter, "_read", faults["meter-read"], "cpu-model meter read")
+    if "env-step" in faults:
+        import gymnasium
+
+        _fail_on_call(gymnasium.wrappers.TimeLimit, "step", faults["env-step"], "environment step")
+
+    def after_trial(reported: int) -> None:
+        if faults.get("kill") == reported:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if faults.get("close-stdout") == reported and _records is not None:
+            _records.close()
+            os.close(1)
+
+    return after_trial
+
+
 def main(argv: list[str] | None = None) -> int:
     def _main() -> int:
         parser = ArgumentParser(prog="python -m paradox_gym.experiment.replicate",
@@ -75,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         payload = json.loads(sys.stdin.read())
         settings = EvalSettings.from_dict(payload["settings"], resolved=True)  # resolved by the parent
         orders = payload.get("orders")
+        after_trial = _install_faults(parse_faults(os.environ.get(FAULT_ENV, ""), args.replicate))
+        reported = [0]
         try:
             agents = replicate_agents(settings)
         except KeyboardInterrupt:
@@ -86,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def on_trial(record: TrialRecord, episodes: list[EpisodeRecord]) -> None:
             _emit("trial", trial=record.to_dict(), episodes=[e.to_dict() for e in episodes])
+            reported[0] += 1
+            after_trial(reported[0])
 
         def on_start(run: EvaluationRun) -> None:
             _emit("meta", meters=run.meters, primary_meter=run.primary_meter,
