@@ -139,6 +139,34 @@ def _analyse(run: Any, settings: EvalSettings, footprints: dict[str, Any], memor
     return analysis
 
 
+def _run_replicates(settings: EvalSettings, say: ProgressCallback) -> tuple[EvalSettings, Any]:
+    """The replicates, one fresh process after another, in a balanced order drawn for this run (its order
+    seed recorded in the returned settings); a fault or an interrupt stops them, keeping what is whole.
+    Returns the settings and the merged run (net of idle power where devices were measured)."""
+    total = settings.replicates * settings.trials * len(settings.configs)
+    done = [0]
+
+    def on_trial(_record: object) -> None:
+        done[0] += 1
+        say(Progress("trials", "trials", done[0], total))
+
+    say(Progress("trials", f"{settings.replicates} replicate(s), each a fresh process", 0, total))
+    outcomes = []
+    plan = OrderPlan.for_settings(settings)  # a balanced order, drawn afresh unless an order seed replays one
+    settings = settings.replace(order_seed=plan.order_seed)  # recorded in the result's config: replays the order
+    for replicate in range(settings.replicates):
+        outcome = run_replicate_process(settings, replicate, orders=plan.draw(), on_trial=on_trial)
+        outcomes.append(outcome)
+        if outcome.interrupted or outcome.error:  # a fault stops the run: what is whole is kept
+            break
+    run = merge(outcomes, settings.configs, order_seed=plan.order_seed)
+    if run.devices:  # net of idle power, from the idle windows interleaved with the trials
+        run.trials = apply_idle(run.trials, run.idle_windows, run.devices)
+        run.episodes = apply_idle_to_episodes(run.episodes, run.idle_windows, run.devices)
+        run.notes.extend(short_window_notes(run.trials, run.devices))
+    return settings, run
+
+
 def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> EvalResult:
     say: ProgressCallback = progress or (lambda _event: None)
     started = time.perf_counter()
@@ -192,28 +220,8 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     warning = budget_warning(settings.replicates, family)
     if warning:  # before the long work: the budget that would resolve something is named
         say(Progress("warning", warning))
-    total = settings.replicates * settings.trials * len(settings.configs)
-    done = [0]
-
-    def on_trial(_record: object) -> None:
-        done[0] += 1
-        say(Progress("trials", "trials", done[0], total))
-
-    say(Progress("trials", f"{settings.replicates} replicate(s), each a fresh process", 0, total))
-    outcomes = []
-    plan = OrderPlan.for_settings(settings)  # a balanced order, drawn afresh unless an order seed replays one
-    settings = settings.replace(order_seed=plan.order_seed)  # recorded in the result's config: replays the order
-    for replicate in range(settings.replicates):
-        outcome = run_replicate_process(settings, replicate, orders=plan.draw(), on_trial=on_trial)
-        outcomes.append(outcome)
-        if outcome.interrupted or outcome.error:  # a fault stops the run: what is whole is kept
-            break
-    run = merge(outcomes, settings.configs, order_seed=plan.order_seed)
+    settings, run = _run_replicates(settings, say)
     timings["evaluation_s"] = run.elapsed_s
-    if run.devices:  # net of idle power, from the idle windows interleaved with the trials
-        run.trials = apply_idle(run.trials, run.idle_windows, run.devices)
-        run.episodes = apply_idle_to_episodes(run.episodes, run.idle_windows, run.devices)
-        run.notes.extend(short_window_notes(run.trials, run.devices))
 
     t0 = time.perf_counter()
     say(Progress("analysis", "analysing"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterable
@@ -97,8 +98,19 @@ def _describe_holder(text: str) -> str:
         return "a process that left no description"
 
 
+def _try_flock(fd: int) -> bool:
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
 class DirectoryLock:
-    """An exclusive, non-blocking lock on a directory for the duration of a run (``with DirectoryLock(...)``).
+    """An exclusive lock on a directory for the duration of a run (``with DirectoryLock(...)``): refused at
+    once when another holds it, or, with ``wait_s``, after waiting that long (the zoo's manifest updates).
 
     The lock is ``fcntl.flock`` on ``<directory>/.paradox_gym.lock`` (or ``name``), which the kernel releases
     when the holder exits, however it exits (a killed run never leaves a stale lock). The holder writes its
@@ -106,10 +118,12 @@ class DirectoryLock:
     with a UserInputError naming that holder and ``label`` (e.g. ``"--out"``).
     """
 
-    def __init__(self, directory: str | os.PathLike[str], label: str, name: str = LOCK_NAME) -> None:
+    def __init__(self, directory: str | os.PathLike[str], label: str, name: str = LOCK_NAME, *,
+                 wait_s: float = 0.0) -> None:
         self.directory = Path(directory)
         self.path = self.directory / name
         self.label = label
+        self.wait_s = wait_s  # > 0: wait up to this long for the holder (a short read-modify-write) to finish
         self._fd: int | None = None
 
     def __enter__(self) -> "DirectoryLock":
@@ -126,8 +140,11 @@ class DirectoryLock:
             os.close(fd)
             raise UserInputError(f"{self.label} {str(self.directory)!r}: {self.path.name} exists and is not a "
                                  "regular file; remove it")
+        deadline = time.monotonic() + self.wait_s
+        while not _try_flock(fd) and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held already, or refused: who holds it is said
         except OSError:
             try:
                 holder = os.pread(fd, 4096, 0).decode("utf-8", "replace")

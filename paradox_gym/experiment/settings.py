@@ -282,7 +282,7 @@ class EvalSettings:
             except UserInputError as exc:
                 raise SettingsError(name, str(exc)) from None
 
-        for name, minimum, maximum in int_fields():
+        for name, minimum, maximum in int_fields(type(self)):
             if name == "order_seed" and self.order_seed is None:
                 continue
             put(name, checked(name, check_int, name, getattr(self, name), minimum, maximum))
@@ -303,7 +303,7 @@ class EvalSettings:
         checked("energy_scope", headline_scope, self.energy_scope, measured, self.device)
         if self.country is not None:
             put("country", checked("country", carbon_intensity, self.country).country)
-        for name, declared in SETTINGS.items():
+        for name, declared in settings_of(type(self)).items():
             if declared.kind in ("flag", "no-flag") and not isinstance(getattr(self, name), bool):
                 raise SettingsError(name, f"{name} must be true or false, got {shown(getattr(self, name))}")
         if self.algo is not None:

@@ -3,24 +3,24 @@ evaluation and library versions (docs/zoo.md lists the fields)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import platform
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gymnasium
 import numpy as np
 
-from paradox_gym._util.files import write_bytes_atomic
+from paradox_gym._util.files import DirectoryLock, write_bytes_atomic
 from paradox_gym.errors import UserInputError
 from paradox_gym.zoo.paths import agents_dir
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
+#: The lock file serialising read-modify-writes of the manifest between processes.
+MANIFEST_LOCK = ".manifest.lock"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -61,27 +61,6 @@ def read_manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, 
     return manifest
 
 
-@contextlib.contextmanager
-def _manifest_lock(directory: Path) -> Iterator[None]:
-    """Serialize read-modify-write of the manifest between processes.
-
-    A POSIX advisory lock on the directory itself (no lock file is left behind); a no-op where
-    directories cannot be opened or locked (non-POSIX systems).
-    """
-    try:
-        import fcntl
-
-        fd = os.open(directory, os.O_RDONLY)
-    except (ImportError, OSError):  # pragma: no cover - non-POSIX
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def refuse_existing(final: Path) -> None:
     """UserInputError naming ``final`` and its manifest return when the checkpoint already exists."""
     if not final.exists():
@@ -104,7 +83,7 @@ def refuse_existing(final: Path) -> None:
 def update_manifest(directory: Path, key: str, entry: dict[str, Any]) -> None:
     """Insert/replace one entry, keeping the others; written atomically (tmp file + os.replace)."""
     directory.mkdir(parents=True, exist_ok=True)
-    with _manifest_lock(directory):
+    with DirectoryLock(directory, "agents directory", MANIFEST_LOCK, wait_s=60.0):
         manifest = read_manifest(directory)
         manifest["format"] = MANIFEST_FORMAT
         manifest["agents"][key] = entry

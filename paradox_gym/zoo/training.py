@@ -160,7 +160,6 @@ def train(
     Returns the manifest entry written (see docs/zoo.md for the fields).
     """
     import torch
-    from stable_baselines3.common.env_util import make_vec_env
 
     algo = normalize_algo(algo)
     env_id = validate_env_id(env_id)
@@ -201,22 +200,7 @@ def train(
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # A factory rather than the id: make_vec_env would ask for render_mode="rgb_array", which not every
-        # environment offers. A resumed run seeds its environments afresh (seed + steps done).
-        vec_env = make_vec_env(lambda: gymnasium.make(env_id), n_envs=n_envs, seed=state.seed + state.num_timesteps)
-        normalizing = vec_normalize(vec_env, hyperparams)
-        if normalizing is not None:
-            vec_env = normalizing
-        cls = algo_class(algo)
-        try:
-            model = cls(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=state.seed, device="cpu", verbose=0,
-                        **kwargs)
-        except TypeError as exc:  # an unknown or misspelt key in the hyperparameter file
-            close_env(vec_env)
-            raise UserInputError(
-                f"hyperparameters of {algo} on {env_id} in {hyperparams_dir(out)} are not accepted by "
-                f"{algo}: {exc}"
-            ) from None
+        model, vec_env, normalizing = _build_model(state, kwargs, out)
         if state.num_timesteps:
             checkpoints.restore(directory, state, model, normalizing)
             say(f"resuming {algo} on {env_id} at {state.num_timesteps} of {state.total_steps} steps")
@@ -247,6 +231,28 @@ def train(
     with contextlib.suppress(OSError):  # the training/ folder goes too once no other training is in it
         directory.parent.rmdir()
     return entry
+
+
+def _build_model(state: TrainingState, kwargs: dict[str, Any], out: Path) -> tuple[Any, Any, Any]:
+    """(model, vec env, its VecNormalize or None) built from the state's hyperparameters."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env_id, hyperparams = state.env_id, state.hyperparams
+    # A factory rather than the id: make_vec_env would ask for render_mode="rgb_array", which not every
+    # environment offers. A resumed run seeds its environments afresh (seed + steps done).
+    vec_env = make_vec_env(lambda: gymnasium.make(env_id), n_envs=int(hyperparams.get("n_envs", 1)),
+                           seed=state.seed + state.num_timesteps)
+    normalizing = vec_normalize(vec_env, hyperparams)
+    if normalizing is not None:
+        vec_env = normalizing
+    try:
+        model = algo_class(state.algo)(hyperparams.get("policy", "MlpPolicy"), vec_env, seed=state.seed,
+                                       device="cpu", verbose=0, **kwargs)
+    except TypeError as exc:  # an unknown or misspelt key in the hyperparameter file
+        close_env(vec_env)
+        raise UserInputError(f"hyperparameters of {state.algo} on {env_id} in {hyperparams_dir(out)} are not "
+                             f"accepted by {state.algo}: {exc}") from None
+    return model, vec_env, normalizing
 
 
 def _write_agent(model: Any, normalizing: Any, state: TrainingState, final: Path, eval_episodes: int,
