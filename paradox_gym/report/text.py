@@ -136,11 +136,30 @@ def summary_sentence(c: Comparison) -> str:
             + _flags(c))
 
 
+def _source(settings: Any) -> str:
+    """Where the agent came from: the zoo entry or the user's file, with a sha256 prefix of the file."""
+    from paradox_gym.zoo import checkpoint_name, file_sha256, find_checkpoint
+
+    if settings.agent_path is not None:
+        label, path = f"agent {settings.agent_path}", settings.agent_path
+    elif settings.algo and settings.env_id:
+        found = find_checkpoint(settings.algo, settings.env_id, settings.agents_dir)
+        label = f"zoo {checkpoint_name(settings.algo, settings.env_id)}"
+        path = str(found) if found is not None else None
+    else:
+        return "zoo agent"
+    try:
+        return label if path is None else f"{label}, sha256 {file_sha256(path)[:12]}"
+    except OSError:
+        return label
+
+
 def _header(result: EvalResult) -> list[str]:
     s, a = result.settings, result.analysis
     kwargs = f" {s.env_kwargs}" if s.env_kwargs else ""
-    source = f"agent {s.agent_path}" if s.agent_path else "zoo agent"
-    norm = f"observations normalised with {s.vecnormalize_path}" if s.vecnormalize_path else "raw observations"
+    source = _source(s)
+    norm = (f"observations normalised with VecNormalize statistics {s.vecnormalize_path}" if s.vecnormalize_path
+            else "raw observations")
     basis = "gross"
     return [_wrap(f"{s.algo} on {s.env_id}{kwargs} ({source}; {norm}): {s.replicates} replicate(s) x {s.trials} "
                   f"trial(s) x {s.episodes} episodes per configuration; {_label(a.energy_method)}, {basis}, "
