@@ -6,11 +6,14 @@
       - {folder: logs/qrdqn/CartPole-v1_1}     # env, algo, env_kwargs, normalisation read as evaluate reads them
     methods: [ptdq, prune-structured]
     amounts: [0.3, 0.6]          # fractions in [0, 1), for the methods that use an amount
-    episodes: 2
+    runtimes: [sb3, onnxruntime] # optional (default sb3): every method on each runtime, or a mapping
+    episodes: 2                  # runtime -> its methods (or `all`): {sb3: all, onnxruntime: [ptdq]}
     trials: 2
 
-A cell is one agent, one method and one amount; a method without an amount (``ptdq``) has one cell per
-agent. Each cell becomes one evaluation of the baseline against that configuration in the same run
+A cell is one agent, one method, one amount and one runtime; a method without an amount (``ptdq``) has one
+cell per agent and runtime. A cell on a runtime other than ``sb3`` is that runtime's configuration
+(``onnxruntime:ptdq``) compared with the same runtime's float baseline (``onnxruntime:none``), measured in the
+same run as the ``sb3`` baseline (see :attr:`~paradox_gym.experiment.settings.EvalSettings.baselines`). Each cell becomes one evaluation of the baseline against that configuration in the same run
 (:func:`paradox_gym.evaluate`), so every cell is a self-contained paired comparison. Every other key
 sets the :class:`~paradox_gym.experiment.settings.EvalSettings` field of the same name for all cells
 (:data:`GRID_KEYS`); an unknown key is an error naming the valid ones.
@@ -32,6 +35,7 @@ from paradox_gym._util.cli import one_line
 from paradox_gym import limits
 from paradox_gym._util.checks import check_amount, check_int, shown
 from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
+from paradox_gym.compression.runtimes import SB3, check_runtime
 from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.experiment.settings import EvalSettings, Setting, int_fields, settings_of
@@ -119,7 +123,9 @@ def grid_keys(cls: type = EvalSettings) -> dict[str, GridKey]:
 #: generated from the settings' declarations.
 GRID_KEYS: dict[str, GridKey] = grid_keys()
 
-CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts")
+CELL_KEYS: tuple[str, ...] = ("agents", "methods", "amounts", "runtimes")
+#: ``runtimes: {onnxruntime: all}``: that runtime runs every method of the grid.
+ALL_METHODS = "all"
 AGENT_KEYS: tuple[str, ...] = ("env", "algo", "path", "folder")
 #: ``agents: shipped`` means every agent shipped with the package (paradox_gym/zoo/shipped/manifest.json).
 SHIPPED = "shipped"
@@ -137,11 +143,12 @@ def settings_fields() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One agent, one method, one amount (None for methods without an amount)."""
+    """One agent, one method, one amount (None for methods without an amount), one runtime."""
 
     agent: AgentSpec
     method: str
     amount: float | None
+    runtime: str = SB3
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,7 @@ class Grid:
 
     ``settings`` are EvalSettings keyword arguments shared by every cell; ``extra`` holds grid keys this
     version's EvalSettings has no field for (recorded in each job's identity, see :data:`GRID_KEYS`).
+    ``runtimes``: runtime -> the methods it runs, in grid order (None: every method on ``sb3`` only).
     """
 
     agents: tuple[AgentSpec, ...]
@@ -159,22 +167,29 @@ class Grid:
     extra: dict[str, Any]
     source: dict[str, Any]
     agents_dir: str | None = None
+    runtimes: dict[str, tuple[str, ...]] | None = None
+
+    def runtimes_of(self, method: str) -> tuple[str, ...]:
+        """The runtimes ``method`` runs on in this grid, in grid order."""
+        if self.runtimes is None:
+            return (SB3,)
+        return tuple(r for r, methods in self.runtimes.items() if method in methods)
 
     def cells(self) -> list[Cell]:
-        """Agents in grid order; per agent the methods in grid order, amount methods once per amount."""
+        """Agents in grid order; per agent the methods in grid order, per method its runtimes in grid order,
+        amount methods once per amount."""
         cells: list[Cell] = []
         for agent in self.agents:
             for method in self.methods:
-                if METHOD_TABLE[method].uses_amount:
-                    cells.extend(Cell(agent, method, a) for a in self.amounts)
-                else:
-                    cells.append(Cell(agent, method, None))
+                amounts: tuple[float | None, ...] = self.amounts if METHOD_TABLE[method].uses_amount else (None,)
+                for runtime in self.runtimes_of(method):
+                    cells.extend(Cell(agent, method, a, runtime) for a in amounts)
         return cells
 
     def jobs(self, measurement: str = "exclusive") -> list[Job]:
         """One :class:`~paradox_gym.study.jobs.Job` per cell (validated: a bad setting raises here,
         before anything is measured)."""
-        return [make_job(c.agent, c.method, c.amount, self.settings, self.extra, measurement)
+        return [make_job(c.agent, c.method, c.amount, self.settings, self.extra, measurement, runtime=c.runtime)
                 for c in self.cells()]
 
     def common_identity(self, measurement: str = "exclusive", jobs: list[Job] | None = None) -> dict[str, Any]:
@@ -401,7 +416,9 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
             raise UserInputError(f"grid lists an amount twice: {shown(amounts)}")
     else:
         amounts = list(DEFAULT_AMOUNTS)
-    per_agent = sum(len(amounts) if METHOD_TABLE[m].uses_amount else 1 for m in methods)
+    runtimes = _runtimes(doc, methods) if "runtimes" in doc else None
+    per_agent = sum((len(amounts) if METHOD_TABLE[m].uses_amount else 1)
+                    * (1 if runtimes is None else sum(m in ms for ms in runtimes.values())) for m in methods)
     if len(raw_agents) * per_agent > limits.MAX_GRID_CELLS:  # before any agent file is hashed
         raise UserInputError(f"grid has {len(raw_agents) * per_agent} cells ({len(raw_agents)} agents x {per_agent} "
                              f"per agent); at most {limits.MAX_GRID_CELLS} (MAX_GRID_CELLS): split it into grids")
@@ -427,8 +444,49 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
     if agents_dir is not None:
         settings["agents_dir"] = str(agents_dir)
     source = json.loads(json.dumps(doc, default=str))
-    return Grid(tuple(agents), tuple(methods), tuple(amounts), settings, extra, source, agents_dir)
+    return Grid(tuple(agents), tuple(methods), tuple(amounts), settings, extra, source, agents_dir, runtimes)
 
 
-__all__ = ["AGENT_KEYS", "CELL_KEYS", "GRID_KEYS", "SHIPPED", "AgentSpec", "Cell", "Grid", "GridKey",
+def _runtimes(doc: Mapping[str, Any], methods: list[str]) -> dict[str, tuple[str, ...]]:
+    """The grid's ``runtimes``: a list (every method on each runtime) or a mapping runtime -> its methods (a
+    list of the grid's methods, or ``all``); each runtime checked (installed), each method one the grid
+    lists, every method on at least one runtime."""
+    value = doc["runtimes"]
+    if isinstance(value, Mapping):
+        if not value:
+            raise UserInputError("grid key 'runtimes' is an empty mapping; give runtime: [methods] or runtime: all")
+        entries = list(value.items())
+    else:
+        entries = [(r, ALL_METHODS) for r in _list(doc, "runtimes")]
+    out: dict[str, tuple[str, ...]] = {}
+    for runtime, listed in entries:
+        name = check_runtime(runtime)
+        if name in out:
+            raise UserInputError(f"grid lists runtime {name!r} twice")
+        if listed == ALL_METHODS:
+            out[name] = tuple(methods)
+            continue
+        chosen = [listed] if isinstance(listed, str) else listed
+        if not isinstance(chosen, list) or not chosen:
+            raise UserInputError(f"grid runtime {name!r} must list methods of the grid or say {ALL_METHODS!r}, "
+                                 f"got {shown(listed)}")
+        names = []
+        for m in chosen:
+            if not isinstance(m, str):
+                raise UserInputError(f"grid runtime {name!r} lists {shown(m)}, not a method name")
+            method = canonical_method(m)
+            if method not in methods:
+                raise UserInputError(f"grid runtime {name!r} lists method {method!r}, which the grid's 'methods' "
+                                     f"do not; valid: {', '.join(methods)}")
+            if method not in names:
+                names.append(method)
+        out[name] = tuple(m for m in methods if m in names)  # grid order
+    missing = [m for m in methods if not any(m in ms for ms in out.values())]
+    if missing:
+        raise UserInputError(f"grid method {', '.join(missing)} runs on no runtime; add it to a runtime's list or "
+                             f"use {ALL_METHODS!r}")
+    return out
+
+
+__all__ = ["ALL_METHODS", "AGENT_KEYS", "CELL_KEYS", "GRID_KEYS", "SHIPPED", "AgentSpec", "Cell", "Grid", "GridKey",
            "load_grid", "parse_grid", "settings_fields"]

@@ -1,8 +1,8 @@
 """Jobs of a study: identity (a hash of everything that changes a result), the work of one job, and the
 job store on disk.
 
-A job is one cell of a grid (one agent, one method, one amount), measured by :func:`paradox_gym.evaluate`
-against its own baseline in the same run. Its id is the sha256 of :func:`job_identity` (the agent file's
+A job is one cell of a grid (one agent, one method, one amount, one runtime), measured by
+:func:`paradox_gym.evaluate` against its runtime's float baseline in the same run. Its id is the sha256 of :func:`job_identity` (the agent file's
 sha256, env id, algorithm, method, amount, every EvalSettings field that changes a result -- episodes,
 trials, warm-up, seed, meters, ... -- the package version and whether jobs share a machine).
 
@@ -38,6 +38,7 @@ from paradox_gym import limits
 from paradox_gym._util.checks import shown
 from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, read_regular_file
+from paradox_gym.compression.runtimes import SB3, config_name
 from paradox_gym.errors import UserInputError
 from paradox_gym.experiment.settings import DEFAULT_AMOUNT, EvalSettings
 from paradox_gym.report.files import write_json_atomic
@@ -130,22 +131,35 @@ class Job:
     def eval_settings(self) -> EvalSettings:
         return EvalSettings(**self.settings)
 
+    @property
+    def runtime(self) -> str:
+        """The runtime the cell's method runs on: the one runtime its settings name besides ``sb3``, else
+        ``sb3``."""
+        others = [r for r in self.settings.get("runtimes") or () if r != SB3]
+        return others[0] if others else SB3
+
     def describe(self) -> str:
-        """``PPO CartPole-v1 prune-structured 0.3``."""
+        """``PPO CartPole-v1 prune-structured 0.3`` (another runtime: ``... onnxruntime:ptdq``)."""
         amount = "" if self.amount is None else f" {self.amount:g}"
-        return f"{self.agent.label} {self.method}{amount}"
+        return f"{self.agent.label} {config_name(self.runtime, self.method)}{amount}"
 
     def cell(self) -> dict[str, Any]:
-        return {"id": self.id, "agent": self.agent.label, "method": self.method, "amount": self.amount}
+        return {"id": self.id, "agent": self.agent.label, "method": self.method, "amount": self.amount,
+                "runtime": self.runtime}
 
 
 def make_job(agent: AgentSpec, method: str, amount: float | None, common: dict[str, Any],
-             extra: dict[str, Any], measurement: str = "exclusive") -> Job:
-    """The job of one cell; ``common`` are EvalSettings keyword arguments shared by the grid. The settings
-    are validated here (a bad value raises UserInputError before anything is measured)."""
+             extra: dict[str, Any], measurement: str = "exclusive", *, runtime: str = SB3) -> Job:
+    """The job of one cell; ``common`` are EvalSettings keyword arguments shared by the grid. On a
+    ``runtime`` other than ``sb3`` the job measures ``<runtime>:<method>`` against ``<runtime>:none`` (and
+    that against the ``sb3`` baseline); an ``sb3`` job's settings and id are those it had before runtimes
+    were a grid dimension. The settings are validated here (a bad value raises UserInputError before
+    anything is measured)."""
     kwargs = dict(common)
     kwargs.update(env_id=agent.env_id, algo=agent.algo, agent_path=agent.path, methods=(method,),
                   amount=DEFAULT_AMOUNT if amount is None else amount)
+    if runtime != SB3:
+        kwargs["runtimes"] = (runtime,)
     settings = EvalSettings(**kwargs)
     kwargs["meters"] = settings.meters  # resolved here, so every host measures with the meters the id names
     identity = job_identity(agent, method, amount, settings, extra, measurement)
@@ -232,7 +246,7 @@ def vecnormalize_file(agent: AgentSpec, agents_dir: str | None = None,
 
 def _base_record(job: Job, executor: str) -> dict[str, Any]:
     return {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(), "method": job.method,
-            "amount": job.amount, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(),
+            "amount": job.amount, "runtime": job.runtime, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(),
             "executor": executor, "pid": os.getpid()}
 
 

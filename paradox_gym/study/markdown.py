@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+from paradox_gym.study.rows import config_label
+
 def _pct(x: float | None, signed: bool = True) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
@@ -76,7 +78,9 @@ def format_study(doc: Mapping[str, Any]) -> str:
             "baseline - 1 with the paired interval (95%, or the multiplicity-adjusted level the runs state in "
             "the notes); direction words are the single command's.", ""]
     out += ["## Per agent and method", "",
-            f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets); "
+            f"Return change is the difference as a share of the baseline's |mean return| (interval in brackets; a "
+            "method named `<runtime>:<method>` ran on that runtime and is compared with that runtime's float "
+            "baseline, `<runtime>:none`); "
             f"kept = its whole interval lies above -{margin:.0%}. A/A MDE: the minimum detectable effect on "
             "energy per episode, from the run's A/A control (a second copy of the baseline). vs reference: the "
             "baseline's mean return / rl-zoo3's benchmark return for that algorithm and environment (n/a: none).",
@@ -85,7 +89,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out.append(_md_table(
         ["agent", "method", "amount", "return change", "kept", "vs reference", "energy/episode", "energy", "A/A MDE",
          "energy/step", "policy latency/step", "peak RSS", "size", "host"],
-        [[r["agent"], r["method"], amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
+        [[r["agent"], config_label(r), amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
           "n/a" if r.get("reference_ratio") is None else f"{r['reference_ratio']:.2f}x",
           _ratio_change(r, "energy_per_episode_ratio"),
           r["energy_per_episode_direction"] + (" (noisy run)" if r.get("noisy") else ""),
@@ -107,7 +111,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out.append(_md_table(
         ["agent", "method", "best amount", "kept (family-wise) / tested", "isolated", "return change",
          "energy/episode", "energy"],
-        [[b["agent"], b["method"], "none" if b["best_amount"] is None else amount_text(b["best_amount"]),
+        [[b["agent"], config_label(b), "none" if b["best_amount"] is None else amount_text(b["best_amount"]),
           f"{len(b['kept_amounts'])} / {len(b['amounts'])}",
           ", ".join(amount_text(a) for a in b.get("isolated_amounts") or []),
           "" if b["best_amount"] is None else _return_change(b),
@@ -119,8 +123,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += ["", "## Summary counts", ""]
     if q["agents_compared"]:
         wins = ", ".join(f"{m} {n} ({n / q['agents_compared']:.0%})" for m, n in q["wins"].items())
-        out.append(f"- Best return among quantization methods, over {q['agents_compared']} agents (point "
-                   f"estimates; ties credit each): {wins}.")
+        out.append(f"- Best return among quantization methods, over {q['agents_compared']} agents (each agent once "
+                   f"per runtime; point estimates; ties credit each): {wins}.")
     words = ", ".join(f"{n} {w}" for w, n in sorted(e["words"].items(), key=lambda kv: -kv[1])) or "none"
     out.append(f"- Energy per episode over {e['cells']} cells: {words}.")
     out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "

@@ -20,9 +20,10 @@ from typing import Any, Mapping
 
 from paradox_gym._util.checks import shown
 from paradox_gym.compression.registry import METHOD_TABLE
+from paradox_gym.compression.runtimes import RUNTIMES
 from paradox_gym.study.executors import EXECUTORS
 from paradox_gym.study.jobs import MEASUREMENTS
-from paradox_gym.study.rows import cell_row, study_code_row
+from paradox_gym.study.rows import cell_row, record_configs, record_runtime, study_code_row
 from paradox_gym.vocab import ENERGY_METHODS, ENERGY_WORDS, MECHANISMS, RETURN_WORDS
 
 #: Smallest and largest integer a column may hold (int64, the widest integer parquet and pandas store).
@@ -33,7 +34,7 @@ MAX_TEXT_CHARS = 10_000
 #: Row columns that hold words (or None); ``return_kept`` is a bool, ``noisy``, ``energy_saving`` and
 #: ``weak_agent`` a bool or None; every other column a finite number or None.
 TEXT_COLUMNS = frozenset({
-    "job_id", "agent", "env_id", "algo", "agent_sha256", "method", "host", "machine_fingerprint", "executor",
+    "job_id", "agent", "env_id", "algo", "agent_sha256", "method", "runtime", "host", "machine_fingerprint", "executor",
     "measurement", "energy_meter", "energy_method", "return_direction", "return_verdict",
     "energy_per_episode_direction", "mechanism", "energy_per_step_direction", "latency_direction", "verdict",
     "reference_source",
@@ -47,6 +48,7 @@ _DIRECTIONS = ("higher", "lower", "unchanged", "undetermined", "not measured")
 #: Columns whose words come from a vocabulary: column -> the valid words.
 KNOWN_WORDS: dict[str, frozenset[str]] = {
     "method": frozenset(METHOD_TABLE),
+    "runtime": frozenset(RUNTIMES),
     "measurement": frozenset(MEASUREMENTS),
     "executor": frozenset(EXECUTORS),
     "energy_method": frozenset((*ENERGY_METHODS, "mixed")),
@@ -117,6 +119,9 @@ def check_record_fields(record: Mapping[str, Any]) -> None:
     for key in ("identity", "agent", "result"):
         if not isinstance(record.get(key, {}), Mapping):
             raise ValueError(f"its {key} is not a mapping")
+    runtime = record_runtime(record)
+    if not isinstance(runtime, str) or runtime not in RUNTIMES:
+        raise ValueError(f"its runtime is {shown(runtime)}, not one of {', '.join(RUNTIMES)}")
     if not isinstance((record.get("agent") or {}).get("label"), str):
         raise ValueError("its agent has no label")
     result = record["result"]
@@ -155,7 +160,8 @@ def parse_record(record: Mapping[str, Any], margin: float) -> tuple[dict[str, An
     check_record_fields(record)
     row = cell_row(record, margin)
     check_row(row, "its row")
-    code = [study_code_row(record, "none", 0.0), study_code_row(record, record["method"], record.get("amount"))]
+    base_config, config = record_configs(record)
+    code = [study_code_row(record, base_config, 0.0), study_code_row(record, config, record.get("amount"))]
     for c in code:
         check_row({k: v for k, v in c.items() if k not in ("algo", "env_id", "method")}, "its study-code row")
     return row, code

@@ -36,8 +36,8 @@ from paradox_gym.report.plots import write_study_plots
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
 from paradox_gym.study.records import is_number, parse_record
-from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, study_code_rows,
-                                    summary_counts)
+from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, config_label,
+                                    study_code_rows, summary_counts)
 
 #: The plots' writer under its former name here.
 write_plots = write_study_plots
@@ -69,8 +69,11 @@ def _failure_entry(f: Mapping[str, Any]) -> dict[str, Any]:
 
     agent = f.get("agent") if isinstance(f.get("agent"), Mapping) else {}
     amount = f.get("amount") if is_number(f.get("amount")) and math.isfinite(f["amount"]) else None
+    method = text(f.get("method")) or "?"
+    runtime = f.get("runtime") if isinstance(f.get("runtime"), str) else None
+    label = method if runtime in (None, "sb3") else f"{text(runtime, 50)}:{method}"
     return {"id": text(f.get("id")),
-            "cell": f"{text(agent.get('label')) or '?'} {text(f.get('method')) or '?'} {amount_text(amount)}".strip(),
+            "cell": f"{text(agent.get('label')) or '?'} {label} {amount_text(amount)}".strip(),
             "host": text(f.get("host")), "error_type": text(f.get("error_type"), 100),
             "error": text(f.get("error"), 2000)}
 
@@ -239,7 +242,8 @@ def write_report(directory: str | os.PathLike[str], *, return_margin: float | No
                 doc["skipped"].append(f"{target} was not written: its rows together cannot be converted "
                                       f"({one_line(exc)[:300] or type(exc).__name__})")
         target = out / "plots"
-        plots = write_study_plots(out, doc["cells"], doc["return_margin"])
+        # one line per configuration: a method on another runtime is its own line (onnxruntime:prune)
+        plots = write_study_plots(out, [{**r, "method": config_label(r)} for r in doc["cells"]], doc["return_margin"])
         doc["files"] = {**FILES, "plots": plots}
         for line in doc["skipped"]:
             if warn is not None:

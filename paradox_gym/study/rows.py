@@ -1,7 +1,9 @@
 """Job records -> the study's rows: one flat row per job (cell), the best pruning amounts, the summary
 counts and the study code's rows (``study_code.csv``).
 
-One row per job: the compressed configuration against its own baseline, measured in the same run. Every
+One row per job: the compressed configuration against its own baseline, measured in the same run. A job on a
+runtime other than ``sb3`` (``runtime`` column) compares ``<runtime>:<method>`` with ``<runtime>:none``; its
+label in tables is that configuration name (:func:`config_label`). Every
 ratio, interval and direction word is the single command's (:mod:`paradox_gym.analysis`); these functions
 only gather them. **Return kept**: the whole interval of the return difference (95%, or the run's
 multiplicity-adjusted level) lies above ``-margin x |baseline mean|`` (``margin`` 0.10 by default); where a
@@ -23,6 +25,7 @@ import numpy as np
 from paradox_gym._util.checks import shown
 from paradox_gym.analysis import RETURN_MARGIN, energy_direction, return_direction, return_kept
 from paradox_gym.compression.registry import METHOD_TABLE
+from paradox_gym.compression.runtimes import SB3, config_name
 from paradox_gym.errors import UserInputError
 from paradox_gym.references import baseline_reference
 from paradox_gym.stats import PairedCI, direction
@@ -43,6 +46,29 @@ def check_margin(margin: Any) -> float:
                              f"{shown(margin)}")
     return float(margin)
 
+
+
+def record_runtime(record: Mapping[str, Any]) -> str:
+    """The runtime a job record's cell ran on: its ``runtime`` field, else (records written before runtimes
+    were a grid dimension) the one runtime besides ``sb3`` its identity names, else ``sb3``."""
+    runtime = record.get("runtime")
+    if runtime is not None:
+        return runtime
+    runtimes = (record.get("identity") or {}).get("runtimes")
+    others = [r for r in runtimes if r != SB3] if isinstance(runtimes, list) else []
+    return others[0] if others else SB3
+
+
+def record_configs(record: Mapping[str, Any]) -> tuple[str, str]:
+    """(the cell's baseline configuration, its compressed configuration): ``("none", "ptdq")`` on ``sb3``,
+    ``("onnxruntime:none", "onnxruntime:ptdq")`` on ONNX Runtime."""
+    runtime = record_runtime(record)
+    return config_name(runtime, "none"), config_name(runtime, record["method"])
+
+
+def config_label(row: Mapping[str, Any]) -> str:
+    """A row's method as tables show it: the method on ``sb3``, ``<runtime>:<method>`` elsewhere."""
+    return config_name(row.get("runtime") or SB3, row["method"])
 
 
 def _paired(d: Mapping[str, Any] | None) -> PairedCI | None:
@@ -84,9 +110,11 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     bound the interval the result reports). Energy and latency are None for a job measured on a shared machine."""
     result = record["result"]
     method = record["method"]
-    comp = result["comparisons"][method]
-    base_s = result["summaries"]["none"]
-    comp_s = result["summaries"][method]
+    runtime = record_runtime(record)
+    base_config, config = record_configs(record)
+    comp = result["comparisons"][config]
+    base_s = result["summaries"][base_config]
+    comp_s = result["summaries"][config]
     ident = record.get("identity") or {}
     agent = record.get("agent") or {}
     shared = ident.get("measurement") == "shared"
@@ -109,7 +137,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     row: dict[str, Any] = {
         "job_id": record["id"], "agent": agent.get("label"), "env_id": result["config"]["env_id"],
         "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
-        "amount": record.get("amount"), "host": record.get("host"),
+        "runtime": runtime, "amount": record.get("amount"), "host": record.get("host"),
         "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
         "measurement": ident.get("measurement"), "episodes_per_trial": result["config"].get("episodes"),
         "trials": result["config"].get("trials"), "replicates": result["config"].get("replicates"),
@@ -148,11 +176,13 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "latency_ratio": lat.ratio if lat else None, "latency_ratio_low": lat.ratio_low if lat else None,
         "latency_ratio_high": lat.ratio_high if lat else None,
         "latency_direction": direction(lat.ratio_low, lat.ratio_high, 1.0) if lat else "undetermined",
-        "peak_rss_baseline_bytes": _memory_peak(result, "none"), "peak_rss_bytes": _memory_peak(result, method),
-        "size_baseline_bytes": (result.get("baseline_footprint") or {}).get("serialized_bytes"),
-        "size_bytes": ((result.get("footprints") or {}).get(method) or {}).get("serialized_bytes"),
+        "peak_rss_baseline_bytes": _memory_peak(result, base_config),
+        "peak_rss_bytes": _memory_peak(result, config),
+        "size_baseline_bytes": ((result.get("baseline_footprint") if runtime == SB3 else
+                                 (result.get("footprints") or {}).get(base_config)) or {}).get("serialized_bytes"),
+        "size_bytes": ((result.get("footprints") or {}).get(config) or {}).get("serialized_bytes"),
         "size_ratio": comp.get("size_ratio"),
-        "verdict": (result.get("verdicts") or {}).get(method),
+        "verdict": (result.get("verdicts") or {}).get(config),
         "elapsed_s": record.get("elapsed_s"),
     }
     row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
@@ -165,23 +195,23 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
 
 
 def best_amounts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per agent and pruning method (a method with an amount): the amounts whose return is kept
+    """Per agent, pruning method (a method with an amount) and runtime: the amounts whose return is kept
     family-wise (Holm over the amounts, from each row's ``return_kept_p``), the best amount (the largest
     kept with every smaller amount kept: :func:`paradox_gym.study.amounts.decide_amounts`), the kept amounts
     above a failure (``isolated_amounts``), and the energy change at the best amount. One entry per (agent,
-    method), in first-seen order; ``best_amount`` is None when no amount qualifies."""
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    method, runtime), in first-seen order; ``best_amount`` is None when no amount qualifies."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for r in rows:
         if r.get("amount") is None or not METHOD_TABLE.get(r["method"]) or not METHOD_TABLE[r["method"]].uses_amount:
             continue
-        groups.setdefault((r["agent"], r["method"]), []).append(r)
+        groups.setdefault((r["agent"], r["method"], r.get("runtime") or SB3), []).append(r)
     out: list[dict[str, Any]] = []
-    for (agent, method), members in groups.items():
+    for (agent, method, runtime), members in groups.items():
         members = sorted(members, key=lambda r: r["amount"])
         decision = decide_amounts([(r["amount"], r.get("return_kept_p")) for r in members])
         best = next((r for r in members if r["amount"] == decision.best), None)
         entry: dict[str, Any] = {
-            "agent": agent, "method": method, "amounts": [r["amount"] for r in members],
+            "agent": agent, "method": method, "runtime": runtime, "amounts": [r["amount"] for r in members],
             "kept_amounts": list(decision.kept), "isolated_amounts": list(decision.isolated),
             "best_amount": decision.best, "kept_alpha": decision.alpha,
         }
@@ -198,8 +228,9 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The study's summary counts.
 
     - ``best_return_by_quantization``: per quantization method (without an amount), in how many agents
-      it has the best return change among the quantization methods measured for that agent (point
-      estimates, as the study counts; a tie credits every tied method); over agents with >= 2 of them.
+      it has the best return change among the quantization methods measured for that agent on the same
+      runtime (point estimates, as the study counts; a tie credits every tied method); over agents (each
+      agent once per runtime) with >= 2 of them. The methods are named as :func:`config_label` names them.
     - ``energy_per_episode``: over cells with measured energy, how many got each energy verdict word
       (``lower``, ``higher``, and the single command's words for neither); of those that fell, how many kept the return (a saving) and how many did
       not (energy fell only with return), and whether "energy fell only where return fell" holds.
@@ -207,11 +238,11 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """
     quant = [r for r in rows if METHOD_TABLE.get(r["method"]) and METHOD_TABLE[r["method"]].quantized
              and not METHOD_TABLE[r["method"]].uses_amount]
-    by_agent: dict[str, dict[str, float]] = {}
+    by_agent: dict[tuple[str, str], dict[str, float]] = {}
     for r in quant:
         if r.get("return_change_rel") is not None:
-            by_agent.setdefault(r["agent"], {})[r["method"]] = r["return_change_rel"]
-    wins: dict[str, int] = {m: 0 for m in sorted({r["method"] for r in quant})}
+            by_agent.setdefault((r["agent"], r.get("runtime") or SB3), {})[config_label(r)] = r["return_change_rel"]
+    wins: dict[str, int] = {m: 0 for m in sorted({config_label(r) for r in quant})}
     compared = 0
     for scores in by_agent.values():
         if len(scores) < 2:
@@ -248,7 +279,8 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def study_code_row(record: Mapping[str, Any], config: str, amount: float | None) -> dict[str, Any]:
-    """One row of ``study_code.csv``: ``config``'s episodes and summaries in ``record``."""
+    """One row of ``study_code.csv``: ``config``'s episodes and summaries in ``record`` (its ``method`` column
+    names the compressed configuration: ``ptdq``, ``onnxruntime:ptdq``)."""
     result = record["result"]
     eps = [e for e in record.get("episodes") or [] if e.get("config") == config]
     rets = np.array([e["return"] for e in eps], dtype=float)
@@ -257,7 +289,7 @@ def study_code_row(record: Mapping[str, Any], config: str, amount: float | None)
     shared = (record.get("identity") or {}).get("measurement") == "shared"
     stat = (lambda a, f: float(f(a)) if a.size else None)
     return {
-        "algo": result["config"]["algo"], "env_id": result["config"]["env_id"], "method": record["method"],
+        "algo": result["config"]["algo"], "env_id": result["config"]["env_id"], "method": record_configs(record)[1],
         "amount": amount, "return_mean": stat(rets, np.mean), "return_std": stat(rets, np.std),
         "time_mean_s": None if shared else stat(times, np.mean),
         "time_std_s": None if shared else stat(times, np.std),
@@ -268,21 +300,21 @@ def study_code_row(record: Mapping[str, Any], config: str, amount: float | None)
 
 
 def study_code_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows in the study code's shape, per (agent, method): the baseline (amount 0, from the job with the
-    smallest amount) and one row per job. Return, time and length are per episode (mean, population std
+    """Rows in the study code's shape, per (agent, method, runtime): the baseline (amount 0, from the job with
+    the smallest amount; the runtime's float baseline) and one row per job. Return, time and length are per episode (mean, population std
     over all measured episodes; time is an episode's wall time, environment included); RAM is the fresh-
     process peak RSS (one probe: std empty); energy is the primary meter's energy per episode (J)."""
     row = study_code_row
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for rec in records:
-        groups.setdefault(((rec.get("agent") or {}).get("label", ""), rec["method"]), []).append(rec)
+        groups.setdefault(((rec.get("agent") or {}).get("label", ""), rec["method"], record_runtime(rec)), []).append(rec)
     out: list[dict[str, Any]] = []
-    for (_agent, _method), members in groups.items():
+    for _key, members in groups.items():
         members = sorted(members, key=lambda r: (r.get("amount") is None, r.get("amount") or 0.0))
-        out.append(row(members[0], "none", 0.0))
-        out.extend(row(m, m["method"], m.get("amount")) for m in members)
+        out.append(row(members[0], record_configs(members[0])[0], 0.0))
+        out.extend(row(m, record_configs(m)[1], m.get("amount")) for m in members)
     return out
 
 
-__all__ = ["STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "study_code_row", "study_code_rows",
-           "summary_counts"]
+__all__ = ["STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "config_label", "record_configs",
+           "record_runtime", "study_code_row", "study_code_rows", "summary_counts"]
