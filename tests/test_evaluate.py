@@ -125,7 +125,8 @@ def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_p
     assert set(result["memory"]) == {"none", "none-copy", "ptdq"}
     assert result["control"]["config"] == "none-copy" and isinstance(result["control"]["noisy"], bool)
     assert result["comparisons"]["ptdq"]["verdict"]["energy"] in ("lower", "higher", "equivalent",
-                                                                  "no detectable change")
+                                                                  "no detectable change", "unresolved")
+    assert set(result["control"]["mde"]) == {"per_episode", "per_step", "confidence", "power"}
     assert result["comparisons"]["ptdq"]["verdict"]["return"] == "kept"
     for mem in result["memory"].values():
         assert mem["status"] == "ok"

@@ -221,12 +221,12 @@ def test_disk_full_keeps_what_fits_and_says_so(tmp_path: Path, limit_bytes: int)
     assert "could not write plots (File too large)" in line
     assert "episodes.csv" not in line.split("could not write")[1]
     assert (out / "episodes.csv").is_file()
-    assert "Verdicts" in proc.stdout  # the report was printed
+    assert "energy/episode [CI]" in proc.stdout and "verdict" in proc.stdout  # the report was printed
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     if limit_bytes == 30_000:
         doc = _check_listed_files(out)
         assert doc["status"] == "failed" and doc["write_errors"] == {"plots": "File too large"}
-        assert set(doc["files"]) == {"episodes_csv", "summary_csv", "result_json"}
+        assert set(doc["files"]) == {"episodes_csv", "summary_csv", "report_txt", "result_json"}
         assert "2 whole trial(s) written" in line
     else:  # result.json could not be written: absent, rather than claiming files that are not there
         assert not (out / "result.json").exists()
@@ -253,7 +253,7 @@ def test_a_file_that_cannot_be_written_is_not_listed(small_result: Any, tmp_path
     assert small_result.status == "failed"
     assert small_result.write_errors == {"plots": "No space left on device"}
     doc = _check_listed_files(tmp_path)
-    assert set(doc["files"]) == set(written) == {"episodes_csv", "summary_csv", "result_json"}
+    assert set(doc["files"]) == set(written) == {"episodes_csv", "summary_csv", "report_txt", "result_json"}
     assert doc["status"] == "failed" and "No space left on device" in doc["error"]
     assert not (tmp_path / "size_vs_energy.png").exists()  # a previous run's file is never passed off as ours
 
