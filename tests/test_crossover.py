@@ -256,6 +256,7 @@ def _row(width: int, batch: int, verdict: str) -> CellRow:
     fields = {name: None for name in CellRow.__dataclass_fields__}
     fields.update(width=width, depth=2, batch=batch, runtime="torch", method="ptdq", device="cpu", verdict=verdict,
                   energy_ratio=ratio, ratio_low=ratio * 0.9, ratio_high=ratio * 1.1, replicates=5, trials=2,
+                  short_trials=0,
                   energy_method="modelled", meter="cpu-model")
     return CellRow(**fields)
 

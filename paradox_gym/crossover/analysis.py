@@ -22,6 +22,9 @@ from typing import Any, Iterable, Sequence
 from paradox_gym.stats import CONFIDENCE, holm, holm_levels, log_ratio_t
 from paradox_gym.vocab import BASELINE, CONTROL
 
+#: Trial readings that carry a figure: ``too_short`` ones (shorter than the meter's trustworthy window)
+#: are kept and counted in ``short_trials``; ``failed`` / ``unavailable`` ones have none.
+_WITH_FIGURE = ("ok", "too_short", None)
 PAYS = "pays"
 COSTS = "costs more"
 UNRESOLVED = "no detectable change"
@@ -68,6 +71,7 @@ class CellRow:
     mde_pct: float | None
     replicates: int
     trials: int
+    short_trials: int
     energy_method: str
     meter: str
 
@@ -121,7 +125,7 @@ def _per_replicate(trials: Iterable[dict[str, Any]], field: str) -> dict[tuple[i
     acc: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for t in trials:
         value = t.get(field)
-        if value is None or not t.get("decisions") or t.get("status") not in ("ok", None):
+        if value is None or not t.get("decisions") or t.get("status") not in _WITH_FIGURE:
             continue
         a = acc[(int(t["replicate"]), str(t["config"]))]
         a[0] += float(value)
@@ -203,6 +207,8 @@ def analyse(records: Sequence[dict[str, Any]]) -> tuple[list[CellRow], list[Cont
             macs_per_s=rate if math.isfinite(rate) else None, aa_ratio=aa.ratio, aa_low=aa.ratio_low,
             aa_high=aa.ratio_high, mde_pct=mde, replicates=e.n,
             trials=sum(1 for t in rec.get("trials", []) if int(t["batch"]) == cell.batch and t["config"] == method),
+            short_trials=sum(1 for t in rec.get("trials", []) if int(t["batch"]) == cell.batch
+                             and t["config"] in (method, BASELINE) and t.get("status") == "too_short"),
             energy_method=str(meta.get("energy_method", "")), meter=str(meta.get("meter", ""))))
         if mde is not None:
             aa_by_runtime[rows[-1].runtime].append(mde)

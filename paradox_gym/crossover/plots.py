@@ -57,8 +57,9 @@ def _panel(ax: Any, rows: Sequence[CellRow], points: Sequence[FrontierPoint], wi
             continue
         y, x = widths.index(r.width), batches.index(r.batch)
         sure = r.verdict != UNRESOLVED
+        dark = abs(math.log2(r.energy_ratio)) > 0.6 * _LOG2_RANGE
         ax.text(x, y, f"{r.energy_ratio:.2f}", ha="center", va="center", fontsize=8,
-                fontweight="bold" if sure else "normal")
+                fontweight="bold" if sure else "normal", color="white" if dark else "black")
         if sure:
             ax.add_patch(Rectangle((x - 0.46, y - 0.46), 0.92, 0.92, fill=False, lw=1.4, ec="black"))
     for pts, style in ((points, "-"), (overlay or (), "--")):
@@ -87,7 +88,7 @@ def _figure(panels: int) -> tuple[Any, list[Any]]:
 
     cols = min(panels, 2)
     rows = int(math.ceil(panels / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 4.6 * rows), squeeze=False, layout="constrained")
     flat = [a for row in axes for a in row]
     for ax in flat[panels:]:
         ax.set_visible(False)
@@ -106,8 +107,9 @@ def write_heatmap(path: Path, result: Any) -> Path:
     for ax, (method, runtime) in zip(axes, pairs):
         rows = [r for r in result.rows if r.method == method and r.runtime == runtime]
         points = [p for p in result.frontier if p.method == method and p.runtime == runtime]
-        image = _panel(ax, rows, points, widths, batches, f"{method} on {runtime} ({s.get('device', 'cpu')}): "
-                       "energy per decision, method / float", s.get("agents", []))
+        image = _panel(ax, rows, points, widths, batches, f"{method} on {runtime} ({s.get('device', 'cpu')})",
+                       s.get("agents", []))
+    fig.suptitle("Energy per decision, compressed / float (synthetic MLPs: cost, not return)", fontsize=10)
     if image is not None:
         bar = fig.colorbar(image, ax=axes, shrink=0.8, ticks=[-2, -1, 0, 1, 2])
         bar.ax.set_yticklabels(["1/4", "1/2", "1", "2", "4"])
@@ -130,7 +132,7 @@ def write_overlay(path: Path, a: Any, b: Any, labels: tuple[str, str]) -> Path:
     for ax, (method, runtime) in zip(axes, pairs):
         _panel(ax, [r for r in a.rows if r.method == method and r.runtime == runtime],
                [p for p in a.frontier if p.method == method and p.runtime == runtime], widths, batches,
-               f"{method} on {runtime}: {labels[0]} (colour, solid) vs {labels[1]} (dashed)",
+               f"{method} on {runtime}: {labels[0]} (colour, solid line), {labels[1]} (dashed line)",
                overlay=[p for p in b.frontier if p.method == method and p.runtime == runtime])
     written = _save(fig, path)
     plt.close(fig)

@@ -76,14 +76,16 @@ def _run(agent: Any, batches: list[np.ndarray], calls: int, sync: Callable[[], N
     sync()
 
 
-def calls_per_trial(agent: Any, batches: list[np.ndarray], trial_s: float, sync: Callable[[], None]) -> int:
-    """How many calls of ``agent`` (the float baseline) last about ``trial_s`` (at least :data:`MIN_CALLS`):
-    timed over calls doubling until a quarter of ``trial_s`` has passed."""
+def calls_per_trial(agent: Any, batches: list[np.ndarray], trial_s: float, sync: Callable[[], None],
+                    clock: Callable[[], float] = time.process_time) -> int:
+    """How many calls of ``agent`` (the float baseline) last about ``trial_s`` on ``clock`` (process CPU time
+    on the CPU: other processes' load does not shorten the trials; wall time on cuda), at least
+    :data:`MIN_CALLS`: timed over calls doubling until a quarter of ``trial_s`` has passed."""
     calls, elapsed = 1, 0.0
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         _run(agent, batches, calls, sync)
-        elapsed = time.perf_counter() - t0
+        elapsed = clock() - t0
         if elapsed >= trial_s / 4 or calls >= 1 << 24:
             break
         calls *= 2
@@ -95,13 +97,22 @@ def measure_batch(agents: dict[str, Any], batches: list[np.ndarray], batch: int,
                   trial_s: float, order_seed: int, meter: Any, idle_w: float | None, emit: Emit,
                   sync: Callable[[], None] = lambda: None) -> int:
     """Warm up, fix the call count from the float baseline, run the rounds; one ``trial`` line per trial.
-    Energy is the meter's window energy, less ``idle_w x wall`` when ``idle_w`` is given (net)."""
+    The count is raised where needed so that the fastest configuration's trial lasts at least twice the
+    meter's shortest trustworthy window. Energy is the meter's window energy, less ``idle_w x wall`` when
+    ``idle_w`` is given (net)."""
     configs = list(agents)
+    clock = time.perf_counter if idle_w is not None else time.process_time
     for agent in agents.values():  # warm-up: caches, lazy initialisation, allocator
         _run(agent, batches, 1, sync)
-    calls = calls_per_trial(agents[BASELINE], batches, trial_s, sync)
+    calls = calls_per_trial(agents[BASELINE], batches, trial_s, sync, clock)
+    warm = max(1, calls // 4)
+    fastest = float("inf")
     for agent in agents.values():
-        _run(agent, batches, max(1, calls // 4), sync)
+        t0 = clock()
+        _run(agent, batches, warm, sync)
+        fastest = min(fastest, max(clock() - t0, 1e-9) / warm)
+    window = 2.0 * max(float(getattr(meter, "resolution_s", 0.0)), float(getattr(meter, "min_cpu_s", 0.0)))
+    calls = max(calls, int(math.ceil(window / fastest)))
     for round_ in range(rounds):
         for position, config in enumerate(latin_order(configs, order_seed, replicate, rounds, round_)):
             key = f"trial-{batch}-{round_}-{position}"

@@ -75,6 +75,10 @@ class CrossoverResult:
                     continue
                 lines.append(_pays_sentence(method, runtime, where, points, self.rows))
         lines.append(f"Energy: {self.energy_label()}; {SCOPE}.")
+        short = sum(r.short_trials for r in self.rows)
+        if short:
+            lines.append(f"{short} trial windows (method or float) were shorter than the meter's trustworthy window; "
+                         "their figures are kept and counted per row (short_trials).")
         for c in self.controls:
             lines.append(f"A/A control ({c.runtime}): minimum detectable effect {_f(c.mde_median_pct, '.0f')}% "
                          f"(median over {c.cells} cells; largest {_f(c.mde_max_pct, '.0f')}%) at "
@@ -119,7 +123,8 @@ class CrossoverResult:
         run = self.run
         if run.get("wall_s") is not None:
             out.append("")
-            out.append(f"Wall time {run['wall_s']:.0f} s ({run.get('jobs_run', 0)} jobs measured, "
+            out.append(f"Wall time {run['wall_s']:.0f} s; the jobs' own measuring time {run.get('jobs_elapsed_s', 0):.0f} s "
+                       f"({run.get('jobs_run', 0)} jobs measured now, "
                        f"{run.get('jobs_done_before', 0)} read back); load average "
                        f"{_load(run.get('load_before'))} before, {_load(run.get('load_after'))} after; "
                        f"machine {self.machine.get('fingerprint')} ({self.machine.get('cpu_model')}, "

@@ -103,7 +103,8 @@ def _measure(settings: CrossoverSettings, out: Path, executor: str, options: Exe
            "jobs": len(ids), "jobs_run": summary.ran, "jobs_done_before": summary.done_before,
            "executor": executor, "command": list(command) if command is not None else None,
            "meter_note": meta.get("meter_note"), "idle_w": meta.get("idle_w"),
-           "elapsed_s_per_job": {r["id"]: r.get("elapsed_s") for r in records}}
+           "elapsed_s_per_job": {r["id"]: r.get("elapsed_s") for r in records},
+           "jobs_elapsed_s": sum(float(r.get("elapsed_s") or 0.0) for r in records)}
     result = CrossoverResult(settings.to_dict(), tuple(rows), tuple(frontier(rows)), tuple(controls),
                              machine_record(settings.threads), run, tuple(failed))
     if write:
