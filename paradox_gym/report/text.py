@@ -160,10 +160,12 @@ def _header(result: EvalResult) -> list[str]:
     source = _source(s)
     norm = (f"observations normalised with VecNormalize statistics {s.vecnormalize_path}" if s.vecnormalize_path
             else "raw observations")
-    basis = "gross"
+    devices = (getattr(result.run, "devices", None) or {}).get("devices", {})
+    meters = (", ".join(f"{name} by {info.get('meter', '?')}" for name, info in devices.items())
+              if a.meter == "headline" and devices else a.meter)
     return [_wrap(f"{s.algo} on {s.env_id}{kwargs} ({source}; {norm}): {s.replicates} replicate(s) x {s.trials} "
-                  f"trial(s) x {s.episodes} episodes per configuration; {_label(a.energy_method)}, {basis}, "
-                  f"from {a.meter}")]
+                  f"trial(s) x {s.episodes} episodes per configuration; {_label(a.energy_method)}, gross, "
+                  f"{meters}")]
 
 
 def format_summary(result: EvalResult, *, details_hint: str | None = None) -> str:
