@@ -178,6 +178,46 @@ def run_episode(agent: Any, env: EnergyWrapper, seed: int, latencies: Any, *,
     return outcome.episode_return, outcome.length_steps, outcome.wall_s, outcome.final_info.get("energy")
 
 
+def _warm_up(env: Any, agents: dict[str, Any], seeds: Sequence[int], settings: EvalSettings,
+             where: list[str]) -> None:
+    """Every configuration plays its warm-up episodes inside one throw-away trial window, so that one-time
+    costs (lazy imports, the first tracker start of each meter) fall outside the measured trials."""
+    scratch = array("q")
+    env.begin_trial()
+    for config, agent in agents.items():
+        for seed in seeds:
+            where[0] = f"warm-up of {config}, episode seed {seed}"
+            run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
+            del scratch[:]
+    env.end_trial()
+
+
+def _play_trial(env: Any, agent: Any, config: str, trial: int, position: int, settings: EvalSettings,
+                replicate: int, accounting: Any, crosscheck_meter: str | None,
+                where: list[str]) -> tuple[TrialRecord, list[EpisodeRecord], Any]:
+    """One trial window of ``config``: its episodes (the seeds every configuration plays in this trial),
+    the trial's record and the episodes' records."""
+    seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
+             for i in range(settings.episodes)]
+    latencies = array("q")  # 8 bytes a step (a list of ints takes ~36): a long trial fits
+    returns: list[float] = []
+    lengths: list[int] = []
+    episodes: list[EpisodeRecord] = []
+    env.begin_trial()
+    for i, seed in enumerate(seeds):
+        where[0] = f"{config}, replicate {replicate} trial {trial}, episode seed {seed}"
+        ret, length, wall_s, window = run_episode(agent, env, seed, latencies, stochastic=settings.stochastic,
+                                                  device=settings.device)
+        returns.append(ret)
+        lengths.append(length)
+        episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
+                                      accounting.episode_dict(window) if window is not None else {}, replicate))
+    window = env.end_trial()
+    record = _trial_record(config, trial, seeds, returns, lengths, window, latencies, HEADLINE, crosscheck_meter,
+                           replicate, position)
+    return accounting.annotate(record, window), episodes, window
+
+
 def run_evaluation(
     agents: dict[str, Any],
     settings: EvalSettings,
@@ -237,49 +277,20 @@ def run_evaluation(
     for agent in agents.values():
         place_policy(agent, settings.device)
     started = time.perf_counter()
-    where = "warm-up"
+    where = ["warm-up"]  # what was running, for the error line
     try:
-        # Warm-up: every configuration plays its warm-up episodes inside one throw-away trial window, so
-        # that one-time costs (lazy imports, first tracker start of each meter) fall outside measured trials.
-        scratch = array("q")
-        env.begin_trial()
-        for config, agent in agents.items():
-            for seed in run.warmup_seeds:
-                where = f"warm-up of {config}, episode seed {seed}"
-                run_episode(agent, env, seed, scratch, stochastic=settings.stochastic, device=settings.device)
-                del scratch[:]
-        env.end_trial()
+        _warm_up(env, agents, run.warmup_seeds, settings, where)
         for trial in range(settings.trials):
             round_walls: list[float] = []
             for position, config in enumerate(orders[trial]):
-                agent = agents[config]
-                seeds = [episode_seed(settings.seed, trial, i, settings.episodes, replicate, settings.trials)
-                         for i in range(settings.episodes)]
-                latencies = array("q")  # 8 bytes a step (a list of ints takes ~36): a long trial fits
-                returns: list[float] = []
-                lengths: list[int] = []
-                episodes: list[EpisodeRecord] = []
-                env.begin_trial()
-                for i, seed in enumerate(seeds):
-                    where = f"{config}, replicate {replicate} trial {trial}, episode seed {seed}"
-                    ret, length, wall_s, window = run_episode(agent, env, seed, latencies,
-                                                              stochastic=settings.stochastic,
-                                                              device=settings.device)
-                    returns.append(ret)
-                    lengths.append(length)
-                    episodes.append(EpisodeRecord(config, trial, i, seed, ret, length, wall_s,
-                                                  accounting.episode_dict(window) if window is not None else {},
-                                                  replicate))
-                window = env.end_trial()
-                record = _trial_record(config, trial, seeds, returns, lengths, window, latencies,
-                                       primary, crosscheck_meter, replicate, position)
-                record = accounting.annotate(record, window)
+                record, episodes, window = _play_trial(env, agents[config], config, trial, position, settings,
+                                                       replicate, accounting, crosscheck_meter, where)
                 round_walls.append(window.wall_s)
                 run.trials[config].append(record)
                 run.episodes.extend(episodes)
                 if on_trial is not None:
                     on_trial(record, episodes)
-            where = f"idle window after trial {trial}"
+            where[0] = f"idle window after trial {trial}"
             idle = accounting.idle(round_walls, trial)  # the ``idle`` pseudo-configuration of this round
             run.idle_windows.append(idle)
             if on_idle is not None:
@@ -287,7 +298,7 @@ def run_evaluation(
     except KeyboardInterrupt:
         run.interrupted = True
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the run stops; every whole trial is kept
-        run.error = describe_failure(exc, where)  # (docs/evaluation.md); SystemExit: env code called exit()
+        run.error = describe_failure(exc, where[0])  # (docs/evaluation.md); SystemExit: env code called exit()
     finally:
         run.elapsed_s = time.perf_counter() - started
         try:
