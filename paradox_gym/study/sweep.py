@@ -82,6 +82,21 @@ def check_grid(store: JobStore, doc: dict[str, Any], force: bool) -> None:
         "(the report then covers only this grid's jobs)")
 
 
+def _prepare_store(store: JobStore, doc: dict[str, Any], force: bool, wanted: set[str]) -> None:
+    """Check the study folder against the grid and record the grid, before anything is measured."""
+    store.clean_temporary()
+    check_grid(store, doc, force)
+    strays = store.irregular(wanted)
+    if strays:  # a job finished here could not be stored over them: refuse before measuring anything
+        raise UserInputError(f"{strays[0]} is not a regular file (a directory, FIFO, device or dangling link)"
+                             + (f", nor are {len(strays) - 1} more entries named like job files" if len(strays) > 1
+                                else "") + "; a job's record could not be stored there: move them away")
+    try:
+        store.write_grid(doc)
+    except OSError as exc:
+        raise UserInputError(f"{store.grid_path} cannot be written ({exc.strerror or exc})") from None
+
+
 def run_sweep(
     grid: Grid,
     out: str,
@@ -126,18 +141,8 @@ def run_sweep(
     store.create()
     started = time.perf_counter()
     with store.lock():
-        store.clean_temporary()
-        check_grid(store, doc, force)
         wanted = set(ids)
-        strays = store.irregular(wanted)
-        if strays:  # a job finished here could not be stored over them: refuse before measuring anything
-            raise UserInputError(f"{strays[0]} is not a regular file (a directory, FIFO, device or dangling link)"
-                                 + (f", nor are {len(strays) - 1} more entries named like job files" if len(strays) > 1
-                                    else "") + "; a job's record could not be stored there: move them away")
-        try:
-            store.write_grid(doc)
-        except OSError as exc:
-            raise UserInputError(f"{store.grid_path} cannot be written ({exc.strerror or exc})") from None
+        _prepare_store(store, doc, force, wanted)
         done_ids = store.done_ids() & wanted
         failed_ids = (store.failed_ids() & wanted) - done_ids
         todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
