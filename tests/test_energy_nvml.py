@@ -50,15 +50,16 @@ def test_power_only_gpu_is_sampled(monkeypatch: pytest.MonkeyPatch) -> None:
     meter = NvmlMeter(poll_s=0.02)
     assert meter.availability()[0]
     assert meter.method == "sampled"
-    meter.begin("w")
     t0 = time.perf_counter()
+    meter.begin("w")
     sampler = meter._sampler
     assert sampler is not None and sampler.is_alive()
     time.sleep(0.3)
     r = meter.end("w")
     elapsed = time.perf_counter() - t0
     assert r.method == "sampled" and r.status == "ok"
-    assert r.energy_j == pytest.approx(50.0 * elapsed, rel=0.1)
+    # 50 W integrated over a window of at least 0.3 s and at most ``elapsed``, however loaded the machine
+    assert 50.0 * 0.3 * 0.98 <= r.energy_j <= 50.0 * elapsed * 1.02
     assert meter._sampler is None and not sampler.is_alive()  # stopped and joined
     meter.begin("w2")
     sampler2 = meter._sampler
@@ -117,14 +118,14 @@ def test_mixed_gpus_sample_only_the_old_one(monkeypatch: pytest.MonkeyPatch) -> 
     ok, reason = meter.availability()
     assert ok and "gpu-0 energy counter" in reason and "gpu-1 sampled power" in reason
     assert meter.method == "sampled" and set(meter._power) == {1}
-    meter.begin("w")
     t0 = time.perf_counter()
+    meter.begin("w")
     time.sleep(0.2)
     gpus[0].energy_mj += 4_000
     r = meter.end("w")
     elapsed = time.perf_counter() - t0
     assert r.components["gpu-0"] == pytest.approx(4.0)
-    assert r.components["gpu-1"] == pytest.approx(20.0 * elapsed, rel=0.1)
+    assert 20.0 * 0.2 * 0.98 <= r.components["gpu-1"] <= 20.0 * elapsed * 1.02
     meter.close()
 
 
