@@ -175,6 +175,10 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
     check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
+    family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
+    warning = budget_warning(settings.replicates, family)
+    if warning:  # before any work: a budget that cannot resolve anything is named, with one that would
+        say(Progress("warning", warning))
     fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
 
     t0 = time.perf_counter()
@@ -216,10 +220,6 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
             memory[CONTROL] = memory[BASELINE]  # the same agent: one probe serves both
     timings["memory_s"] = time.perf_counter() - t0
 
-    family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
-    warning = budget_warning(settings.replicates, family)
-    if warning:  # before the long work: the budget that would resolve something is named
-        say(Progress("warning", warning))
     settings, run = _run_replicates(settings, say)
     timings["evaluation_s"] = run.elapsed_s
 
