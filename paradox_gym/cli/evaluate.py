@@ -17,7 +17,8 @@ from typing import Any, Callable
 from paradox_gym._util.checks import integer_arg, number_arg, threads_warning
 from paradox_gym._util.cli import EXIT_INTERRUPTED, EXIT_USAGE, ArgumentParser, one_line
 from paradox_gym.experiment.settings import EvalSettings, SettingsError, flags, settings_of
-from paradox_gym.pipeline import Progress, evaluate
+from paradox_gym.pipeline import evaluate
+from paradox_gym.report.progress import ProgressBar
 from paradox_gym.zoo import env_slug
 
 
@@ -82,37 +83,13 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
 FLAGS: dict[str, str] = flags()
 
 
-class _ProgressBar:
-    """Progress on stderr: one line per stage, a tqdm bar over the trials."""
-
-    def __init__(self) -> None:
-        self.bar = None
-
-    def __call__(self, event: Progress) -> None:
-        if event.stage == "trials":
-            if self.bar is None:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=event.total, desc="trials", unit="trial", file=sys.stderr, leave=False)
-            self.bar.n = event.done
-            self.bar.refresh()
-            return
-        self.close()
-        print(event.message + ("" if event.stage == "warning" else " ..."), file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def run(args: argparse.Namespace) -> int:
     """The evaluate command: validate -> evaluate (writes the files) -> print."""
     settings = settings_from_args(args)
     if (threads_note := threads_warning(settings.threads)) is not None:
         print(f"warning: {threads_note}", file=sys.stderr)
     quiet = args.quiet or args.json
-    bar = None if quiet else _ProgressBar()
+    bar = None if quiet else ProgressBar()
     try:
         result = evaluate(settings, progress=bar)
     finally:

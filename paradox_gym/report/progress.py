@@ -36,7 +36,7 @@ class ProgressBar:
             self.bar.refresh()
             return
         self.close()
-        print(f"{event.message} ...", file=sys.stderr, flush=True)
+        print(event.message + ("" if event.stage == "warning" else " ..."), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
