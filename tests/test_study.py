@@ -356,3 +356,18 @@ def test_normalisation_statistics_beside_an_agent_change_the_hash(tmp_path: Path
     assert with_stats.jobs()[0].id != plain.jobs()[0].id
     (tmp_path / "mine.vecnormalize.pkl").write_bytes(b"other statistics")
     assert parse_grid(doc, base_dir=tmp_path).jobs()[0].id != with_stats.jobs()[0].id
+
+
+def test_study_md_golden(tmp_path: Path) -> None:
+    """study.md of a fixed synthetic study, character for character (PARADOX_GYM_UPDATE_GOLDEN=1 rewrites it)."""
+    import os
+
+    records = [_record("H", "prune-structured", 0.1, LOST, LOWER), _record("H", "prune-structured", 0.4, KEPT, SAME),
+               _record("H", "ptdq", None, KEPT, SAME)]
+    doc, _ = _study(tmp_path, records)
+    doc["written_at"] = "2026-01-01T00:00:00+00:00"
+    text = format_study(doc).replace(str(tmp_path), "<study>")
+    golden = Path(__file__).parent / "golden" / "study.md"
+    if os.environ.get("PARADOX_GYM_UPDATE_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")

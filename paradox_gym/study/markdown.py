@@ -5,29 +5,24 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Sequence
 
+import paradox_gym.report.format as fmt
 from paradox_gym.study.rows import config_label
 
-def _pct(x: float | None, signed: bool = True) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    v = 100 * x
-    return (f"{v:+.1f}%" if abs(v) < 9.95 else f"{v:+.0f}%") if signed else f"{v:.0f}%"
+
+def _pct(x: float | None) -> str:
+    """A relative change (``x`` = ratio - 1) in the package's one percent format."""
+    return fmt.NA if x is None or not math.isfinite(x) else fmt.pct(1.0 + x)
 
 
 def _ratio_change(r: Mapping[str, Any], key: str) -> str:
-    ratio, low, high = r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high")
-    if ratio is None:
-        return "n/a"
-    text = _pct(ratio - 1)
-    if low is not None and high is not None:
-        text += f" [{_pct(low - 1)}, {_pct(high - 1)}]"
-    return text
+    return fmt.pct_interval(r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high")) if r.get(key) is not None \
+        else fmt.NA
 
 
 def _return_change(r: Mapping[str, Any]) -> str:
     value = r.get("return_change_rel")
     if value is None:
-        return "n/a"
+        return fmt.NA
     low, high = r.get("return_change_rel_low"), r.get("return_change_rel_high")
     return _pct(value) + ("" if low is None or high is None else f" [{_pct(low)}, {_pct(high)}]")
 
@@ -85,6 +80,13 @@ def format_study(doc: Mapping[str, Any]) -> str:
             "energy per episode, from the run's A/A control (a second copy of the baseline). vs reference: the "
             "baseline's mean return / rl-zoo3's benchmark return for that algorithm and environment (n/a: none).",
             ""]
+    return "\n".join(out + _cells_section(doc, margin) + _best_section(doc, margin) + _summary_section(doc)
+                     + _tail_section(doc)).rstrip() + "\n"
+
+
+def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
+    """The table of every cell, then the weak-agent lines."""
+    out: list[str] = []
     cells = doc["cells"]
     out.append(_md_table(
         ["agent", "method", "amount", "return change", "kept", "vs reference", "energy/episode", "energy", "A/A MDE",
@@ -103,7 +105,12 @@ def format_study(doc: Mapping[str, Any]) -> str:
         ratio = "" if r.get("reference_ratio") is None else f" ({r['reference_ratio']:.2f}x its reference return)"
         out += ["", f"Weak agent: {agent}{ratio}, {r.get('reference_source')}. Findings for this agent may not "
                     "carry over to trained agents."]
-    out += ["", "## Best pruning amount", "",
+    return out
+
+
+def _best_section(doc: Mapping[str, Any], margin: float) -> list[str]:
+    """The best pruning amount per agent and method (the family-wise rule)."""
+    out = ["", "## Best pruning amount", "",
             f"An amount's return is kept (>= {1 - margin:.0%} of the baseline's, shown by the interval) when "
             "Holm's procedure over the amounts tested for that agent and method says so (family-wise). The "
             "best amount is the largest kept amount with every smaller amount tested kept too; a kept amount "
@@ -117,6 +124,12 @@ def format_study(doc: Mapping[str, Any]) -> str:
           "" if b["best_amount"] is None else _return_change(b),
           "" if b["best_amount"] is None else _ratio_change(b, "energy_per_episode_ratio"),
           b["energy_per_episode_direction"] or ""] for b in doc["best_amounts"]]))
+    return out
+
+
+def _summary_section(doc: Mapping[str, Any]) -> list[str]:
+    """The summary counts behind the study's claims."""
+    out: list[str] = []
     s = doc["summary"]
     q = s["best_return_by_quantization"]
     e = s["energy_per_episode"]
@@ -136,6 +149,12 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
                f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
                f"{s['peak_rss']['higher']} higher.")
+    return out
+
+
+def _tail_section(doc: Mapping[str, Any]) -> list[str]:
+    """Plots, failed jobs, notes and the files left out."""
+    out: list[str] = []
     if doc["files"].get("plots"):
         out += ["", "## Plots", ""]
         for name in doc["files"]["plots"]:
@@ -150,7 +169,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
     if doc.get("skipped"):
         out += ["", "## Files left out", ""]
         out += [f"- {n}" for n in doc["skipped"]]
-    return "\n".join(out).rstrip() + "\n"
+    return out
 
 
 
