@@ -175,11 +175,11 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
     check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
+    fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
     family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
     warning = budget_warning(settings.replicates, family)
     if warning:  # before any work: a budget that cannot resolve anything is named, with one that would
         say(Progress("warning", warning))
-    fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
 
     t0 = time.perf_counter()
     if settings.train_missing and settings.agent_path is None and settings.algo is not None \
