@@ -242,9 +242,9 @@ class EvalSettings:
     best: bool = setting(False, "with an rl-zoo3 run folder: load its best_model.zip", flag="--best", kind="flag")
     stochastic: bool = setting(False, "sample actions (seeded per episode) instead of the deterministic action",
                                flag="--stochastic", kind="flag", grid=True)
-    device: str = setting(DEFAULT_DEVICE, "where the policy runs (default cpu); cuda runs none, prune and "
-                                          "prune-structured", flag="--device", kind="choice",
-                          choices=POLICY_DEVICES, grid=True)
+    device: str = setting(DEFAULT_DEVICE, "where the policy runs (default cpu); cuda runs "
+                          + ", ".join(m.name for m in METHOD_TABLE.values() if "cuda" in m.devices),
+                          flag="--device", kind="choice", choices=POLICY_DEVICES, grid=True)
     energy_scope: str = setting(DEFAULT_ENERGY_SCOPE, "devices the headline energy sums: total (every device "
                                                       "measured), cpu or gpu", flag="--energy-scope",
                                 kind="choice", choices=ENERGY_SCOPES, grid=True)
