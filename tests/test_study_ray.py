@@ -30,6 +30,7 @@ def local_cluster():
         ray.shutdown()
 
 
+@pytest.mark.slow  # ~90 s on 2 cores: a local Ray cluster runs a real sweep
 def test_ray_executor_gives_the_same_job_set(tmp_path: Path, local_cluster) -> None:
     grid_file = tmp_path / "grid.yml"
     grid_file.write_text(GRID)
