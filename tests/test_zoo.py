@@ -85,9 +85,12 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
     path = SHIPPED / name
     assert entry["file"] == name == zoo.checkpoint_name(entry["algo"], entry["env_id"])
     assert zoo.file_sha256(path) == entry["sha256"]
-    assert path.stat().st_size == entry["size_bytes"] < 1_000_000
+    # the benchmark-level MuJoCo agents use rl-zoo3's networks (256x256, 400x300) and are evaluated over the
+    # 10 episodes of the paper setting; the small agents are under 1 MB with 20 episodes
+    mujoco = entry["env_id"] in RANDOM_RETURNS
+    assert path.stat().st_size == entry["size_bytes"] < (10_000_000 if mujoco else 1_000_000)
     ev = entry["eval"]
-    assert ev["episodes"] == len(ev["returns"]) >= 20 and ev["deterministic"] is True
+    assert ev["episodes"] == len(ev["returns"]) >= (10 if mujoco else 20) and ev["deterministic"] is True
     assert ev["mean_return"] == pytest.approx(float(np.mean(ev["returns"])))
     env_id = entry["env_id"]
     if env_id == "CartPole-v1":
