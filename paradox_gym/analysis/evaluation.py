@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -185,7 +186,7 @@ def _judge(comp: Comparison, complete: Mapping[str, Sequence[TrialRecord]],
     word = mechanism(comp.decomposition, eword, length_change=comp.length.ratio,
                      mde=None if mde is None or mde != mde else mde / 100.0)
     if comp.decomposition is not None:
-        comp.decomposition = _with_mechanism(comp.decomposition, word)
+        comp.decomposition = dataclasses.replace(comp.decomposition, mechanism=word)
     comp.verdict = Verdict(
         energy=eword, return_=rword, saving=eword == "lower" and rword in ("kept", "higher"), mechanism=word,
         energy_method=summaries[cfg].energy_method, noisy=noisy, energy_p_adjusted=p_adj["energy_per_episode"],
@@ -195,9 +196,3 @@ def _judge(comp: Comparison, complete: Mapping[str, Sequence[TrialRecord]],
         contended=_contended([*complete[cfg], *complete[base]]), provisional=provisional,
     )
     return comp
-
-
-def _with_mechanism(d: Any, word: str) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(d, mechanism=word)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from paradox_gym import limits
@@ -21,7 +20,6 @@ from paradox_gym.energy.devices import DEFAULT_ENERGY_SCOPE, ENERGY_SCOPES, head
 from paradox_gym.energy.emissions import carbon_intensity
 from paradox_gym.energy.meters import METER_NAMES, METERS, default_meter_names
 from paradox_gym.energy.placement import DEFAULT_DEVICE, POLICY_DEVICES, check_device
-from paradox_gym.envs import validate_env_id
 from paradox_gym.errors import UserInputError
 from paradox_gym.sb3 import check_algo_env, normalize_algo
 from paradox_gym.sb3.rlzoo import AgentSettingError, resolve_agent_settings
@@ -230,7 +228,7 @@ class EvalSettings:
                 "'<runtime>:<method>' beyond sb3, compared with its runtime's float baseline. Runtimes: "
                 + ", ".join(f"{r.name} ({r.summary})" for r in RUNTIME_TABLE.values()),
         flag="--runtime", kind="names")
-    qat_steps: int = setting(DEFAULT_QAT_STEPS, f"fine-tuning steps of qat (distillation, batch 64)",
+    qat_steps: int = setting(DEFAULT_QAT_STEPS, "fine-tuning steps of qat (distillation, batch 64)",
                              flag="--qat-steps", kind="int", bounds=(1, limits.MAX_QAT_STEPS), grid=True)
     env_kwargs: dict[str, Any] | None = setting(None, "keyword arguments of gymnasium.make (default: those the "
                                                       "agent's rl-zoo3 run folder gives, else none)")
@@ -438,15 +436,9 @@ class EvalSettings:
         return out
 
 
-#: field name -> its :class:`Setting`, in declaration order (fields without one are internal).
-SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in dataclasses.fields(EvalSettings)
-                                if "setting" in f.metadata}
-
-
 def int_fields(cls: type = EvalSettings) -> tuple[tuple[str, int, int], ...]:
     """(name, minimum, maximum) of every bounded integer setting of ``cls``."""
-    return tuple((f.name, *f.metadata["setting"].bounds) for f in dataclasses.fields(cls)
-                 if "setting" in f.metadata and f.metadata["setting"].bounds is not None)
+    return tuple((name, *s.bounds) for name, s in settings_of(cls).items() if s.bounds is not None)
 
 
 def settings_of(cls: type = EvalSettings) -> dict[str, Setting]:
