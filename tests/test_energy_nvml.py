@@ -317,3 +317,24 @@ def test_cuda_is_synchronised_before_each_edge_read(monkeypatch: pytest.MonkeyPa
     r = meter.end("w")
     assert r.energy_j == pytest.approx(2.0)
     meter.close()
+
+
+def test_a_cuda_error_at_an_edge_fails_the_gpu_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    _install(monkeypatch, [FakeGpu("GPU-a", energy_mj=0)])
+    state = {"broken": False}
+
+    def synchronize() -> None:  # torch raises a RuntimeError for a CUDA error
+        if state["broken"]:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    cuda = types.SimpleNamespace(is_initialized=lambda: True, synchronize=synchronize)
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    meter = NvmlMeter()
+    meter.begin("w")
+    state["broken"] = True  # the queued work it would charge to the window is unknown
+    r = meter.end("w")
+    assert r.status == "failed" and r.energy_j is None
+    assert "RuntimeError: CUDA error: an illegal memory access" in r.note
+    meter.close()

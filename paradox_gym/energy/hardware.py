@@ -1,5 +1,6 @@
 """What the energy figures were measured on: the CPU model and its RAPL domains, and per NVIDIA GPU its
-name, driver, power limit and whether it has an energy counter (from NVML; never raises).
+name, driver, power limit and whether it has an energy counter (from NVML; an NVML error is recorded:
+``unknown`` / None for a field the GPU does not answer, the reason in ``nvml_note`` when the query fails).
 
 Power limits are in W (NVML reports mW). ``energy_counter`` is whether
 ``nvmlDeviceGetTotalEnergyConsumption`` answers (Volta and later): without it the NVML meter samples
@@ -8,6 +9,7 @@ power instead.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,43 +65,42 @@ def gpu_info() -> tuple[list[GpuInfo], str]:
         import pynvml
     except ImportError:
         return [], "pynvml (nvidia-ml-py) is not installed"
+    nvml_error = pynvml.NVMLError  # every NVML call raises a subclass (NOT_SUPPORTED, NO_PERMISSION, ...)
     try:
         pynvml.nvmlInit()
-    except Exception as exc:  # noqa: BLE001
+    except nvml_error as exc:
         return [], f"NVML cannot start (no NVIDIA driver?): {exc}"
     gpus: list[GpuInfo] = []
     try:
         try:
             driver = _decode(pynvml.nvmlSystemGetDriverVersion())
-        except Exception:  # noqa: BLE001
+        except nvml_error:
             driver = "unknown"
         for i in range(int(pynvml.nvmlDeviceGetCount())):
             h = pynvml.nvmlDeviceGetHandleByIndex(i)
             try:
                 limit: float | None = pynvml.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0
-            except Exception:  # noqa: BLE001
+            except nvml_error:
                 limit = None
             try:
                 pynvml.nvmlDeviceGetTotalEnergyConsumption(h)
                 counter = True
-            except Exception:  # noqa: BLE001
+            except nvml_error:
                 counter = False
             try:
                 name = _decode(pynvml.nvmlDeviceGetName(h))
-            except Exception:  # noqa: BLE001
+            except nvml_error:
                 name = "unknown"
             try:
                 uuid = _decode(pynvml.nvmlDeviceGetUUID(h))
-            except Exception:  # noqa: BLE001
+            except nvml_error:
                 uuid = ""
             gpus.append(GpuInfo(i, name, uuid, driver, limit, counter))
-    except Exception as exc:  # noqa: BLE001
+    except (nvml_error, UnicodeDecodeError) as exc:
         return gpus, f"NVML device query failed: {exc}"
     finally:
-        try:
+        with contextlib.suppress(nvml_error):  # releasing the library: nothing is left to report
             pynvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001
-            pass
     return gpus, "" if gpus else "NVML found no GPU"
 
 

@@ -11,7 +11,9 @@ and a meter whose source breaks during a window returns a ``failed`` reading for
 error as its note. That covers an exception in any hook or read (:meth:`Meter._on_begin`,
 :meth:`Meter._read`, :meth:`Meter._on_end`, :meth:`Meter._reading`), a figure that is not a finite
 number >= 0 (``energy_j`` or a component: NaN, inf, negative), and a meter marked broken with
-:meth:`Meter.fail` (e.g. its one-off ``prepare`` failed). ``KeyboardInterrupt`` is never caught.
+:meth:`Meter.fail` (e.g. its one-off ``prepare`` failed). A meter may be a user's own subclass reading
+any source through any library, so these edges catch every ``Exception`` and name it (type and message) in
+the reading's note; ``KeyboardInterrupt`` is never caught.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class Meter(ABC):
         if self._availability is None:
             try:
                 self._availability = Availability(*self._probe())
-            except Exception as exc:  # a probe must never crash the caller
+            except Exception as exc:  # noqa: BLE001 - a probe of this machine: any fault is the reason
                 self._availability = Availability(False, f"{type(exc).__name__}: {exc}")
         return self._availability
 
@@ -115,7 +117,7 @@ class Meter(ABC):
             try:
                 self._on_begin(key)
                 snap.value = self._read()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any source fault: the window's failed reading
                 snap.error = f"reading at window start failed: {type(exc).__name__}: {exc}"
             # clocks again after the read so that the window excludes the meter's own cost
             snap.wall_s = time.perf_counter()
@@ -142,7 +144,7 @@ class Meter(ABC):
             return EnergyReading.failed(self.name, self.method, start.error)
         try:
             value = self._read()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any source fault: the window's failed reading
             self._end_hook(key)
             return EnergyReading.failed(
                 self.name, self.method, f"reading at window end failed: {type(exc).__name__}: {exc}"
@@ -158,7 +160,7 @@ class Meter(ABC):
             if problem is not None:
                 return EnergyReading.failed(self.name, self.method, problem)
             return self._flag_short(reading, wall_s, cpu_s)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any fault of the arithmetic: the window's failed reading
             return EnergyReading.failed(self.name, self.method, f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
@@ -172,7 +174,7 @@ class Meter(ABC):
         """Run :meth:`_on_end`; return the note of a failed reading if it raised, else None."""
         try:
             self._on_end(key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any hook fault: the window's failed reading
             return f"end-of-window hook failed: {type(exc).__name__}: {exc}"
         return None
 

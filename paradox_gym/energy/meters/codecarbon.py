@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from typing import Any
 
 from paradox_gym._util.checks import check_cpu_tdp
@@ -183,7 +184,7 @@ class CodeCarbonMeter(Meter):
                 raise RuntimeError("CodeCarbon did not start the task")
             self._active = key
             self._cpu_method = self._detect_cpu_method(tracker)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - CodeCarbon probes this machine: any fault fails the window
             snap.error = f"CodeCarbon start_task failed: {type(exc).__name__}: {exc}"
 
     def end(self, key: str) -> EnergyReading:
@@ -195,7 +196,7 @@ class CodeCarbonMeter(Meter):
                 data = self._tracker.stop_task(key)
                 if data is None:
                     error = "CodeCarbon stop_task returned nothing"
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - CodeCarbon probes this machine: any fault fails the window
                 error = f"CodeCarbon stop_task failed: {type(exc).__name__}: {exc}"
             self._active = None
         self._pending = (data, error)
@@ -229,10 +230,13 @@ class CodeCarbonMeter(Meter):
         )
 
     def close(self) -> None:
+        """Stop the task of a window still open (its figure is discarded) and release the windows; a fault
+        of CodeCarbon's ``stop_task`` then is a RuntimeWarning (closing never raises)."""
         if self._active is not None and self._tracker is not None:
             try:
                 self._tracker.stop_task(self._active)
-            except Exception:
-                pass
+            except Exception as exc:  # noqa: BLE001 - CodeCarbon probes this machine: any fault is a RuntimeWarning
+                warnings.warn(f"CodeCarbon stop_task of the discarded window {self._active!r} failed: "
+                              f"{type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
             self._active = None
         super().close()

@@ -15,12 +15,14 @@ as NVML indices, which follow the PCI bus order; CUDA numbers devices in that or
 models), so the availability description warns when integer entries select a subset of several GPUs
 without it; UUID entries are unambiguous. If ``torch.cuda`` is
 already initialised, the meter calls ``torch.cuda.synchronize()`` at each window edge so that queued
-kernels are charged to the window that launched them (torch is never imported by this module).
+kernels are charged to the window that launched them (a CUDA error there fails the window; torch is never
+imported by this module).
 NVML counters refresh about every 100 ms (``resolution_s = 0.1``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -33,14 +35,12 @@ from paradox_gym.errors import UserInputError
 
 
 def _sync_cuda() -> None:
+    """Wait for the queued CUDA work when torch has initialised CUDA. A CUDA error (torch raises a
+    ``RuntimeError``) propagates: the GPU window is then ``failed`` with it as its note (the work it would
+    charge is unknown); the other meters' windows are unaffected."""
     torch = sys.modules.get("torch")
-    if torch is None:
-        return
-    try:
-        if torch.cuda.is_initialized():
-            torch.cuda.synchronize()
-    except Exception:  # a broken CUDA context must not break the measurement of the CPU side
-        pass
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def _decode(value: Any) -> str:
@@ -75,7 +75,7 @@ class _PowerSampler(threading.Thread):
             try:
                 powers = {i: self._nvml.nvmlDeviceGetPowerUsage(h) / 1000.0
                           for i, h in self._handles.items()}
-            except Exception as exc:
+            except self._nvml.NVMLError as exc:
                 self.errors += 1
                 self.error = f"nvmlDeviceGetPowerUsage failed: {type(exc).__name__}: {exc}"
                 return
@@ -167,7 +167,7 @@ class NvmlMeter(Meter):
             return False, f"pynvml is not installed ({exc}); install nvidia-ml-py"
         try:
             pynvml.nvmlInit()
-        except Exception as exc:
+        except pynvml.NVMLError as exc:  # the library or the driver is missing
             return False, f"NVML cannot start (no NVIDIA driver?): {type(exc).__name__}: {exc}"
         self._nvml = pynvml
         try:
@@ -188,7 +188,7 @@ class NvmlMeter(Meter):
                 try:
                     pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
                     self._counter[vis] = handle
-                except Exception as exc:
+                except pynvml.NVMLError as exc:
                     # only a GPU without the counter (pre-Volta, old driver) falls back to sampling;
                     # any other error (permissions, a lost GPU) makes the meter unavailable
                     if getattr(exc, "value", None) not in no_counter:
@@ -198,7 +198,7 @@ class NvmlMeter(Meter):
                         ) from exc
                     pynvml.nvmlDeviceGetPowerUsage(handle)  # raises if even power is unsupported
                     self._power[vis] = handle
-        except Exception as exc:
+        except (pynvml.NVMLError, RuntimeError, ValueError) as exc:  # NVML, the counter check, a UUID's text
             self._shutdown()
             self._counter.clear()
             self._power.clear()
@@ -221,10 +221,8 @@ class NvmlMeter(Meter):
 
     def _shutdown(self) -> None:
         if self._nvml is not None:
-            try:
+            with contextlib.suppress(self._nvml.NVMLError):  # releasing the library: nothing is left to report
                 self._nvml.nvmlShutdown()
-            except Exception:
-                pass
         self._nvml = None
 
     def device_names(self) -> tuple[str, ...]:
