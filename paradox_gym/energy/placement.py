@@ -26,12 +26,12 @@ DEFAULT_DEVICE = "cpu"
 
 
 def cuda_available() -> bool:
-    """True when torch sees a usable CUDA device."""
+    """True when torch sees a usable CUDA device (torch answers False itself for a missing driver or GPU)."""
     try:
         import torch
 
         return bool(torch.cuda.is_available())
-    except Exception:  # noqa: BLE001 - a broken CUDA install is "no GPU"
+    except (ImportError, OSError, RuntimeError):  # a broken CUDA install (a missing library, a CUDA error): no GPU
         return False
 
 

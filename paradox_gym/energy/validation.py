@@ -342,7 +342,9 @@ def _j(value: float | None) -> str:
 
 
 # -- the run -------------------------------------------------------------------------------------
-def _instruments(meter_names: Sequence[str] | None, codecarbon: bool) -> list[Meter]:
+def _instruments(meter_names: Sequence[str] | None, codecarbon: bool, notes: list[str]) -> list[Meter]:
+    """The available meters and their references; a reference whose set-up fails is left out, named in
+    ``notes``."""
     names = list(meter_names) if meter_names is not None else [n for n, e in METERS.items() if e.role == "energy"]
     meters = [m for m in make_meters(names) if m.availability().available]
     by_name = {m.name: m for m in meters}
@@ -361,7 +363,8 @@ def _instruments(meter_names: Sequence[str] | None, codecarbon: bool) -> list[Me
             try:
                 if callable(prepare):
                     prepare()
-            except Exception:  # noqa: BLE001 - a reference that cannot start is left out
+            except Exception as exc:  # noqa: BLE001 - CodeCarbon probes this machine: any fault is a note
+                notes.append(f"reference {m.name} left out: its set-up failed ({type(exc).__name__}: {exc})")
                 m.close()
                 continue
             meters.append(m)
@@ -416,10 +419,10 @@ def validate_meters(
                 raise UserInputError(f"workload {name!r} needs a CUDA GPU; none is available here")
             chosen.append(WORKLOADS[name])
     say = progress or (lambda _m: None)
-    instruments = _instruments(meters, codecarbon)
+    notes: list[str] = []
+    instruments = _instruments(meters, codecarbon, notes)
     by_name = {m.name: m for m in instruments}
     results: list[WindowResult] = []
-    notes: list[str] = []
     try:
         for wl in chosen:
             for length in windows:

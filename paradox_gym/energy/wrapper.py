@@ -151,7 +151,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
             if callable(prepare) and meter.availability()[0]:
                 try:
                     prepare()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any meter's set-up fault: its recorded fault
                     meter.fail(f"set-up (prepare) failed: {_describe(exc)}")
         self.episodes: list[WindowMeasurement] = []
         self.trials: list[WindowMeasurement] = []
@@ -240,7 +240,10 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         self._steps += 1
         try:
             done = result[2] or result[3]
-        except Exception:  # not a 5-tuple, or array flags: passed on for the caller to diagnose
+        except (TypeError, LookupError, ValueError, RuntimeError):
+            # not a 5-tuple (TypeError, IndexError, KeyError) or flags with no truth value (numpy: ValueError,
+            # torch: RuntimeError): the episode is counted aborted and the result passed on for the caller to
+            # diagnose
             self._abort_episode()
             return result
         if done and self._episode is not None:
@@ -249,7 +252,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
             self.episodes.append(window)
             try:
                 result[4]["energy"] = window
-            except Exception:  # noqa: BLE001 - an info that is not a dict: the caller diagnoses it
+            except (TypeError, LookupError):  # an info that is not a dict (or missing): the caller diagnoses it
                 pass
         return result
 
@@ -264,7 +267,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         for meter in self.meters:
             try:
                 meter.close()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any meter's fault: named in the RuntimeWarning
                 errors.append(f"{meter.name}: {_describe(exc)}")
         try:
             super().close()
@@ -319,7 +322,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
         for meter in start.meters:
             try:
                 meter.begin(start.key)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any meter's fault: the window's failed reading
                 start.begin_errors[meter.name] = f"window start failed: {_describe(exc)}"
         start.env_wall = self._env_wall
         start.env_cpu = self._env_cpu
@@ -389,7 +392,7 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
                 note = reading_problem(reading)
                 if note is None:
                     return reading
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any meter's fault: the window's failed reading
                 note = f"window end failed: {_describe(exc)}"
         return EnergyReading.failed(meter.name, meter.method, note)
 

@@ -186,7 +186,7 @@ def _show(value: Any) -> str:
             text = np.array2string(value, threshold=6, edgeitems=2, max_line_width=10_000)
             return f"array {text} of shape {value.shape} and dtype {value.dtype}"
         return _REPR.repr(value)
-    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the fault
+    except Exception:  # noqa: BLE001 - the env's object: whatever its repr raises, its type is shown
         return f"<{type(value).__name__}>"
 
 
@@ -196,7 +196,7 @@ def _env_name(env: Any) -> str:
         if spec is not None and getattr(spec, "id", None):
             return str(spec.id)
         return type(getattr(env, "unwrapped", env)).__name__
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the user's env: whatever its spec property raises, its class names it
         return type(env).__name__
 
 
@@ -211,7 +211,7 @@ def _fault(env: Any, step: int, seed: int | None, returned: str, rule: str) -> E
 def _check_shape(env: Any, obs: Any, box_shape: tuple[int, ...], step: int, seed: int | None) -> None:
     try:
         shape = np.shape(obs)
-    except Exception:  # noqa: BLE001 - ragged or exotic objects
+    except (TypeError, ValueError):  # ragged nesting (ValueError) or not an array: the fault below names it
         shape = None
     if shape != box_shape:
         raise _fault(env, step, seed, f"observation {_show(obs)} of shape {shape}",
@@ -227,7 +227,7 @@ def _check_observation(env: Any, obs: Any, box_shape: tuple[int, ...] | None, st
         try:
             array = np.asarray(obs)
             bad = array.dtype.kind in "fc" and bool(np.isnan(array).any())
-        except Exception:  # noqa: BLE001 - not numeric: not this check's business
+        except (TypeError, ValueError):  # ragged or not numeric: no NaN to find (the shape check names a shape)
             bad = False
         if bad:
             raise _fault(env, step, seed, f"observation {_show(obs)} containing NaN",
