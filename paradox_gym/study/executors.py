@@ -187,6 +187,7 @@ def _meter_nodes(ray: Any) -> dict[str, float]:
 
 def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: ExecutorOptions) -> None:
     ray = _import_ray(local=not options.ray_address)
+    from ray.exceptions import RayError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     started_here = False
@@ -224,7 +225,7 @@ def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: Execu
                 job, node = in_flight.pop(ref)
                 try:
                     outcome = ray.get(ref)
-                except Exception as exc:  # the worker or its node died: the job failed, the sweep goes on
+                except RayError as exc:  # the job raised, or its worker or node died: it failed, the sweep goes on
                     base = {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(),
                             "method": job.method, "amount": job.amount, "host": None,
                             "machine_fingerprint": None, "executor": "ray", "node": node}

@@ -289,7 +289,7 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
         result = evaluate(job.eval_settings(), progress=False)
         if job.method in result.skipped:  # the cell's one method cannot apply to this agent
             raise UserInputError(f"{job.method} skipped: {result.skipped[job.method]}")
-    except Exception as exc:  # recorded, not raised: one bad cell does not stop a sweep
+    except Exception as exc:  # noqa: BLE001 - the user's env, agent or files: any fault is the job's failed record
         return failure_outcome(job, exc, base, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
     if result.status == "failed":  # the environment, the agent or a meter failed during the trials
