@@ -206,3 +206,80 @@ def test_the_settings_table_in_the_docs_is_current() -> None:
 
     docs = (PACKAGE.parent / "docs" / "evaluation.md").read_text(encoding="utf-8")
     assert settings_table() in docs, "regenerate with: python scripts/settings_table.py"
+
+
+# Where an env id enters the package: the only functions that check one (docs/architecture.md).
+ENV_ID_BORDERS = {
+    ("envs/__init__.py", "make_env"),
+    ("zoo/hyperparams.py", "default_algo"),
+    ("zoo/training.py", "train"),
+    ("zoo/loading.py", "load_agent"),
+    ("zoo/loading.py", "find_vecnormalize"),
+    ("sb3/safe_load.py", "load_zip"),
+    ("sb3/rlzoo.py", "resolve_agent_settings"),
+    ("study/grid.py", "_agent"),
+}
+
+
+def test_the_env_id_is_checked_only_where_it_enters() -> None:
+    package = Path(paradox_gym.__file__).parent
+    callers = set()
+    for path in package.rglob("*.py"):
+        for func in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "validate_env_id"
+                   for n in ast.walk(func)):
+                callers.add((path.relative_to(package).as_posix(), func.name))
+    assert callers == ENV_ID_BORDERS
+
+
+def test_a_checked_env_id_is_returned_as_it_is() -> None:
+    from paradox_gym.envs import EnvId, validate_env_id
+
+    checked = validate_env_id("CartPole-v1")
+    assert isinstance(checked, EnvId) and checked == "CartPole-v1"
+    assert validate_env_id(checked) is checked
+
+
+# A broad handler either cleans up and re-raises (``except BaseException: ...; raise``) or says, on its
+# ``except`` line, which fault it turns into which named error or record: ``# noqa: BLE001 - <reason>``.
+_BROAD = {"Exception", "BaseException"}
+_REASONED = "noqa: BLE001 - "
+
+
+def broad_handlers_without_reason(source: str) -> list[int]:
+    """Lines of the ``except Exception`` / ``except BaseException`` / bare ``except`` handlers of ``source``
+    that neither end in a bare ``raise`` nor carry a ``noqa: BLE001 - <reason>`` comment on their line."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ExceptHandler):
+            continue
+        caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        if not any(t is None or (isinstance(t, ast.Name) and t.id in _BROAD) for t in caught):
+            continue
+        last = node.body[-1]
+        if isinstance(last, ast.Raise) and last.exc is None:
+            continue
+        comment = lines[node.lineno - 1].partition("#")[2]
+        if _REASONED in comment and comment.split(_REASONED, 1)[1].strip():
+            continue
+        found.append(node.lineno)
+    return found
+
+
+def test_broad_exception_handlers_re_raise_or_give_their_reason() -> None:
+    offenders = [f"{path.relative_to(PACKAGE).as_posix()}:{line}" for path in sorted(PACKAGE.rglob("*.py"))
+                 for line in broad_handlers_without_reason(path.read_text(encoding="utf-8"))]
+    assert offenders == [], "catch the named faults, or say why not: # noqa: BLE001 - <reason>"
+
+
+def test_the_broad_handler_check_catches_a_silent_catch() -> None:
+    source = ("try:\n    f()\nexcept Exception:\n    pass\n"                           # silent: caught
+              "try:\n    f()\nexcept (OSError, BaseException):\n    g()\n"             # in a tuple: caught
+              "try:\n    f()\nexcept:  # noqa: BLE001\n    pass\n"                     # no reason: caught
+              "try:\n    f()\nexcept BaseException:\n    g()\n    raise\n"             # cleanup, re-raise
+              "try:\n    f()\nexcept Exception:  # noqa: BLE001 - named in the record\n    pass\n"
+              "try:\n    f()\nexcept OSError:\n    pass\n")
+    assert broad_handlers_without_reason(source) == [3, 7, 11]

@@ -89,18 +89,35 @@ def _import_env_module(env_id: str) -> str:
     return name
 
 
-def validate_env_id(env_id: Any) -> str:
-    """Return ``env_id`` if Gymnasium knows it, else raise UserInputError with close matches.
+class EnvId(str):
+    """An env id that :func:`validate_env_id` checked in this process: Gymnasium knows it (its module, for
+    ``module:EnvId``, imported). The public functions that take an env id check it where it enters; what
+    they pass on is an ``EnvId``, which checking again returns at once."""
+
+    __slots__ = ()
+
+
+def _registered_name(env_id: str) -> str:
+    """The name Gymnasium registers ``env_id`` under (``module:EnvId`` -> ``EnvId``)."""
+    return env_id.partition(":")[2] if ":" in env_id else env_id
+
+
+def validate_env_id(env_id: Any) -> EnvId:
+    """Return ``env_id`` as a checked :class:`EnvId` if Gymnasium knows it, else raise UserInputError with
+    close matches.
 
     ``module:EnvId`` imports ``module`` first (as ``gymnasium.make`` does) and is returned whole, so that
-    every process making the environment imports it too."""
+    every process making the environment imports it too. An ``EnvId`` this process already knows is
+    returned as it is."""
+    if isinstance(env_id, EnvId) and _registered_name(env_id) in gymnasium.registry:
+        return env_id
     register_envs()
     _register_inherited()
     if not isinstance(env_id, str) or not env_id:
         raise UserInputError(f"env id must be a non-empty string, got {env_id!r}")
     registered = _import_env_module(env_id) if ":" in env_id else env_id
     if registered in gymnasium.registry:
-        return env_id
+        return EnvId(env_id)
     if registered != env_id:
         raise UserInputError(f"env id {env_id!r}: module {env_id.partition(':')[0]!r} was imported but registers "
                              f"no environment {registered!r} with gymnasium")
@@ -175,9 +192,9 @@ def fresh_process_env(env_id: str) -> dict[str, str]:
 
     Raises UserInputError, before any work, for an environment a fresh process cannot rebuild: an entry
     point defined in ``__main__`` (a script, a notebook cell) or not importable by its name, or keyword
-    arguments that are not JSON.
+    arguments that are not JSON. ``env_id`` is a checked id (:func:`validate_env_id`, as the settings
+    resolve it).
     """
-    env_id = validate_env_id(env_id)
     if ":" in env_id:
         return _python_path(env_id.partition(":")[0])
     if env_id in (MOCK_DRL_ID, MOCK_DRL_DISCRETE_ID):

@@ -11,7 +11,7 @@ from typing import Any
 
 from gymnasium import spaces
 
-from paradox_gym.envs import close_env, make_env, validate_env_id
+from paradox_gym.envs import close_env, make_env
 from paradox_gym.errors import UserInputError
 
 
@@ -101,9 +101,9 @@ def check_spaces(algo: str, env_id: str, obs_space: spaces.Space[Any], act_space
 
 
 def check_algo_env(algo: str, env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
-    """Check that ``algo`` supports ``env_id``'s spaces; return (observation_space, action_space)."""
+    """Check that ``algo`` supports ``env_id``'s spaces; return (observation_space, action_space). The env id
+    is checked where the environment is made (:func:`make_env`)."""
     algo = normalize_algo(algo)
-    env_id = validate_env_id(env_id)
     env = make_env(env_id)
     try:
         obs_space, act_space = env.observation_space, env.action_space
