@@ -245,7 +245,7 @@ class EvalResult:
             for key, writer in writers.items():
                 try:
                     writer()
-                except Exception as exc:  # noqa: BLE001 - recorded; the other files are still written
+                except Exception as exc:  # noqa: BLE001 - OSError, or a plotting fault: in write_errors, others written
                     why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc))
                     self.write_errors[FILE_NAMES.get(key, "plots")] = why or type(exc).__name__
             for key, name in FILE_NAMES.items():
@@ -254,7 +254,7 @@ class EvalResult:
             self.files["result_json"] = str(out / FILE_NAMES["result_json"])
             try:
                 write_json_atomic(out / FILE_NAMES["result_json"], self.to_dict(out))
-            except Exception as exc:  # noqa: BLE001 - recorded: the caller says so in one line
+            except Exception as exc:  # noqa: BLE001 - OSError or any fault: in write_errors, the caller says so
                 del self.files["result_json"]
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
                 self.write_errors[FILE_NAMES["result_json"]] = why or type(exc).__name__
