@@ -329,7 +329,7 @@ def test_bad_arguments_raise_user_input_error(env_id: str, name: str, value: Any
 
 @pytest.mark.parametrize("value", [1, 0, 2.0, True])
 def test_bad_n_actions(value: Any) -> None:
-    with pytest.raises(ValueError, match="n_actions must be an int >= 2"):
+    with pytest.raises(ValueError, match="n_actions must be an integer >= 2"):
         MockDRLDiscreteEnv(n_actions=value)
 
 

@@ -46,6 +46,34 @@ def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -
     return int(value)
 
 
+def check_size(name: str, value: Any, minimum: int, cap: int, cap_name: str) -> int:
+    """An int in ``[minimum, cap]`` where ``cap`` is ``paradox_gym.limits.<cap_name>`` (a space size, checked
+    before anything of that size is allocated)."""
+    result = check_int(name, value, minimum)
+    if result > cap:
+        raise UserInputError(f"{name} must be an int in [{minimum}, {cap}] (paradox_gym.limits.{cap_name}), "
+                             f"got {shown(value)}")
+    return result
+
+
+def check_real(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+               high_open: bool = False) -> float:
+    """``value`` as a float: a finite real number (not a bool) in the interval from ``low`` to ``high`` (``inf``
+    for no upper bound), each end closed unless ``low_open`` / ``high_open``."""
+    upper = "inf)" if math.isinf(high) else f"{high:g}{')' if high_open else ']'}"
+    message = f"{name} must be a number in {'(' if low_open else '['}{low:g}, {upper}, got {shown(value)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UserInputError(message)
+    try:
+        result = float(value)
+    except OverflowError:  # an int too large for a float
+        raise UserInputError(message) from None
+    if not math.isfinite(result) or result < low or result > high or (low_open and result == low) \
+            or (high_open and result == high):
+        raise UserInputError(message)
+    return result
+
+
 def check_fraction(name: str, value: Any) -> float:
     """``value`` as a float in [0, 1) (a pruning amount)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -31,6 +31,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from paradox_gym._util.checks import check_int, check_real, check_size
 from paradox_gym.errors import UserInputError
 from paradox_gym.limits import MAX_ACTIONS, MAX_MOCK_COMPLEXITY, MAX_SPACE_ENTRIES
 
@@ -65,39 +66,6 @@ CODEBOOK_SEED = 20240704
 CODEBOOK_CANDIDATES = 16
 
 
-def _check_int(name: str, value: Any, minimum: int, what: str) -> int:
-    """Return ``value`` as an int if it is an integer (not a bool) >= ``minimum``; else raise."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise UserInputError(f"{name} must be {what}, got {value!r}")
-    return int(value)
-
-
-def _check_float(
-    name: str,
-    value: Any,
-    low: float,
-    high: float,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Return ``value`` as a float if it is a finite real number (not a bool) in the given interval."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    if math.isinf(high):
-        interval = f"{'(' if low_open else '['}{low:g}, inf)"
-    message = f"{name} must be a number in {interval}, got {value!r}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise UserInputError(message)
-    result = float(value)
-    if not math.isfinite(result):
-        raise UserInputError(message)
-    if result < low or (low_open and result == low):
-        raise UserInputError(message)
-    if result > high or (high_open and result == high):
-        raise UserInputError(message)
-    return result
-
-
 def _check_complexity(value: Any) -> int | float:
     """``complexity`` as an int (integers) or a float: a finite real number in ``[0, MAX_MOCK_COMPLEXITY]``."""
     message = (
@@ -116,15 +84,6 @@ def _check_complexity(value: Any) -> int | float:
         raise UserInputError(message) from None
     if not (math.isfinite(result) and 0.0 <= result <= MAX_MOCK_COMPLEXITY):
         raise UserInputError(message)
-    return result
-
-
-def _check_size(name: str, value: Any, minimum: int, what: str, cap: int, cap_name: str) -> int:
-    """An int in ``[minimum, cap]`` (a space size), checked before anything of that size is allocated."""
-    result = _check_int(name, value, minimum, what)
-    if result > cap:
-        raise UserInputError(f"{name} must be an int in [{minimum}, {cap}] (paradox_gym.limits.{cap_name}), "
-                             f"got {value!r}")
     return result
 
 
@@ -213,24 +172,23 @@ class MockDRLEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
-        self.state_dim = _check_size("state_dim", state_dim, 1, "a positive int", MAX_SPACE_ENTRIES,
-                                     "MAX_SPACE_ENTRIES")
-        self.action_dim = _check_int("action_dim", action_dim, 1, "a positive int")
+        self.state_dim = check_size("state_dim", state_dim, 1, MAX_SPACE_ENTRIES, "MAX_SPACE_ENTRIES")
+        self.action_dim = check_int("action_dim", action_dim, 1)
         if self.action_dim > self.state_dim:
             raise UserInputError(
                 f"action_dim must be an int in [1, state_dim={self.state_dim}], got {action_dim!r}"
             )
         self.complexity = _check_complexity(complexity)
-        self.hazard = _check_float("hazard", hazard, 0.0, 1.0, high_open=True)
-        self.quality_threshold = _check_float("quality_threshold", quality_threshold, 0.0, 1.0)
-        self.grace_steps = _check_int("grace_steps", grace_steps, 0, "an int >= 0")
-        self.ema_alpha = _check_float("ema_alpha", ema_alpha, 0.0, 1.0, low_open=True)
-        self.quality_scale = _check_float("quality_scale", quality_scale, MIN_QUALITY_SCALE, math.inf)
-        self.reward_noise = _check_float("reward_noise", reward_noise, 0.0, math.inf)
-        self.rho = _check_float("rho", rho, 0.0, 1.0, high_open=True)
-        self.coupling = _check_float("coupling", coupling, 0.0, MAX_STATE_SCALE)
-        self.state_noise = _check_float("state_noise", state_noise, 0.0, MAX_STATE_SCALE)
-        self.state_bound = _check_float("state_bound", state_bound, MIN_STATE_BOUND, MAX_STATE_SCALE)
+        self.hazard = check_real("hazard", hazard, 0.0, 1.0, high_open=True)
+        self.quality_threshold = check_real("quality_threshold", quality_threshold, 0.0, 1.0)
+        self.grace_steps = check_int("grace_steps", grace_steps, 0)
+        self.ema_alpha = check_real("ema_alpha", ema_alpha, 0.0, 1.0, low_open=True)
+        self.quality_scale = check_real("quality_scale", quality_scale, MIN_QUALITY_SCALE, math.inf)
+        self.reward_noise = check_real("reward_noise", reward_noise, 0.0, math.inf)
+        self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
+        self.coupling = check_real("coupling", coupling, 0.0, MAX_STATE_SCALE)
+        self.state_noise = check_real("state_noise", state_noise, 0.0, MAX_STATE_SCALE)
+        self.state_bound = check_real("state_bound", state_bound, MIN_STATE_BOUND, MAX_STATE_SCALE)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise UserInputError(
                 f"render_mode must be None, 'ansi' or 'rgb_array', got {render_mode!r}"
@@ -462,7 +420,7 @@ class MockDRLDiscreteEnv(MockDRLEnv):
         n_actions: int = 8,
         **kwargs: Any,
     ) -> None:
-        self.n_actions = _check_size("n_actions", n_actions, 2, "an int >= 2", MAX_ACTIONS, "MAX_ACTIONS")
+        self.n_actions = check_size("n_actions", n_actions, 2, MAX_ACTIONS, "MAX_ACTIONS")
         super().__init__(state_dim=state_dim, action_dim=action_dim, complexity=complexity, **kwargs)
         if self.n_actions * self.action_dim > MAX_SPACE_ENTRIES:
             raise UserInputError(
@@ -536,8 +494,8 @@ def make_codebook(n_actions: int, action_dim: int) -> np.ndarray:
     Returns:
         float32 array of shape ``(n_actions, action_dim)``.
     """
-    n_actions = _check_size("n_actions", n_actions, 1, "a positive int", MAX_ACTIONS, "MAX_ACTIONS")
-    action_dim = _check_size("action_dim", action_dim, 1, "a positive int", MAX_SPACE_ENTRIES, "MAX_SPACE_ENTRIES")
+    n_actions = check_size("n_actions", n_actions, 1, MAX_ACTIONS, "MAX_ACTIONS")
+    action_dim = check_size("action_dim", action_dim, 1, MAX_SPACE_ENTRIES, "MAX_SPACE_ENTRIES")
     if n_actions * action_dim > MAX_SPACE_ENTRIES:
         raise UserInputError(f"a codebook of {n_actions} x {action_dim} values exceeds {MAX_SPACE_ENTRIES} "
                              "(paradox_gym.limits.MAX_SPACE_ENTRIES)")
