@@ -327,6 +327,12 @@ def test_bad_arguments_raise_user_input_error(env_id: str, name: str, value: Any
             gymnasium.make(env_id, **{name: value})
 
 
+@pytest.mark.parametrize("name", ["rho", "quality_scale", "state_bound"])
+def test_an_integer_too_large_for_a_float_is_refused_by_name(name: str) -> None:
+    with pytest.raises(UserInputError, match=rf"{name} must be a number in .*, got 1000000000"):
+        MockDRLEnv(**{name: 10**400})
+
+
 @pytest.mark.parametrize("value", [1, 0, 2.0, True])
 def test_bad_n_actions(value: Any) -> None:
     with pytest.raises(ValueError, match="n_actions must be an integer >= 2"):
