@@ -98,6 +98,32 @@ class BaselineReference:
                 "ratio_rule": self.ratio_rule, "warning": self.warning}
 
 
+#: The zoo's agents on the benchmark's environments must reach this share of its return (docs/zoo.md).
+ZOO_THRESHOLD_RATIO = 0.7
+
+#: The zoo's own thresholds where the benchmark has no figure: DDPG hops forward on Hopper (1500) and runs
+#: on HalfCheetah (3000).
+ZOO_OWN_THRESHOLDS: dict[tuple[str, str], float] = {
+    ("ddpg", "Hopper-v5"): 1500.0,
+    ("ddpg", "HalfCheetah-v5"): 3000.0,
+}
+
+
+def zoo_threshold(algo: str, env_id: str) -> tuple[float, str] | None:
+    """``(threshold, where it comes from)``: the return a zoo agent of ``algo`` on ``env_id`` must reach
+    (over its 10 deterministic evaluation episodes), or None when neither table has one."""
+    own = ZOO_OWN_THRESHOLDS.get((algo.lower(), env_id))
+    if own is not None:
+        return own, "the zoo's own threshold (no benchmark figure)"
+    found = reference_return(algo, env_id)
+    if found is None:
+        return None
+    what = f"rl-zoo3's benchmark {found[0]:.0f}, {algo.upper()} on {BENCHMARK_ENV[env_id]}"
+    if found[0] < 0:  # closer to 0 is better: the ratio rule of BaselineReference
+        return found[0] / ZOO_THRESHOLD_RATIO, f"{what} / {ZOO_THRESHOLD_RATIO:g} (negative returns)"
+    return ZOO_THRESHOLD_RATIO * found[0], f"{ZOO_THRESHOLD_RATIO:g}x {what}"
+
+
 def reference_return(algo: str | None, env_id: str) -> tuple[float, str] | None:
     """``(reference return, source)`` for ``algo`` (any case) on ``env_id``, or None when there is none
     (the benchmark's environment is ``BENCHMARK_ENV[env_id]``)."""
@@ -130,5 +156,5 @@ def baseline_reference(algo: str | None, env_id: str, baseline_return: float | N
     return BaselineReference(reference, baseline, ratio, rule, source, label)
 
 
-__all__ = ["BENCHMARK_ENV", "RL_ZOO3_BENCHMARK", "WEAK_RATIO", "BaselineReference", "baseline_reference",
-           "reference_return"]
+__all__ = ["BENCHMARK_ENV", "RL_ZOO3_BENCHMARK", "WEAK_RATIO", "ZOO_OWN_THRESHOLDS", "ZOO_THRESHOLD_RATIO",
+           "BaselineReference", "baseline_reference", "reference_return", "zoo_threshold"]
