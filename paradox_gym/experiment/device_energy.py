@@ -5,10 +5,12 @@ Inside a replicate process, :class:`DeviceAccounting` (built from the run's mete
 each trial record the devices' figures (``device_energy_j``, ``device_machine_j``) and the headline as a
 pseudo-meter ``headline`` in ``energy_j`` / ``energy_method`` / ``energy_status`` / ``phase_energy_j``,
 so that the analysis treats it like a meter; it also measures the ``idle`` windows the runner interleaves
-after each round of trials (:meth:`DeviceAccounting.idle`, plain dicts). In the parent,
+after each round of trials (:meth:`DeviceAccounting.idle`, :class:`IdleRecord`). In the parent,
 :func:`apply_idle` adds the net-of-idle headline ``headline-net`` to every trial, and
-:func:`energy_section` / :func:`energy_by_device` build the result's ``energy`` block and each
-summary's ``energy_by_device``. Energies in J, powers in W, durations in s.
+:func:`energy_section` builds the result's :class:`EnergySection` (the ``energy`` block of the JSON and
+each summary's ``energy_by_device``). The records here are typed; ``to_dict`` / ``from_dict`` turn them
+into the plain data of the replicate's stream and the result's JSON. Energies in J, powers in W,
+durations in s.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from paradox_gym.energy.devices import (
     headline_scope,
     plan_devices,
 )
-from paradox_gym.energy.emissions import carbon_intensity, grams_per_1000_episodes
+from paradox_gym.energy.device_summary import DeviceSummary
+from paradox_gym.energy.emissions import CarbonIntensity, carbon_intensity, grams_per_1000_episodes
 from paradox_gym.energy.idle import IDLE, IdlePower, IdleWindow, idle_duration_s, measure_idle, summarize_idle
 from paradox_gym.energy.measurement import WindowMeasurement, split_by_cpu_share
 from paradox_gym.energy.meters import METERS, Meter
@@ -38,6 +41,175 @@ from paradox_gym.energy.validation import trustworthy_window_s
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
 
 _STATUS_ORDER = ("unavailable", "failed", "too_short", "ok")
+#: What the emission figures are (the ``note`` of the JSON's ``energy.emissions``).
+EMISSIONS_NOTE = "estimate: energy x the grid's yearly average carbon intensity"
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class MeasuredDevice:
+    """One measured device: the meter that measures it, how (``measured``, ``sampled`` or ``modelled``),
+    and whether its figure is this process's share of the device (``attributed``) or the whole device."""
+
+    meter: str
+    method: str
+    attributed: bool
+
+    @property
+    def label(self) -> str:
+        """The method as the report prints it: ``modelled`` or ``measured, attributed``."""
+        return f"{self.method}, attributed" if self.attributed else self.method
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"meter": self.meter, "method": self.method, "attributed": self.attributed, "label": self.label}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MeasuredDevice:
+        return cls(str(data["meter"]), str(data["method"]), bool(data["attributed"]))
+
+
+@dataclass(frozen=True)
+class DeviceSetup:
+    """The devices a run measures (name -> :class:`MeasuredDevice`, in plan order), the devices the
+    headline sums (``scope``), the headline's combined method and the device the policy runs on
+    (``cpu`` or ``cuda``)."""
+
+    devices: dict[str, MeasuredDevice]
+    scope: tuple[str, ...]
+    method: str
+    policy_device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"devices": {d: m.to_dict() for d, m in self.devices.items()}, "scope": list(self.scope),
+                "method": self.method, "policy_device": self.policy_device}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DeviceSetup:
+        return cls({str(d): MeasuredDevice.from_dict(m) for d, m in data["devices"].items()},
+                   tuple(str(d) for d in data["scope"]), str(data["method"]), str(data["policy_device"]))
+
+
+@dataclass(frozen=True)
+class IdleFigure:
+    """One device over one idle window: its figure (J; a process share where attributed), the device-wide
+    figure (J), the meter's status and the device-wide power (W; None without a figure)."""
+
+    energy_j: float | None
+    machine_j: float | None
+    status: str
+    power_w: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"energy_j": self.energy_j, "machine_j": self.machine_j, "status": self.status,
+                "power_w": self.power_w}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IdleFigure:
+        return cls(_opt_float(data.get("energy_j")), _opt_float(data.get("machine_j")), str(data["status"]),
+                   _opt_float(data.get("power_w")))
+
+
+@dataclass(frozen=True)
+class IdleRecord:
+    """One idle window of the run: the replicate, the trial round it followed, its index in the replicate,
+    its duration (s) and each device's :class:`IdleFigure`. In the JSON it is a pseudo-configuration
+    (``config: idle``)."""
+
+    replicate: int
+    after_trial: int
+    index: int
+    wall_s: float
+    devices: dict[str, IdleFigure]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": IDLE, "replicate": self.replicate, "after_trial": self.after_trial, "index": self.index,
+                "wall_s": self.wall_s, "devices": {d: f.to_dict() for d, f in self.devices.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IdleRecord:
+        return cls(int(data["replicate"]), int(data["after_trial"]), int(data.get("index", 0)),
+                   float(data["wall_s"]),
+                   {str(d): IdleFigure.from_dict(f) for d, f in data.get("devices", {}).items()})
+
+
+@dataclass(frozen=True)
+class DeviceIdle:
+    """A measured device with its idle power over the run's idle windows (None where it has none)."""
+
+    device: MeasuredDevice
+    idle: IdlePower | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.device.to_dict(), **self.idle.to_dict()} if self.idle is not None else self.device.to_dict()
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figure: the devices it sums (``scope``), their combined method, gross or net
+    (``basis``) and the device the policy runs on."""
+
+    scope: tuple[str, ...]
+    method: str
+    basis: str
+    policy_device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scope": list(self.scope), "method": self.method, "basis": self.basis, "meter_key": HEADLINE,
+                "net_meter_key": HEADLINE_NET, "policy_device": self.policy_device}
+
+
+@dataclass(frozen=True)
+class ConfigEmissions:
+    """gCO2e per 1000 episodes of one configuration, from its gross and its net headline (None without
+    a figure)."""
+
+    gross_g_per_1000_episodes: float | None
+    net_g_per_1000_episodes: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gross_g_per_1000_episodes": self.gross_g_per_1000_episodes,
+                "net_g_per_1000_episodes": self.net_g_per_1000_episodes}
+
+
+@dataclass(frozen=True)
+class Emissions:
+    """The CO2e estimate: the grid's carbon intensity and each configuration's grams per 1000 episodes."""
+
+    intensity: CarbonIntensity
+    per_config: dict[str, ConfigEmissions]
+    note: str = EMISSIONS_NOTE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.intensity.to_dict(), "per_config": {c: e.to_dict() for c, e in self.per_config.items()},
+                "note": self.note}
+
+
+@dataclass(frozen=True)
+class EnergySection:
+    """Energy per device of one evaluation: the headline, each device with its idle power, the idle
+    windows, the CO2e estimate, and per configuration and device the gross and net energy
+    (``by_device``: config -> device -> :class:`DeviceSummary`).
+
+    ``to_dict`` is the JSON's ``energy`` block; ``by_device`` goes into each summary's
+    ``energy_by_device`` (:meth:`by_device_dict`).
+    """
+
+    headline: Headline
+    devices: dict[str, DeviceIdle]
+    idle_windows: tuple[IdleRecord, ...]
+    emissions: Emissions
+    by_device: dict[str, dict[str, DeviceSummary]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"headline": self.headline.to_dict(), "devices": {d: v.to_dict() for d, v in self.devices.items()},
+                "idle_windows": [w.to_dict() for w in self.idle_windows], "emissions": self.emissions.to_dict()}
+
+    def by_device_dict(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Config -> device -> the summary as plain data (each summary's ``energy_by_device``)."""
+        return {cfg: {d: s.to_dict() for d, s in per.items()} for cfg, per in self.by_device.items()}
 
 
 def _worst(statuses: Sequence[str]) -> str:
@@ -56,7 +228,7 @@ class DeviceAccounting:
         scope: the devices the headline sums.
         policy_device: ``cpu`` or ``cuda``.
         meters: the run's meters (idle windows open the ones the plan uses).
-        idle_windows: the idle windows measured so far, as plain dicts.
+        idle_windows: the idle windows measured so far.
     """
 
     plan: DevicePlan
@@ -64,7 +236,7 @@ class DeviceAccounting:
     policy_device: str
     meters: list[Meter]
     replicate: int = 0
-    idle_windows: list[dict[str, Any]] = field(default_factory=list)
+    idle_windows: list[IdleRecord] = field(default_factory=list)
 
     @classmethod
     def build(cls, meters: Sequence[Meter], energy_scope: str = "total", policy_device: str = "cpu",
@@ -79,19 +251,11 @@ class DeviceAccounting:
     def headline_method(self) -> str:
         return combined_method([self.plan.methods[d] for d in self.scope])
 
-    def info(self) -> dict[str, Any]:
-        """Plain data: devices (meter, method, attributed, label), the headline scope and the policy device."""
-        return {
-            "devices": {
-                d: {"meter": self.plan.sources[d], "method": self.plan.methods[d],
-                    "attributed": self.plan.attributed[d],
-                    "label": f"{self.plan.methods[d]}, attributed" if self.plan.attributed[d] else self.plan.methods[d]}
-                for d in self.plan.devices
-            },
-            "scope": list(self.scope),
-            "method": self.headline_method,
-            "policy_device": self.policy_device,
-        }
+    def info(self) -> DeviceSetup:
+        """The devices (meter, method, attributed), the headline scope and method, and the policy device."""
+        devices = {d: MeasuredDevice(self.plan.sources[d], self.plan.methods[d], self.plan.attributed[d])
+                   for d in self.plan.devices}
+        return DeviceSetup(devices, tuple(self.scope), self.headline_method, self.policy_device)
 
     def annotate(self, record: TrialRecord, window: WindowMeasurement) -> TrialRecord:
         """``record`` with the devices' figures, the ``headline`` pseudo-meter and the CodeCarbon comparison
@@ -136,58 +300,54 @@ class DeviceAccounting:
             out[f"device.{d}.machine_j"] = r.machine_j
         return out
 
-    def idle(self, trial_walls_s: Sequence[float], after_trial: int) -> dict[str, Any]:
-        """Measure one idle window (as long as the round's trials, clamped) and keep it; returns it as plain data."""
+    def idle(self, trial_walls_s: Sequence[float], after_trial: int) -> IdleRecord:
+        """Measure one idle window (as long as the round's trials, clamped), keep it and return it."""
         window = measure_idle(self.meters, idle_duration_s(trial_walls_s), self.plan, index=len(self.idle_windows))
-        out = idle_to_dict(window, self.replicate, after_trial)
+        out = idle_record(window, self.replicate, after_trial)
         self.idle_windows.append(out)
         return out
 
 
-def idle_to_dict(window: IdleWindow, replicate: int, after_trial: int) -> dict[str, Any]:
-    """An idle window as plain data (for the replicate's stream and the result)."""
-    return {
-        "config": IDLE, "replicate": replicate, "after_trial": after_trial, "index": window.index,
-        "wall_s": window.wall_s,
-        "devices": {d: {"energy_j": r.energy_j, "machine_j": r.machine_j, "status": r.status,
-                        "power_w": window.power_w(d)} for d, r in window.devices.items()},
-    }
+def idle_record(window: IdleWindow, replicate: int, after_trial: int) -> IdleRecord:
+    """An idle window of ``replicate``, measured after the trial round ``after_trial``, as the run keeps it."""
+    return IdleRecord(replicate, after_trial, window.index, window.wall_s,
+                      {d: IdleFigure(r.energy_j, r.machine_j, r.status, window.power_w(d))
+                       for d, r in window.devices.items()})
 
 
-def _readings(info: Mapping[str, Any], energy: Mapping[str, Any], machine: Mapping[str, Any],
+def _readings(info: DeviceSetup, energy: Mapping[str, Any], machine: Mapping[str, Any],
               status: str = "ok") -> dict[str, DeviceReading]:
     out = {}
-    for d, meta in info.get("devices", {}).items():
+    for d, meta in info.devices.items():
         if d in energy:
             e, m = energy.get(d), machine.get(d, energy.get(d))
-            out[d] = DeviceReading(d, meta["meter"], meta["method"], bool(meta["attributed"]),
+            out[d] = DeviceReading(d, meta.meter, meta.method, meta.attributed,
                                    None if e is None else float(e), None if m is None else float(m),
                                    status if e is not None else "failed")
     return out
 
 
-def idle_windows(windows: Sequence[Mapping[str, Any]], info: Mapping[str, Any]) -> list[IdleWindow]:
-    """Plain idle windows -> :class:`IdleWindow` records."""
+def idle_windows(windows: Sequence[IdleRecord], info: DeviceSetup) -> list[IdleWindow]:
+    """The run's idle records -> :class:`IdleWindow` readings of the devices in ``info``."""
     out = []
     for w in windows:
-        devs = w.get("devices", {})
-        energy = {d: v.get("energy_j") for d, v in devs.items()}
-        machine = {d: v.get("machine_j") for d, v in devs.items()}
-        out.append(IdleWindow(int(w.get("index", 0)), float(w["wall_s"]), _readings(info, energy, machine)))
+        energy = {d: f.energy_j for d, f in w.devices.items()}
+        machine = {d: f.machine_j for d, f in w.devices.items()}
+        out.append(IdleWindow(w.index, w.wall_s, _readings(info, energy, machine)))
     return out
 
 
-def idle_power(windows: Sequence[Mapping[str, Any]], info: Mapping[str, Any]) -> dict[str, IdlePower]:
+def idle_power(windows: Sequence[IdleRecord], info: DeviceSetup) -> dict[str, IdlePower]:
     """Mean idle power per device (W) with its 95% interval over the run's idle windows."""
-    return summarize_idle(idle_windows(windows, info), list(info.get("devices", {})))
+    return summarize_idle(idle_windows(windows, info), list(info.devices))
 
 
-def apply_idle(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[Mapping[str, Any]],
-               info: Mapping[str, Any]) -> dict[str, list[TrialRecord]]:
+def apply_idle(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[IdleRecord],
+               info: DeviceSetup) -> dict[str, list[TrialRecord]]:
     """Every trial with the net-of-idle headline ``headline-net`` (J) added beside ``headline``:
     the sum over the scope of ``(machine_j - idle_w x wall_s) x share`` with the run's mean idle power."""
     idle_w = {d: p.mean_w for d, p in idle_power(windows, info).items()}
-    scope = list(info.get("scope", []))
+    scope = list(info.scope)
     out: dict[str, list[TrialRecord]] = {}
     for config, records in trials.items():
         new = []
@@ -224,12 +384,12 @@ def _net_j(dev: Mapping[str, DeviceReading], scope: Sequence[str], idle_w: Mappi
     return net
 
 
-def apply_idle_to_episodes(episodes: Sequence[EpisodeRecord], windows: Sequence[Mapping[str, Any]],
-                           info: Mapping[str, Any]) -> list[EpisodeRecord]:
+def apply_idle_to_episodes(episodes: Sequence[EpisodeRecord], windows: Sequence[IdleRecord],
+                           info: DeviceSetup) -> list[EpisodeRecord]:
     """Every episode with ``headline-net.energy_j`` added to its window (same rule as :func:`apply_idle`)."""
     idle_w = {d: p.mean_w for d, p in idle_power(windows, info).items()}
-    scope = list(info.get("scope", []))
-    devices = list(info.get("devices", {}))
+    scope = list(info.scope)
+    devices = list(info.devices)
     out = []
     for e in episodes:
         w = e.window
@@ -243,16 +403,16 @@ def apply_idle_to_episodes(episodes: Sequence[EpisodeRecord], windows: Sequence[
     return out
 
 
-def energy_by_device(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[Mapping[str, Any]],
-                     info: Mapping[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+def energy_by_device(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[IdleRecord],
+                     info: DeviceSetup) -> dict[str, dict[str, DeviceSummary]]:
     """Config -> device -> gross and net energy per episode (mean and 95% interval over trials) and per step."""
     idle = idle_power(windows, info)
-    devices = list(info.get("devices", {}))
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    devices = list(info.devices)
+    out: dict[str, dict[str, DeviceSummary]] = {}
     for config, records in trials.items():
         dtrials = [DeviceTrial(t.episodes, t.steps, t.wall_s, _readings(info, t.device_energy_j, t.device_machine_j))
                    for t in records if t.episodes > 0 and t.device_energy_j]
-        out[config] = {d: s.to_dict() for d, s in summarize_devices(dtrials, idle, devices).items()}
+        out[config] = summarize_devices(dtrials, idle, devices)
     return out
 
 
@@ -261,13 +421,13 @@ def _mean_per_episode(records: Sequence[TrialRecord], key: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def short_window_notes(trials: Mapping[str, Sequence[TrialRecord]], info: Mapping[str, Any]) -> list[str]:
+def short_window_notes(trials: Mapping[str, Sequence[TrialRecord]], info: DeviceSetup) -> list[str]:
     """A note per measuring meter whose trial windows are shorter than its trustworthy window."""
     walls = [t.wall_s for records in trials.values() for t in records if t.episodes > 0]
     if not walls:
         return []
     notes = []
-    for meter in sorted({m["meter"] for m in info.get("devices", {}).values()}):
+    for meter in sorted({m.meter for m in info.devices.values()}):
         window, basis = trustworthy_window_s(meter)
         if window is None:
             continue
@@ -278,42 +438,40 @@ def short_window_notes(trials: Mapping[str, Sequence[TrialRecord]], info: Mappin
     return notes
 
 
-def energy_section(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[Mapping[str, Any]],
-                   info: Mapping[str, Any], country: str | None = None,
-                   energy_basis: str = "gross") -> dict[str, Any]:
-    """The result's ``energy`` block: the headline (scope, method, basis), each device (meter, method,
-    attributed, idle power with its interval), the idle windows, and CO2e per 1000 episodes (an estimate)."""
+def energy_section(trials: Mapping[str, Sequence[TrialRecord]], windows: Sequence[IdleRecord],
+                   info: DeviceSetup, country: str | None = None, energy_basis: str = "gross") -> EnergySection:
+    """Energy per device of the run: the headline (scope, method, basis), each device (meter, method,
+    attributed, idle power with its interval), the idle windows, CO2e per 1000 episodes (an estimate)
+    and each configuration's gross and net energy per device."""
     idle = idle_power(windows, info)
-    devices = {d: {**meta, **idle[d].to_dict()} if d in idle else dict(meta)
-               for d, meta in info.get("devices", {}).items()}
+    devices = {d: DeviceIdle(meta, idle.get(d)) for d, meta in info.devices.items()}
     intensity = carbon_intensity(country)
-    per_config = {}
-    for config, records in trials.items():
-        gross = _mean_per_episode(records, HEADLINE)
-        net = _mean_per_episode(records, HEADLINE_NET)
-        per_config[config] = {
-            "gross_g_per_1000_episodes": grams_per_1000_episodes(gross, intensity),
-            "net_g_per_1000_episodes": grams_per_1000_episodes(net, intensity),
-        }
-    return {
-        "headline": {"scope": list(info.get("scope", [])), "method": info.get("method"),
-                     "basis": energy_basis, "meter_key": HEADLINE, "net_meter_key": HEADLINE_NET,
-                     "policy_device": info.get("policy_device", "cpu")},
-        "devices": devices,
-        "idle_windows": [dict(w) for w in windows],
-        "emissions": {**intensity.to_dict(), "per_config": per_config,
-                      "note": "estimate: energy x the grid's yearly average carbon intensity"},
-    }
+    per_config = {config: ConfigEmissions(grams_per_1000_episodes(_mean_per_episode(records, HEADLINE), intensity),
+                                          grams_per_1000_episodes(_mean_per_episode(records, HEADLINE_NET), intensity))
+                  for config, records in trials.items()}
+    headline = Headline(tuple(info.scope), info.method, energy_basis, info.policy_device)
+    return EnergySection(headline, devices, tuple(windows), Emissions(intensity, per_config),
+                         energy_by_device(trials, windows, info))
 
 
 __all__ = [
+    "EMISSIONS_NOTE",
+    "ConfigEmissions",
     "DeviceAccounting",
+    "DeviceIdle",
+    "DeviceSetup",
+    "Emissions",
+    "EnergySection",
+    "Headline",
+    "IdleFigure",
+    "IdleRecord",
+    "MeasuredDevice",
     "apply_idle",
     "apply_idle_to_episodes",
     "energy_by_device",
     "energy_section",
     "idle_power",
-    "idle_to_dict",
+    "idle_record",
     "idle_windows",
     "short_window_notes",
 ]

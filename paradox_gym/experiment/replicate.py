@@ -31,6 +31,7 @@ from typing import Any
 from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
 from paradox_gym.envs import fresh_process_env
 from paradox_gym.experiment.agents import build_agents, load_model
+from paradox_gym.experiment.device_energy import DeviceSetup, IdleRecord
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
 from paradox_gym.experiment.runner import EvaluationRun, describe_failure, run_evaluation
 from paradox_gym.experiment.settings import EvalSettings
@@ -155,10 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 
         def on_start(run: EvaluationRun) -> None:
             _emit("meta", meters=run.meters, primary_meter=run.primary_meter,
-                  crosscheck_meter=run.crosscheck_meter, warmup_seeds=run.warmup_seeds, devices=run.devices)
+                  crosscheck_meter=run.crosscheck_meter, warmup_seeds=run.warmup_seeds,
+                  devices=run.devices.to_dict() if run.devices is not None else {})
 
         run = run_evaluation(agents, settings, replicate=args.replicate, orders=orders, on_trial=on_trial,
-                             on_idle=lambda window: _emit("idle", window=window), on_start=on_start)
+                             on_idle=lambda window: _emit("idle", window=window.to_dict()), on_start=on_start)
         _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted, error=run.error)
         if run.error is not None:
             return 1
@@ -174,7 +176,7 @@ class ReplicateOutcome:
     replicate: int
     trials: list[TrialRecord] = field(default_factory=list)
     episodes: list[EpisodeRecord] = field(default_factory=list)
-    idle_windows: list[dict[str, Any]] = field(default_factory=list)
+    idle_windows: list[IdleRecord] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
     interrupted: bool = False
@@ -246,7 +248,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
             if on_trial is not None:
                 on_trial(record)
         elif kind == "idle":
-            outcome.idle_windows.append(message["window"])
+            outcome.idle_windows.append(IdleRecord.from_dict(message["window"]))
         elif kind == "meta":
             outcome.meta = {k: v for k, v in message.items() if k != "kind"}
         elif kind == "end":
@@ -304,7 +306,8 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...], *,
         raise RuntimeError("no replicate reported its meters although trials were measured")
     run = EvaluationRun({c: [] for c in configs}, [], meta.get("meters", {}), meta.get("primary_meter", ""),
                         meta.get("crosscheck_meter"), list(meta.get("warmup_seeds", [])),
-                        devices=meta.get("devices", {}), order_seed=order_seed)
+                        devices=DeviceSetup.from_dict(meta["devices"]) if meta.get("devices") else None,
+                        order_seed=order_seed)
     first = next((o for o in outcomes if o.meta), None)
     for o in outcomes:
         if first is not None and o.meta:

@@ -24,7 +24,7 @@ from paradox_gym.errors import ParadoxGymError, UserInputError
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
 from paradox_gym.experiment.design import OrderPlan, check_orders
-from paradox_gym.experiment.device_energy import DeviceAccounting
+from paradox_gym.experiment.device_energy import DeviceAccounting, DeviceSetup, IdleRecord
 from paradox_gym.experiment.settings import EvalSettings
 
 #: Warm-up episodes draw their seeds from [2**62, 2**63): measured seeds are at most MAX_SEED plus
@@ -97,10 +97,11 @@ class EvaluationRun:
     #: why the run stopped early (an exception from the environment, the agent or a meter), one line;
     #: None when it did not fail
     error: str | None = None
-    #: the devices measured, their meters and the headline scope (``DeviceAccounting.info()``)
-    devices: dict[str, Any] = field(default_factory=dict)
-    #: the ``idle`` windows interleaved after each round of trials (plain dicts, see device_energy)
-    idle_windows: list[dict[str, Any]] = field(default_factory=list)
+    #: the devices measured, their meters and the headline scope (``DeviceAccounting.info()``); None when
+    #: no replicate got as far as planning them
+    devices: DeviceSetup | None = None
+    #: the ``idle`` windows interleaved after each round of trials
+    idle_windows: list[IdleRecord] = field(default_factory=list)
     #: replicate -> its rounds' configuration orders, in play order (:mod:`paradox_gym.experiment.design`)
     orders: dict[int, list[list[str]]] = field(default_factory=dict)
     #: the seed the orders were drawn from (None when not known)
@@ -225,7 +226,7 @@ def run_evaluation(
     replicate: int = 0,
     orders: Sequence[Sequence[str]] | None = None,
     on_trial: Callable[[TrialRecord, list[EpisodeRecord]], None] | None = None,
-    on_idle: Callable[[dict[str, Any]], None] | None = None,
+    on_idle: Callable[[IdleRecord], None] | None = None,
     on_start: Callable[[EvaluationRun], None] | None = None,
 ) -> EvaluationRun:
     """Warm up, then run ``settings.trials`` rounds of trials interleaved across configurations, round ``k``

@@ -18,7 +18,7 @@ from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
 from paradox_gym.analysis import Analysis
 from paradox_gym.compression.footprint import Footprint
 from paradox_gym.experiment.design import PositionEffect, design_record, position_effect
-from paradox_gym.experiment.device_energy import energy_by_device, energy_section
+from paradox_gym.experiment.device_energy import EnergySection, energy_section
 from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
@@ -110,6 +110,17 @@ class EvalResult:
         return self.run.trials
 
     @property
+    def energy(self) -> EnergySection | None:
+        """Energy per device: the headline's scope and basis, each device's meter, method and idle power,
+        the idle windows, the CO2e estimate and each configuration's gross and net energy per device
+        (None when the run measured no device). The JSON's ``energy`` block and each summary's
+        ``energy_by_device``."""
+        run = self.run
+        if not run.devices:
+            return None
+        return energy_section(run.trials, run.idle_windows, run.devices, self.settings.country)
+
+    @property
     def position_effect(self) -> PositionEffect:
         """First in the round against later (energy per step, replicate-level interval); ``.note()`` is the
         sentence the report prints (also ``design.position_effect.note`` in the JSON)."""
@@ -168,9 +179,10 @@ class EvalResult:
             "write_errors": dict(self.write_errors),
             "skipped": dict(self.skipped),
         }
-        if run.devices:  # per device, the headline's scope, idle power, net energy, CO2e (docs/methodology.md)
-            doc["energy"] = energy_section(run.trials, run.idle_windows, run.devices, self.settings.country)
-            for cfg, devices in energy_by_device(run.trials, run.idle_windows, run.devices).items():
+        energy = self.energy
+        if energy is not None:  # per device, the headline's scope, idle power, net energy, CO2e (docs/methodology.md)
+            doc["energy"] = energy.to_dict()
+            for cfg, devices in energy.by_device_dict().items():
                 if cfg in doc.get("summaries", {}):
                     doc["summaries"][cfg]["energy_by_device"] = devices
         return json_safe(doc)

@@ -15,11 +15,13 @@ Numbers are formatted by :mod:`paradox_gym.report.format` only.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from paradox_gym.analysis import Analysis, Comparison
 from paradox_gym.analysis.decomposition import EFFECTS
 from paradox_gym.analysis.notes import mde_text
+from paradox_gym.experiment.device_energy import DeviceIdle, EnergySection
 import paradox_gym.report.format as fmt
 from paradox_gym.stats import PairedCI
 from paradox_gym.vocab import BASELINE, CONTROL, PHASE_LABELS, PHASES
@@ -35,6 +37,9 @@ class EvalResult(Protocol):
 
     @property
     def baseline_reference(self) -> Any: ...
+
+    @property
+    def energy(self) -> EnergySection | None: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -160,8 +165,9 @@ def _header(result: EvalResult) -> list[str]:
     source = _source(s)
     norm = (f"observations normalised with VecNormalize statistics {s.vecnormalize_path}" if s.vecnormalize_path
             else "raw observations")
-    devices = (getattr(result.run, "devices", None) or {}).get("devices", {})
-    meters = (", ".join(f"{name} by {info.get('meter', '?')}" for name, info in devices.items())
+    setup = getattr(result.run, "devices", None)
+    devices = setup.devices if setup else {}
+    meters = (", ".join(f"{name} by {device.meter}" for name, device in devices.items())
               if a.meter == "headline" and devices else a.meter)
     return [_wrap(f"{s.algo} on {s.env_id}{kwargs} ({source}; {norm}): {s.replicates} replicate(s) x {s.trials} "
                   f"trial(s) x {s.episodes} episodes per configuration; {_label(a.energy_method)}, gross, "
@@ -278,33 +284,36 @@ def format_decomposition(analysis: Analysis) -> str:
     return "\n".join(lines) if lines else "(baseline only: nothing to decompose)"
 
 
-def format_devices(energy: dict[str, Any], by_device: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """Energy per device and configuration, gross and net of idle power, with each device's meter, method
-    and idle power; then the CO2e estimate per 1000 episodes. Its intervals are across trials (the spread
-    inside the replicates), unlike the headline's, which are across replicates."""
-    head = energy.get("headline", {})
-    lines = [f"Energy by device (headline = {' + '.join(head.get('scope', []))}, {head.get('basis', 'gross')}; "
-             f"net = gross - idle power x time; policy on {head.get('policy_device', 'cpu')}; "
+def _idle_cell(d: DeviceIdle) -> str:
+    p = d.idle
+    if p is None:
+        return f"{fmt.quantity(None, unit='W')} (0 windows)"
+    return f"{fmt.quantity(p.mean_w, p.low_w, p.high_w, unit='W')} ({p.windows} windows)"
+
+
+def format_devices(energy: EnergySection, configs: Sequence[str] | None = None) -> str:
+    """Energy per device and configuration (those of ``configs``, default every one), gross and net of idle
+    power, with each device's meter, method and idle power; then the CO2e estimate per 1000 episodes. Its
+    intervals are across trials (the spread inside the replicates), unlike the headline's, which are across
+    replicates."""
+    head = energy.headline
+    lines = [f"Energy by device (headline = {' + '.join(head.scope)}, {head.basis}; "
+             f"net = gross - idle power x time; policy on {head.policy_device}; "
              "intervals: 95% across trials, not the headline's across-replicate interval)"]
-    dev_rows = [[name, d.get("meter", ""), d.get("label", d.get("method", "")),
-                 f"{fmt.quantity(d.get('idle_w'), d.get('idle_w_low'), d.get('idle_w_high'), unit='W')} "
-                 f"({d.get('idle_windows', 0)} windows)"] for name, d in energy.get("devices", {}).items()]
+    dev_rows = [[name, d.device.meter, d.device.label, _idle_cell(d)] for name, d in energy.devices.items()]
     lines.append(fmt.table(["device", "meter", "method", "idle power [95% CI]"], dev_rows))
     rows = [[cfg, name,
-             fmt.quantity(s.get("gross_per_episode_j"), s.get("gross_per_episode_low_j"),
-                          s.get("gross_per_episode_high_j"), unit="J"),
-             fmt.quantity(s.get("net_per_episode_j"), s.get("net_per_episode_low_j"), s.get("net_per_episode_high_j"),
-                          unit="J"),
-             fmt.NA if s.get("idle_share") is None else f"{100 * s['idle_share']:.0f}%"]
-            for cfg, per in by_device.items() for name, s in per.items()]
+             fmt.quantity(s.gross_per_episode_j, s.gross_per_episode_low_j, s.gross_per_episode_high_j, unit="J"),
+             fmt.quantity(s.net_per_episode_j, s.net_per_episode_low_j, s.net_per_episode_high_j, unit="J"),
+             fmt.NA if s.idle_share is None else f"{100 * s.idle_share:.0f}%"]
+            for cfg in (energy.by_device if configs is None else configs)
+            for name, s in energy.by_device.get(cfg, {}).items()]
     lines += ["", fmt.table(["config", "device", "gross J/episode [95% CI]", "net J/episode [95% CI]", "idle share"],
                             rows)]
-    em = energy.get("emissions")
-    if em:
-        per = ", ".join(f"{cfg} {fmt.number(v.get('gross_g_per_1000_episodes'))} g"
-                        for cfg, v in em.get("per_config", {}).items())
-        lines += ["", _wrap(f"CO2e per 1000 episodes (estimate, gross headline, {em.get('country_name')} "
-                            f"{fmt.number(em.get('g_per_kwh'))} gCO2e/kWh from CodeCarbon's offline data): {per}")]
+    em = energy.emissions
+    per = ", ".join(f"{cfg} {fmt.number(v.gross_g_per_1000_episodes)} g" for cfg, v in em.per_config.items())
+    lines += ["", _wrap(f"CO2e per 1000 episodes (estimate, gross headline, {em.intensity.country_name} "
+                        f"{fmt.number(em.intensity.g_per_kwh)} gCO2e/kWh from CodeCarbon's offline data): {per}")]
     return "\n".join(lines)
 
 
@@ -348,10 +357,9 @@ def format_details(result: EvalResult) -> str:
     cc = format_codecarbon_parts(result)
     if cc:
         parts += ["", cc]
-    if result.run.devices:
-        doc = result.to_dict()
-        parts += ["", format_devices(doc["energy"], {c: s.get("energy_by_device", {})
-                                                      for c, s in doc["summaries"].items()})]
+    energy = result.energy if result.run.devices else None
+    if energy is not None:
+        parts += ["", format_devices(energy, list(a.summaries))]
     return "\n".join(parts)
 
 
