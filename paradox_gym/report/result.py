@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
-from paradox_gym.analysis import Analysis
+from paradox_gym.analysis import Analysis, Comparison
 from paradox_gym.compression.footprint import Footprint
 from paradox_gym.experiment.design import PositionEffect, design_record, position_effect
 from paradox_gym.experiment.device_energy import EnergySection, energy_section
@@ -23,6 +23,7 @@ from paradox_gym.experiment.records import MemoryProbe
 from paradox_gym.experiment.runner import SEED_RULE, EvaluationRun
 from paradox_gym.experiment.settings import EvalSettings
 from paradox_gym.references import BaselineReference, baseline_reference
+from paradox_gym.stats import MeanCI, PairedCI, finite_or_none
 from paradox_gym.report.files import json_safe, write_csv_atomic, write_json_atomic
 from paradox_gym.report.plots import PLOTS, write_plots
 from paradox_gym.report.rows import EPISODE_COLUMNS, SUMMARY_COLUMNS, episode_rows, summary_rows, trial_dict
@@ -194,8 +195,7 @@ class EvalResult:
         ``*_high``, at the confidence the verdicts use) and the verdict words. Empty cells are NaN / None."""
         import pandas as pd
 
-        doc = self.to_dict()
-        rows = [_frame_row(cfg, doc) for cfg in self.settings.configs if cfg in doc.get("summaries", {})]
+        rows = [_frame_row(self, cfg) for cfg in self.settings.configs if cfg in self.analysis.summaries]
         return pd.DataFrame.from_records(rows, columns=FRAME_COLUMNS)
 
     def _repr_html_(self) -> str:
@@ -288,43 +288,43 @@ FRAME_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _frame_row(config: str, doc: dict[str, Any]) -> dict[str, Any]:
-    """One row of :meth:`EvalResult.to_frame` from the JSON document (None where the run has no figure)."""
-    s = doc["summaries"][config]
-    c = (doc.get("comparisons") or {}).get(config) or {}
-    verdict = c.get("verdict") if isinstance(c.get("verdict"), dict) else {}
+def _mean(ci: MeanCI) -> tuple[float | None, float | None, float | None]:
+    return finite_or_none(ci.mean), finite_or_none(ci.low), finite_or_none(ci.high)
 
-    def stat(key: str, part: str) -> Any:
-        value = s.get(key)
-        return value.get(part) if isinstance(value, dict) else None
 
-    def ratio(key: str, part: str) -> Any:
-        value = c.get(key)
-        return value.get(part) if isinstance(value, dict) else None
+def _ratio(ci: PairedCI | None) -> tuple[float | None, float | None, float | None]:
+    if ci is None:
+        return None, None, None
+    return finite_or_none(ci.ratio), finite_or_none(ci.ratio_low), finite_or_none(ci.ratio_high)
 
-    footprint = s.get("footprint") or {}
-    memory = s.get("memory") if isinstance(s.get("memory"), dict) else {}
+
+def _frame_row(result: EvalResult, config: str) -> dict[str, Any]:
+    """One row of :meth:`EvalResult.to_frame` (None where the run has no figure; the values of the JSON)."""
+    s = result.analysis.summaries[config]
+    c: Comparison | None = result.analysis.comparisons.get(config)
+    v = c.verdict if c is not None else None
+    fp, mem = s.footprint, s.memory
     row: dict[str, Any] = {
-        "config": config, "baseline": c.get("baseline"), "status": doc.get("status"),
-        "energy_method": s.get("energy_method"), "energy_meter": s.get("energy_meter"),
-        "episodes": s.get("episodes"), "steps": s.get("steps"),
-        "return_mean": stat("ret", "mean"), "return_low": stat("ret", "low"), "return_high": stat("ret", "high"),
-        "length_mean": stat("length", "mean"),
-        "size_bytes": footprint.get("serialized_bytes"), "parameters": footprint.get("parameters"),
-        "nonzero_parameters": footprint.get("nonzero_parameters"),
-        "policy_us_per_step": stat("policy_us_per_step", "mean"), "peak_rss_bytes": memory.get("peak_rss_bytes"),
-        "size_ratio": c.get("size_ratio"),
-        "energy_verdict": verdict.get("energy"), "return_verdict": verdict.get("return"),
-        "saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
-        "verdict": (doc.get("verdicts") or {}).get(config),
+        "config": config, "baseline": c.baseline if c is not None else None, "status": result.status,
+        "energy_method": s.energy_method, "energy_meter": s.energy_meter, "episodes": s.episodes, "steps": s.steps,
+        "length_mean": finite_or_none(s.length.mean),
+        "size_bytes": fp.serialized_bytes if fp is not None else None,
+        "parameters": fp.parameters if fp is not None else None,
+        "nonzero_parameters": fp.nonzero_parameters if fp is not None else None,
+        "policy_us_per_step": finite_or_none(s.policy_us_per_step.mean),
+        "peak_rss_bytes": mem.peak_rss_bytes if mem is not None else None,
+        "size_ratio": finite_or_none(c.size_ratio) if c is not None else None,
+        "energy_verdict": v.energy if v is not None else None, "return_verdict": v.return_ if v is not None else None,
+        "saving": v.saving if v is not None else None, "mechanism": v.mechanism if v is not None else None,
+        "verdict": verdict(c) if c is not None else None,
     }
+    row["return_mean"], row["return_low"], row["return_high"] = _mean(s.ret)
     for name in ("energy_per_episode_j", "energy_per_step_j"):
-        row[name], row[f"{name}_low"], row[f"{name}_high"] = (stat(name, p) for p in ("mean", "low", "high"))
+        row[name], row[f"{name}_low"], row[f"{name}_high"] = _mean(getattr(s, name))
     for name, key in (("return", "ret"), ("energy_per_episode", "energy_per_episode"),
                       ("energy_per_step", "energy_per_step"), ("latency", "policy_time_per_step")):
-        for suffix, part in (("", "ratio"), ("_low", "ratio_low"), ("_high", "ratio_high")):
-            row[f"{name}_ratio{suffix}"] = ratio(key, part)
+        ci = getattr(c, key) if c is not None else None
+        row[f"{name}_ratio"], row[f"{name}_ratio_low"], row[f"{name}_ratio_high"] = _ratio(ci)
     return row
-
 
 __all__ = ["FILE_NAMES", "FRAME_COLUMNS", "SCHEMA", "EvalResult"]
