@@ -15,6 +15,7 @@ import paradox_gym  # noqa: F401
 from paradox_gym.energy import EnergyWrapper, WindowMeasurement, make_meters
 from paradox_gym.energy.meters import CpuModelMeter, RaplMeter
 from paradox_gym.errors import UserInputError, UserTypeError
+from paradox_gym.experiment.records import CONTENTION_SHARE
 
 
 def _run_episode(env: gym.Env, seed: int, policy=None) -> dict:
@@ -59,9 +60,11 @@ def test_episode_windows_and_phase_split_env_dominates(clock: str) -> None:
         # phases sum to the window
         assert ph.total_wall_s == pytest.approx(m.wall_s, rel=1e-6)
         assert sum(m.phase_energy_j["cpu-model"].values()) == pytest.approx(r.energy_j)
-        # heavy physics: the environment dominates time and energy
-        assert ph.env_cpu_s > 0.8 * ph.total_cpu_s
-        assert m.phase_energy_j["cpu-model"]["env"] > 0.8 * r.energy_j
+        # heavy physics: the environment dominates time and energy (the wall clock's split holds only
+        # while this thread has the CPU: under contention it is flagged unreliable, as the runner does)
+        if clock == "cpu" or ph.total_cpu_s >= CONTENTION_SHARE * ph.total_wall_s:
+            assert ph.env_cpu_s > 0.8 * ph.total_cpu_s
+            assert m.phase_energy_j["cpu-model"]["env"] > 0.8 * r.energy_j
         assert ph.policy_wall_s > 0
     assert trial.steps == 180
     assert trial.wall_s >= sum(e.wall_s for e in env.episodes)

@@ -8,6 +8,7 @@ This module receives agents ready to run (loading and compressing them is
 from __future__ import annotations
 
 import time
+import warnings
 from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -19,6 +20,7 @@ from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
 from paradox_gym.energy.devices import HEADLINE
 from paradox_gym.energy.meters import METERS, Meter
 from paradox_gym.energy.placement import place_policy
+from paradox_gym.envs import close_env
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import ParadoxGymError, UserInputError
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
@@ -75,8 +77,9 @@ def check_meters(settings: EvalSettings) -> None:
         for meter in meters:
             try:
                 meter.close()
-            except Exception:  # noqa: BLE001 - a check only; closing must not mask its answer
-                pass
+            except Exception as exc:  # noqa: BLE001 - a check only: a fault while closing is a warning
+                warnings.warn(f"closing meter {meter.name!r} after its check raised {type(exc).__name__}: "
+                              f"{one_line(exc)[:300]} (ignored)", RuntimeWarning, stacklevel=2)
 
 
 @dataclass
@@ -303,9 +306,7 @@ def run_evaluation(
     finally:
         run.elapsed_s = time.perf_counter() - started
         try:
-            env.close()
+            close_env(env)  # a fault while closing is a warning: closing must not hide the results
         except KeyboardInterrupt:  # a second Ctrl-C while closing the meters
             run.interrupted = True
-        except Exception:  # noqa: BLE001 - closing must not hide the results
-            pass
     return run
