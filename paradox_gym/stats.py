@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -28,6 +27,8 @@ def t_quantile(p: float, df: float) -> float:
         raise ValueError(f"p must be in (0, 1), got {p}")
     if df <= 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
+    from scipy import stats as scipy_stats  # imported when first needed: about 1 s at every process start
+
     return float(scipy_stats.t.ppf(p, df))
 
 
@@ -35,6 +36,8 @@ def t_cdf(t: float, df: float) -> float:
     """Cumulative distribution function of Student's t (``scipy.stats.t.cdf``)."""
     if df <= 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.t.cdf(t, df))
 
 
@@ -118,6 +121,8 @@ def _t_p_value(values: np.ndarray) -> float | None:
         return 0.0 if float(values.mean()) != 0.0 else 1.0
     with warnings.catch_warnings():  # nearly identical values: scipy warns, the p-value is still right
         warnings.simplefilter("ignore", RuntimeWarning)
+        from scipy import stats as scipy_stats
+
         return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
 
 

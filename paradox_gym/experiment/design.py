@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from paradox_gym import limits
 from paradox_gym.experiment.records import TrialRecord
@@ -64,6 +63,8 @@ class OrderPlan:
 
     def draw(self) -> list[list[str]]:
         """The orders of the next replicate: one list of configurations per round, in play order."""
+        from scipy.optimize import linear_sum_assignment  # imported when first needed: about 1 s per process
+
         n = len(self.configs)
         rep_counts = np.zeros((n, n), dtype=np.int64)
         orders: list[list[str]] = []

@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import pandas as pd
-
 from paradox_gym._util.files import write_bytes_atomic
 
 
@@ -40,6 +38,8 @@ def write_csv_atomic(path: str | os.PathLike[str], rows: Sequence[Mapping[str, A
                      columns: Sequence[str] | None = None, *, empty_columns: Sequence[str] = ()) -> Path:
     """CSV with a header (the union of the rows' keys, first-seen order, unless ``columns``) written
     atomically. With no rows the header is ``empty_columns`` (a header-only file, never a bare newline)."""
+    import pandas as pd  # imported when first needed: about 1 s at every process start
+
     frame = pd.DataFrame.from_records(list(rows))
     if columns is not None:
         frame = frame.reindex(columns=list(columns))
