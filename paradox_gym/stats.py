@@ -112,6 +112,16 @@ class PairedCI:
         return {k: (finite_or_none(v) if isinstance(v, float) or v is None else v) for k, v in asdict(self).items()}
 
 
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p) (``scipy.stats.binom.sf``): how often chance alone gives at least
+    ``k`` hits in ``n`` independent tries of probability ``p``."""
+    if k <= 0:
+        return 1.0
+    from scipy import stats as scipy_stats
+
+    return float(scipy_stats.binom.sf(k - 1, n, p))
+
+
 def _t_p_value(values: np.ndarray) -> float | None:
     """Two-sided p-value of a one-sample t-test of mean(values) = 0 (``scipy.stats.ttest_1samp``); with no
     spread at all, 0 when the mean is not 0 and 1 when it is."""

@@ -309,6 +309,12 @@ def test_summary_counts_on_synthetic_cells() -> None:
     assert e["cells"] == 6  # the shared-machine cell has no energy
     assert e["words"] == {"lower": 2, "unchanged": 4}
     assert (e["fell_return_kept"], e["fell_return_not_kept"]) == (1, 1)
+    # one counter-example in 6 cells: chance alone (2.5% per cell) gives one in 1 - 0.975^6 = 14% of studies
+    assert e["counter_examples"] == ["C ptdq"] and e["chance_of_as_many"] == pytest.approx(1 - 0.975 ** 6)
+    assert e["energy_fell_only_where_return_fell"] == "unresolved"
+    more = [_record(a, "ptdq", None, KEPT, LOWER) for a in ("E", "F")]
+    e = summary_counts([cell_row(r) for r in records + more])["energy_per_episode"]
+    assert e["fell_return_kept"] == 3 and e["chance_of_as_many"] < 0.01
     assert e["energy_fell_only_where_return_fell"] == "does not hold"
 
 

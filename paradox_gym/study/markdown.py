@@ -127,6 +127,18 @@ def _best_section(doc: Mapping[str, Any], margin: float) -> list[str]:
     return out
 
 
+def _counter_examples(e: Mapping[str, Any]) -> str:
+    """The cells against "energy fell only where return fell", with how often chance alone gives as many."""
+    cells = e.get("counter_examples") or []
+    if not cells:
+        return ""
+    chance = e.get("chance_of_as_many")
+    odds = "" if chance is None else (
+        f"; chance alone gives at least {len(cells)} such cell{'s' if len(cells) > 1 else ''} among {e['cells']} "
+        f"in {fmt.level(chance)} of studies (each cell's words hold at a 5% family-wise level)")
+    return f" ({', '.join(cells)}{odds})"
+
+
 def _summary_section(doc: Mapping[str, Any]) -> list[str]:
     """The summary counts behind the study's claims."""
     out: list[str] = []
@@ -142,7 +154,7 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
     out.append(f"- Energy per episode over {e['cells']} cells: {words}.")
     out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
                f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
-               f"{e['energy_fell_only_where_return_fell']}.")
+               f"{e['energy_fell_only_where_return_fell']}{_counter_examples(e)}.")
     if s.get("noisy_cells"):
         out.append(f"- {s['noisy_cells']} cells come from a noisy run (their A/A control differed from the baseline: "
                    "marked \"noisy run\"; treat their verdicts with suspicion).")

@@ -28,7 +28,7 @@ from paradox_gym.compression.registry import METHOD_TABLE
 from paradox_gym.compression.runtimes import SB3, config_name
 from paradox_gym.errors import UserInputError
 from paradox_gym.references import baseline_reference
-from paradox_gym.stats import PairedCI, direction
+from paradox_gym.stats import CONFIDENCE, PairedCI, binomial_tail, direction
 from paradox_gym.study.amounts import decide_amounts, return_noninferiority_p
 
 #: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
@@ -224,6 +224,10 @@ def best_amounts(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: The most often a cell's energy word is a spurious ``lower`` (one side of its 5% family-wise level).
+SPURIOUS_LOWER = (1 - CONFIDENCE) / 2
+
+
 def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The study's summary counts.
 
@@ -233,7 +237,11 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
       agent once per runtime) with >= 2 of them. The methods are named as :func:`config_label` names them.
     - ``energy_per_episode``: over cells with measured energy, how many got each energy verdict word
       (``lower``, ``higher``, and the single command's words for neither); of those that fell, how many kept the return (a saving) and how many did
-      not (energy fell only with return), and whether "energy fell only where return fell" holds.
+      not (energy fell only with return), and whether "energy fell only where return fell" holds: a cell's
+      words hold at a 5% family-wise level, so a spurious ``lower`` has a chance of at most
+      :data:`SPURIOUS_LOWER` per cell; the claim ``does not hold`` only when chance alone would give as many
+      counter-examples (energy lower, return kept) over these cells less than 5% of the time
+      (``chance_of_as_many``, a binomial tail), ``unresolved`` when it would not.
     - ``size`` and ``peak_rss``: cells smaller / larger (size: exact; memory: one probe, no interval).
     """
     quant = [r for r in rows if METHOD_TABLE.get(r["method"]) and METHOD_TABLE[r["method"]].quantized
@@ -260,16 +268,22 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     fell_kept = sum(1 for r in fell if r["return_kept"])
     sizes = [r for r in rows if r.get("size_ratio") is not None]
     mems = [r for r in rows if r.get("peak_rss_ratio") is not None]
+    counter = [" ".join(str(x) for x in (r["agent"], config_label(r), r.get("amount")) if x is not None)
+               for r in fell if r["return_kept"]]
+    chance = binomial_tail(fell_kept, len(energy), SPURIOUS_LOWER)
     if not fell:
         only_with_return = "holds vacuously (energy fell in no cell)"
-    else:
-        only_with_return = "holds" if fell_kept == 0 else "does not hold"
+    elif fell_kept == 0:
+        only_with_return = "holds"
+    else:  # a universal claim is refuted only by more counter-examples than chance gives over these cells
+        only_with_return = "does not hold" if chance < 1 - CONFIDENCE else "unresolved"
     return {
         "cells": len(rows),
         "best_return_by_quantization": {"agents_compared": compared, "wins": wins},
         "energy_per_episode": {"cells": len(energy), "words": counts, "fell_return_kept": fell_kept,
                                "fell_return_not_kept": len(fell) - fell_kept,
-                               "energy_fell_only_where_return_fell": only_with_return},
+                               "energy_fell_only_where_return_fell": only_with_return,
+                               "counter_examples": counter, "chance_of_as_many": chance},
         "noisy_cells": sum(1 for r in rows if r.get("noisy") is True),
         "size": {"cells": len(sizes), "smaller": sum(1 for r in sizes if r["size_ratio"] < 1),
                  "larger": sum(1 for r in sizes if r["size_ratio"] > 1)},
