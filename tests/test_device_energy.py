@@ -1,15 +1,22 @@
 """Energy by device as typed records: a fixed run (a CPU measured as this process's share, a GPU measured
 whole; idle windows at 5 W and 100 W) gives checked gross, net, idle-share and CO2e figures; the records
 cross the replicate's stream and the JSON edge as the same plain data, key for key; the report's section
-reads them."""
+reads them. A trial's CodeCarbon comparison likewise: typed in the record, the same keys in the same order
+at the edge, read by the summary and the report through its fields."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 
+from paradox_gym.analysis.summary import summarize_config
+from paradox_gym.energy import EnergyReading, cross_check
+from paradox_gym.energy.crosscheck import CONSISTENCY_CHECK, TrialCrossCheck
 from paradox_gym.energy.devices import HEADLINE, HEADLINE_NET
 from paradox_gym.energy.emissions import carbon_intensity
 from paradox_gym.experiment.device_energy import (
@@ -23,7 +30,8 @@ from paradox_gym.experiment.device_energy import (
 )
 from paradox_gym.experiment.records import TrialRecord
 import paradox_gym.report.format as fmt
-from paradox_gym.report.text import format_devices
+from paradox_gym.report.rows import trial_dict
+from paradox_gym.report.text import format_codecarbon_parts, format_devices
 
 SETUP = DeviceSetup({"cpu": MeasuredDevice("rapl", "measured", True),
                      "gpu-0": MeasuredDevice("nvml", "measured", False)}, ("cpu", "gpu-0"), "measured", "cpu")
@@ -113,3 +121,94 @@ def test_the_report_section_reads_the_records(trials: dict[str, list[TrialRecord
     grams = section.emissions.per_config["none"].gross_g_per_1000_episodes
     assert "France" in text and f"none {fmt.number(grams)} g" in text
     assert format_devices(energy_section(trials, WINDOWS, SETUP), configs=["ptdq"]).count("\nnone ") == 0
+
+
+# -- a trial's CodeCarbon comparison ----------------------------------------------------------------
+#: The keys of a trial's comparison in the results JSON and the replicate stream, in this order.
+CROSSCHECK_KEYS = ["kind", "display", "below_resolution", "our_source", "codecarbon_source", "codecarbon_cpu_j",
+                   "codecarbon_ram_j", "codecarbon_gpu_j", "part", "our_j", "codecarbon_j", "rel_diff",
+                   "within_tolerance", "tolerance", "warning", "our_method", "codecarbon_method"]
+MODEL = EnergyReading("cpu-model", "modelled", 10.0, "ok")
+
+
+def _codecarbon(cpu_j: float, *, gpu_j: float | None = 2.0, status: str = "ok") -> EnergyReading:
+    """CodeCarbon's reading: its CPU part ``cpu_j``, RAM 1 J and (unless None) GPU ``gpu_j``."""
+    parts = {"cpu": cpu_j, "ram": 1.0, **({} if gpu_j is None else {"gpu": gpu_j})}
+    return EnergyReading("codecarbon", "modelled", sum(parts.values()), status, components=parts,
+                         details={"codecarbon_cpu_method": "TDP x load (process mode, TDP 100 W)"})
+
+
+def _stream(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _result(trials: dict[str, list[TrialRecord]]) -> Any:
+    """What the report's sections read of a result: its run's trials."""
+    return SimpleNamespace(run=SimpleNamespace(trials=trials))
+
+
+def test_a_trials_comparison_crosses_the_stream_and_the_json_key_for_key() -> None:
+    cc = _codecarbon(9.0, gpu_j=4.0)
+    cpu = cross_check(MODEL, cc)
+    gpu = cross_check(EnergyReading("nvml", "measured", 5.0, "ok", components={"gpu-0": 5.0}), cc, part="gpu")
+    check = TrialCrossCheck.of(cpu, {"cpu": cpu, "gpu": gpu})
+    doc = check.to_dict()
+    assert list(doc) == [*CROSSCHECK_KEYS, "parts"] and list(doc["parts"]) == ["cpu", "gpu"]
+    assert list(doc["parts"]["gpu"]) == CROSSCHECK_KEYS and doc["parts"]["cpu"] == cpu.to_dict()
+    assert {k: v for k, v in doc.items() if k != "parts"} == {
+        "kind": CONSISTENCY_CHECK, "display": "+11.1%", "below_resolution": False, "our_source": "TDP model",
+        "codecarbon_source": "TDP model", "codecarbon_cpu_j": 9.0, "codecarbon_ram_j": 1.0, "codecarbon_gpu_j": 4.0,
+        "part": "cpu", "our_j": 10.0, "codecarbon_j": 9.0, "rel_diff": pytest.approx(1 / 9),
+        "within_tolerance": False, "tolerance": 0.1,
+        "warning": "cpu-model (10 J) and CodeCarbon (9 J) differ by +11.1% (tolerance 10%)",
+        "our_method": "modelled (cpu-model)", "codecarbon_method": "modelled (TDP x load (process mode, TDP 100 W))"}
+    assert (doc["parts"]["gpu"]["our_j"], doc["parts"]["gpu"]["codecarbon_j"]) == (5.0, 4.0)
+    assert doc["parts"]["gpu"]["display"] == "+25.0%"
+    assert TrialCrossCheck.from_dict(_stream(doc)) == check
+    # a CodeCarbon part it gave no figure for is no key, and comes back as None
+    no_gpu = TrialCrossCheck.of(cross_check(MODEL, _codecarbon(9.0, gpu_j=None)))
+    assert "codecarbon_gpu_j" not in no_gpu.to_dict() and "parts" not in no_gpu.to_dict()
+    assert TrialCrossCheck.from_dict(_stream(no_gpu.to_dict())).codecarbon_gpu_j is None
+
+    record = dataclasses.replace(_trial("none", 0, 8.0, 20.0, 230.0), crosscheck=check)
+    streamed = TrialRecord.from_dict(_stream(record.to_dict()))
+    assert streamed.crosscheck == check
+    assert json.dumps(streamed.to_dict()) == json.dumps(record.to_dict())
+    assert json.dumps(trial_dict(streamed)["crosscheck"]) == json.dumps(doc)
+    plain = _trial("none", 0, 8.0, 20.0, 230.0)
+    assert TrialRecord.from_dict(_stream(plain.to_dict())).crosscheck is None
+    assert trial_dict(plain)["crosscheck"] is None
+
+
+def test_a_malformed_comparison_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="must be a mapping, got list"):
+        TrialCrossCheck.from_dict([1.0])  # type: ignore[arg-type]
+    doc = TrialCrossCheck.of(cross_check(MODEL, _codecarbon(9.0))).to_dict()
+    del doc["our_j"]
+    with pytest.raises(KeyError, match="our_j"):
+        TrialCrossCheck.from_dict(doc)
+
+
+def test_the_summary_and_the_codecarbon_parts_read_the_typed_comparison() -> None:
+    checks = [TrialCrossCheck.of(cross_check(MODEL, _codecarbon(8.0))),  # 10 J vs 8 J: +25 %
+              TrialCrossCheck.of(cross_check(MODEL, _codecarbon(12.0, status="too_short")))]  # no percentage
+    assert checks[0].compared_j == (10.0, 8.0) and checks[1].compared_j is None
+    trials = [dataclasses.replace(_trial("none", t, 8.0, 20.0, 230.0), crosscheck=c) for t, c in enumerate(checks)]
+    summary = summarize_config("none", trials, meter=HEADLINE, crosscheck_meter="codecarbon")
+    assert summary.crosscheck_kind == CONSISTENCY_CHECK and not summary.crosscheck_below_resolution
+    assert summary.crosscheck_rel_diff == pytest.approx(0.25)
+    assert summary.crosscheck_energy_per_episode_j == pytest.approx(8.0 / 2)  # the resolved trial's 2 episodes
+    short = summarize_config("none", trials[1:], meter=HEADLINE, crosscheck_meter="codecarbon")
+    assert short.crosscheck_below_resolution and short.crosscheck_rel_diff is None
+
+    # CodeCarbon's parts over all 4 episodes: cpu (8 + 12) / 4, ram 2 / 4, gpu 4 / 4 J per episode
+    text = format_codecarbon_parts(_result({"none": trials}))
+    row = ["none", *(fmt.quantity(v, unit="J") for v in (5.0, 0.5, 1.0))]
+    assert text is not None and fmt.table(["config", "cpu", "ram", "gpu"], [row]) in text
+    no_gpu = [dataclasses.replace(t, crosscheck=TrialCrossCheck.of(cross_check(MODEL, _codecarbon(8.0, gpu_j=None))))
+              for t in trials]
+    text = format_codecarbon_parts(_result({"none": no_gpu}))
+    row = ["none", *(fmt.quantity(v, unit="J") for v in (4.0, 0.5)), fmt.NA]
+    assert text is not None and fmt.table(["config", "cpu", "ram", "gpu"], [row]) in text
+    plain = {"none": [_trial("none", 0, 8.0, 20.0, 230.0)]}
+    assert format_codecarbon_parts(_result(plain)) is None

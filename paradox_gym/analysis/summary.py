@@ -141,19 +141,15 @@ def summarize_config(
     cc_e = cc_rel = cc_kind = None
     cc_below = False
     if crosscheck_meter is not None:
-        with_cc = [t for t in trials if t.crosscheck]
-        kinds = {t.crosscheck.get("kind") for t in with_cc if t.crosscheck.get("kind")}  # type: ignore[union-attr]
+        checks = [(t.episodes, t.crosscheck) for t in trials if t.crosscheck is not None]
+        kinds = {c.kind for _, c in checks if c.kind}
         cc_kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
-        both = [
-            t for t in with_cc
-            if t.crosscheck.get("our_j") is not None and t.crosscheck.get("codecarbon_j") is not None  # type: ignore[union-attr]
-            and not t.crosscheck.get("below_resolution")  # type: ignore[union-attr]
-        ]
-        cc_below = bool(with_cc) and not both and all(t.crosscheck.get("below_resolution") for t in with_cc)  # type: ignore[union-attr]
+        both = [(episodes, figures) for episodes, c in checks if (figures := c.compared_j) is not None]
+        cc_below = bool(checks) and not both and all(c.below_resolution for _, c in checks)
         if both:
-            ours = sum(float(t.crosscheck["our_j"]) for t in both)  # type: ignore[index]
-            theirs = sum(float(t.crosscheck["codecarbon_j"]) for t in both)  # type: ignore[index]
-            cc_e = theirs / sum(t.episodes for t in both)
+            ours = sum(float(figures[0]) for _, figures in both)
+            theirs = sum(float(figures[1]) for _, figures in both)
+            cc_e = theirs / sum(episodes for episodes, _ in both)
             cc_rel = (ours - theirs) / theirs if theirs else None
     return ConfigSummary(
         config=config,

@@ -26,12 +26,17 @@ comparison is therefore a consistency check, never a validation.
 Windows shorter than CodeCarbon's resolution (its reading is ``too_short``: under 1 s) get no
 percentage: ``rel_diff`` is None, ``below_resolution`` True and the display text
 ``n/a (below resolution)``.
+
+A trial keeps its comparison as a :class:`TrialCrossCheck` (the flat fields the results JSON shows, with
+each part compared when energy is measured by device); it becomes a dict only at the JSON edge.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.errors import UserInputError, UserTypeError
@@ -107,21 +112,92 @@ class CrossCheck:
     @property
     def display(self) -> str:
         """The relative difference as shown in a table: ``+3.2%``, ``n/a (below resolution)`` or ``n/a``."""
-        if self.below_resolution:
-            return BELOW_RESOLUTION
-        if self.rel_diff is None or not math.isfinite(self.rel_diff):
-            return "n/a"
-        return f"{self.rel_diff:+.1%}"
+        return _display(self.below_resolution, self.rel_diff)
 
-    def to_dict(self) -> dict[str, object]:
-        """Flat dict for reports (``codecarbon_j`` is CodeCarbon's figure for ``part`` only)."""
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict for reports (``codecarbon_j`` is CodeCarbon's figure for ``part`` only): the plain data
+        of :class:`TrialCrossCheck`."""
+        return TrialCrossCheck.of(self).to_dict()
+
+
+def _display(below_resolution: bool, rel_diff: float | None) -> str:
+    if below_resolution:
+        return BELOW_RESOLUTION
+    if rel_diff is None or not math.isfinite(rel_diff):
+        return "n/a"
+    return f"{rel_diff:+.1%}"
+
+
+@dataclass(frozen=True)
+class TrialCrossCheck:
+    """One trial's CodeCarbon comparison as the trial keeps it: the flat fields of a :class:`CrossCheck`.
+
+    The fields describe the comparison of ``part`` (the CPU); ``parts`` holds every part compared
+    (``cpu`` and, with a GPU, ``gpu``) when the run measured energy by device, and is empty otherwise.
+    ``codecarbon_cpu_j`` / ``codecarbon_ram_j`` / ``codecarbon_gpu_j`` are CodeCarbon's own parts (J),
+    None when it gave no figure for that part. ``rel_diff`` and ``tolerance`` are fractions (0.1 = 10 %).
+    """
+
+    kind: str
+    below_resolution: bool
+    our_source: str
+    codecarbon_source: str
+    part: str
+    our_j: float | None
+    codecarbon_j: float | None
+    rel_diff: float | None
+    within_tolerance: bool
+    tolerance: float
+    warning: str
+    our_method: str
+    codecarbon_method: str
+    codecarbon_cpu_j: float | None = None
+    codecarbon_ram_j: float | None = None
+    codecarbon_gpu_j: float | None = None
+    parts: dict[str, TrialCrossCheck] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, check: CrossCheck, parts: Mapping[str, CrossCheck] | None = None) -> TrialCrossCheck:
+        """``check`` as a trial keeps it, with ``parts`` (part -> its comparison) when there are several."""
+        cc = check.codecarbon_parts_j
+        return cls(
+            kind=check.kind, below_resolution=check.below_resolution,
+            our_source=check.sources.get("ours", ""), codecarbon_source=check.sources.get("codecarbon", ""),
+            part=check.part, our_j=check.our_j, codecarbon_j=check.codecarbon_j, rel_diff=check.rel_diff,
+            within_tolerance=check.within_tolerance, tolerance=check.tolerance, warning=check.warning,
+            our_method=check.methods.get("ours", ""), codecarbon_method=check.methods.get("codecarbon", ""),
+            codecarbon_cpu_j=cc.get("cpu"), codecarbon_ram_j=cc.get("ram"), codecarbon_gpu_j=cc.get("gpu"),
+            parts={p: cls.of(c) for p, c in (parts or {}).items()},
+        )
+
+    @property
+    def display(self) -> str:
+        """The relative difference as shown in a table (see :attr:`CrossCheck.display`)."""
+        return _display(self.below_resolution, self.rel_diff)
+
+    @property
+    def codecarbon_parts_j(self) -> dict[str, float]:
+        """CodeCarbon's parts it gave a figure for (J), in the order cpu, ram, gpu."""
+        parts = {"cpu": self.codecarbon_cpu_j, "ram": self.codecarbon_ram_j, "gpu": self.codecarbon_gpu_j}
+        return {p: v for p, v in parts.items() if v is not None}
+
+    @property
+    def compared_j(self) -> tuple[float, float] | None:
+        """(ours, CodeCarbon's) in J when both exist over a window CodeCarbon resolves; else None."""
+        if self.our_j is None or self.codecarbon_j is None or self.below_resolution:
+            return None
+        return self.our_j, self.codecarbon_j
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the results JSON and the replicate stream, keys in this order (``display``
+        derived; CodeCarbon's parts only those it gave; ``parts`` only when there are parts)."""
+        out: dict[str, Any] = {
             "kind": self.kind,
             "display": self.display,
             "below_resolution": self.below_resolution,
-            "our_source": self.sources.get("ours", ""),
-            "codecarbon_source": self.sources.get("codecarbon", ""),
-            **{f"codecarbon_{k}_j": v for k, v in self.codecarbon_parts_j.items()},
+            "our_source": self.our_source,
+            "codecarbon_source": self.codecarbon_source,
+            **{f"codecarbon_{p}_j": v for p, v in self.codecarbon_parts_j.items()},
             "part": self.part,
             "our_j": self.our_j,
             "codecarbon_j": self.codecarbon_j,
@@ -129,9 +205,35 @@ class CrossCheck:
             "within_tolerance": self.within_tolerance,
             "tolerance": self.tolerance,
             "warning": self.warning,
-            "our_method": self.methods.get("ours", ""),
-            "codecarbon_method": self.methods.get("codecarbon", ""),
+            "our_method": self.our_method,
+            "codecarbon_method": self.codecarbon_method,
         }
+        if self.parts:
+            out["parts"] = {p: c.to_dict() for p, c in self.parts.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialCrossCheck:
+        """The record :meth:`to_dict` wrote (``display`` is derived again, not read).
+
+        Raises:
+            KeyError: a field is missing.
+            TypeError: ``data`` or its ``parts`` is not a mapping.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a trial's cross-check must be a mapping, got {type(data).__name__}")
+        parts = data.get("parts", {})
+        if not isinstance(parts, Mapping):
+            raise TypeError(f"a cross-check's parts must be a mapping, got {type(parts).__name__}")
+        return cls(
+            kind=data["kind"], below_resolution=data["below_resolution"], our_source=data["our_source"],
+            codecarbon_source=data["codecarbon_source"], part=data["part"], our_j=data["our_j"],
+            codecarbon_j=data["codecarbon_j"], rel_diff=data["rel_diff"], within_tolerance=data["within_tolerance"],
+            tolerance=data["tolerance"], warning=data["warning"], our_method=data["our_method"],
+            codecarbon_method=data["codecarbon_method"], codecarbon_cpu_j=data.get("codecarbon_cpu_j"),
+            codecarbon_ram_j=data.get("codecarbon_ram_j"), codecarbon_gpu_j=data.get("codecarbon_gpu_j"),
+            parts={str(p): cls.from_dict(c) for p, c in parts.items()},
+        )
 
 
 def _our_figure(ours: EnergyReading, part: str) -> float | None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from paradox_gym.energy.crosscheck import cross_check
+from paradox_gym.energy.crosscheck import CrossCheck, TrialCrossCheck, cross_check
 from paradox_gym.energy.device_summary import DeviceTrial, summarize_devices
 from paradox_gym.energy.devices import (
     HEADLINE,
@@ -272,13 +272,13 @@ class DeviceAccounting:
         crosscheck = record.crosscheck
         cc_meter = next((n for n in window.readings if n in METERS and METERS[n].role == "cross-check"), None)
         if cc_meter is not None:
-            checks = {}
+            checks: dict[str, CrossCheck] = {}
             for d, part in (("cpu", "cpu"), *((g, "gpu") for g in self.plan.devices if g.startswith("gpu"))):
                 source = self.plan.sources.get(d)
                 if source is not None and source in window.readings and part not in checks:
-                    checks[part] = cross_check(window.readings[source], window.readings[cc_meter], part=part).to_dict()
+                    checks[part] = cross_check(window.readings[source], window.readings[cc_meter], part=part)
             if "cpu" in checks:
-                crosscheck = {**checks["cpu"], "parts": checks}
+                crosscheck = TrialCrossCheck.of(checks["cpu"], checks)
         return dataclasses.replace(
             record, energy_j=energy, energy_method=method, energy_status=status, phase_energy_j=phases,
             energy_note=notes, crosscheck=crosscheck,

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from paradox_gym.energy.crosscheck import TrialCrossCheck
+
 #: A trial whose rollout thread had less than this share of the wall time ran under CPU contention.
 CONTENTION_SHARE = 0.9
 
@@ -61,6 +63,7 @@ class TrialRecord:
     attributed) and ``device_machine_j`` -> the device-wide figure beside it (see
     :mod:`paradox_gym.energy.devices`); the headline over the energy scope is the pseudo-meter
     ``headline`` in ``energy_j`` (and ``headline-net``, net of idle power, once the run's idle windows are in).
+    ``crosscheck`` is the trial's comparison with CodeCarbon (None without CodeCarbon).
     """
 
     config: str
@@ -77,7 +80,7 @@ class TrialRecord:
     phase_wall_s: dict[str, float]
     phase_cpu_s: dict[str, float]
     policy_ns: np.ndarray
-    crosscheck: dict[str, Any] | None = None
+    crosscheck: TrialCrossCheck | None = None
     energy_note: dict[str, str] = field(default_factory=dict)
     replicate: int = 0
     position: int = 0
@@ -92,15 +95,18 @@ class TrialRecord:
     reset_wall_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as plain data (``policy_ns`` as a list of ints)."""
+        """Every field as plain data (``policy_ns`` as a list of ints, ``crosscheck`` as its dict)."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["policy_ns"] = [int(v) for v in np.asarray(self.policy_ns)]
+        out["crosscheck"] = None if self.crosscheck is None else self.crosscheck.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrialRecord":
         values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         values["policy_ns"] = np.asarray(values.get("policy_ns", []), dtype=np.int64)
+        if values.get("crosscheck") is not None:
+            values["crosscheck"] = TrialCrossCheck.from_dict(values["crosscheck"])
         return cls(**values)
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 
 from paradox_gym._util.cli import one_line
 from paradox_gym.energy import EnergyWrapper, cross_check, make_meters
+from paradox_gym.energy.crosscheck import TrialCrossCheck
 from paradox_gym.energy.devices import HEADLINE
 from paradox_gym.energy.meters import METERS, Meter
 from paradox_gym.energy.placement import place_policy
@@ -117,7 +118,7 @@ def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float
     readings = window.readings
     cc = None
     if crosscheck_meter is not None and crosscheck_meter in readings and primary in readings:
-        cc = cross_check(readings[primary], readings[crosscheck_meter]).to_dict()
+        cc = TrialCrossCheck.of(cross_check(readings[primary], readings[crosscheck_meter]))
     ph = window.phases
     rollout_cpu = ph.policy_cpu_s + ph.env_cpu_s + ph.overhead_cpu_s  # the rollout thread's CPU time
     share = rollout_cpu / window.wall_s if window.wall_s > 0 else None

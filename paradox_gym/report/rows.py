@@ -23,7 +23,7 @@ def trial_dict(trial: Any) -> dict[str, Any]:
         "phase_wall_s": trial.phase_wall_s, "phase_cpu_s": trial.phase_cpu_s,
         "policy_us_p50": float(np.percentile(lat, 50)) / 1e3 if lat.size else None,
         "policy_us_p95": float(np.percentile(lat, 95)) / 1e3 if lat.size else None,
-        "crosscheck": trial.crosscheck,
+        "crosscheck": None if trial.crosscheck is None else trial.crosscheck.to_dict(),
         "energy_note": dict(trial.energy_note),
         "phase_clock": trial.phase_clock, "rollout_cpu_s": trial.rollout_cpu_s,
         "rollout_cpu_share": trial.rollout_cpu_share, "phase_split_reliable": trial.phase_split_reliable,

@@ -325,13 +325,11 @@ def format_codecarbon_parts(result: EvalResult) -> str | None:
         parts: dict[str, float] = {}
         episodes = 0
         for t in trials:
-            if not t.crosscheck:
+            if t.crosscheck is None:
                 continue
             episodes += t.episodes
-            for part in ("cpu", "ram", "gpu"):
-                value = t.crosscheck.get(f"codecarbon_{part}_j")
-                if value is not None:
-                    parts[part] = parts.get(part, 0.0) + float(value)
+            for part, joules in t.crosscheck.codecarbon_parts_j.items():
+                parts[part] = parts.get(part, 0.0) + float(joules)
         if episodes and parts:
             rows.append([cfg, *(fmt.quantity(parts[p] / episodes, unit="J") if p in parts else fmt.NA
                                 for p in ("cpu", "ram", "gpu"))])
