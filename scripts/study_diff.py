@@ -21,15 +21,37 @@ WORDS = ["return_kept", "energy_per_episode_direction", "energy_saving", "mechan
          "energy_per_step_direction", "latency_direction"]
 
 
+class BadResults(ValueError):
+    """A results file this script cannot compare (named in one line)."""
+
+
+def _amount(text: str, path: Path) -> str:
+    if not text:
+        return ""
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        raise BadResults(f"{path}: amount {text!r} is not a number") from None
+
+
 def _read(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BadResults(f"{path}: not a results CSV ({str(exc).splitlines()[0][:200]})") from None
+    if "agent" not in frame.columns or "method" not in frame.columns:
+        raise BadResults(f"{path}: not a study's results.csv (no agent and method columns)")
     if "runtime" not in frame.columns:  # results written before runtimes were a grid dimension: sb3 only
         frame["runtime"] = "sb3"
     for column in KEY + WORDS:
         if column not in frame.columns:
             frame[column] = ""
-    frame["amount"] = [f"{float(a):g}" if a else "" for a in frame["amount"]]
-    return frame.set_index(KEY)[WORDS]
+    frame["amount"] = [_amount(a, path) for a in frame["amount"]]
+    frame = frame.set_index(KEY)[WORDS]
+    if frame.index.has_duplicates:
+        cell = " ".join(str(x) for x in frame.index[frame.index.duplicated()][0] if x)
+        raise BadResults(f"{path}: cell {cell!r} appears more than once")
+    return frame
 
 
 def changes(old: pd.DataFrame, new: pd.DataFrame) -> list[tuple[tuple[str, ...], str, str, str]]:
@@ -54,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"error: {path} is not a file", file=sys.stderr)
             return 2
-    old, new = _read(args.old), _read(args.new)
+    try:
+        old, new = _read(args.old), _read(args.new)
+    except BadResults as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     found = changes(old, new)
     cells = sorted({c for c, *_ in found})
     if args.markdown:

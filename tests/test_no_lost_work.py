@@ -176,7 +176,9 @@ def test_an_env_whose_close_raises_is_measured_all_the_same(faulty_path: str, tm
                           env=_env(faulty_path, FAULT_MODE="close-raises"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    assert _check_listed_files(out)["status"] == "complete"
+    result = _check_listed_files(out)
+    assert result["status"] == "complete"
+    assert any(n.startswith("replicate 0: closing the environment raised") for n in result["notes"]), result["notes"]
 
 
 def test_a_calibration_that_cannot_play_is_one_line(faulty_path: str, tmp_path: Path) -> None:

@@ -89,11 +89,11 @@ def gpu_info() -> tuple[list[GpuInfo], str]:
                 counter = False
             try:
                 name = _decode(pynvml.nvmlDeviceGetName(h))
-            except nvml_error:
+            except (nvml_error, UnicodeDecodeError):
                 name = "unknown"
             try:
                 uuid = _decode(pynvml.nvmlDeviceGetUUID(h))
-            except nvml_error:
+            except (nvml_error, UnicodeDecodeError):
                 uuid = ""
             gpus.append(GpuInfo(i, name, uuid, driver, limit, counter))
     except (nvml_error, UnicodeDecodeError) as exc:

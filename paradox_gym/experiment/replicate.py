@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                   crosscheck_meter=run.crosscheck_meter, warmup_seeds=run.warmup_seeds,
                   devices=run.devices.to_dict() if run.devices is not None else {})
 
-        run = run_evaluation(agents, settings, replicate=args.replicate, orders=orders, on_trial=on_trial,
-                             on_idle=lambda window: _emit("idle", window=window.to_dict()), on_start=on_start)
-        _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted, error=run.error)
+        with warnings.catch_warnings(record=True) as caught:  # faults while closing: told to the parent
+            warnings.simplefilter("always", RuntimeWarning)
+            run = run_evaluation(agents, settings, replicate=args.replicate, orders=orders, on_trial=on_trial,
+                                 on_idle=lambda window: _emit("idle", window=window.to_dict()), on_start=on_start)
+        told = list(dict.fromkeys(str(w.message)[:300] for w in caught if issubclass(w.category, RuntimeWarning)))
+        _emit("end", elapsed_s=run.elapsed_s, interrupted=run.interrupted, error=run.error, warnings=told[:10])
         if run.error is not None:
             return 1
         return 130 if run.interrupted else 0
@@ -185,6 +189,8 @@ class ReplicateOutcome:
     ended: bool = False
     #: the round orders it was given (None: it drew its own)
     orders: list[list[str]] | None = None
+    #: the RuntimeWarnings it raised while measuring (e.g. an environment whose close failed)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
@@ -248,7 +254,11 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
             if on_trial is not None:
                 on_trial(record)
         elif kind == "idle":
-            outcome.idle_windows.append(IdleRecord.from_dict(message["window"]))
+            try:
+                outcome.idle_windows.append(IdleRecord.from_dict(message["window"]))
+            except (KeyError, TypeError, ValueError) as exc:  # never from our replicate; refuse, don't guess
+                outcome.error = outcome.error or f"replicate {replicate}: a malformed idle record ({exc!r:.200})"
+                return
         elif kind == "meta":
             outcome.meta = {k: v for k, v in message.items() if k != "kind"}
         elif kind == "end":
@@ -257,6 +267,8 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
             outcome.interrupted = bool(message.get("interrupted", False))
             if message.get("error"):
                 outcome.error = str(message["error"])
+            if isinstance(message.get("warnings"), list):
+                outcome.warnings = [str(w)[:300] for w in message["warnings"][:10]]
         elif kind == "error":
             outcome.ended = True
             outcome.error = str(message.get("message") or "failed")
@@ -324,6 +336,7 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...], *,
         run.idle_windows.extend(o.idle_windows)
         run.elapsed_s += o.elapsed_s
         run.interrupted = run.interrupted or o.interrupted
+        run.notes.extend(f"replicate {o.replicate}: {w}" for w in o.warnings)
         if o.error:
             run.notes.append(f"failed: {o.error} (the run stopped; every whole trial before it is kept)")
             run.failed_replicates.append(o.replicate)

@@ -135,8 +135,14 @@ def _counter_examples(e: Mapping[str, Any]) -> str:
     chance = e.get("chance_of_as_many")
     odds = "" if chance is None else (
         f"; chance alone gives at least {len(cells)} such cell{'s' if len(cells) > 1 else ''} among {e['cells']} "
-        f"in {fmt.level(chance)} of studies (each cell's words hold at a 5% family-wise level)")
+        f"in up to {fmt.level(chance)} of studies (each cell's words hold at a 5% family-wise level)")
     return f" ({', '.join(cells)}{odds})"
+
+
+def _unresolved(e: Mapping[str, Any]) -> str:
+    """How many cells could not have shown a counter-example (their energy word is ``unresolved``)."""
+    n = e["words"].get("unresolved", 0)
+    return f"; {n} of {e['cells']} cells could not resolve their energy change" if n else ""
 
 
 def _summary_section(doc: Mapping[str, Any]) -> list[str]:
@@ -154,7 +160,7 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
     out.append(f"- Energy per episode over {e['cells']} cells: {words}.")
     out.append(f"- Of the {e['words'].get('lower', 0)} cells whose energy fell: {e['fell_return_kept']} kept the return (a saving), "
                f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
-               f"{e['energy_fell_only_where_return_fell']}{_counter_examples(e)}.")
+               f"{e['energy_fell_only_where_return_fell']}{_counter_examples(e)}{_unresolved(e)}.")
     if s.get("noisy_cells"):
         out.append(f"- {s['noisy_cells']} cells come from a noisy run (their A/A control differed from the baseline: "
                    "marked \"noisy run\"; treat their verdicts with suspicion).")

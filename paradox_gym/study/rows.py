@@ -238,10 +238,10 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     - ``energy_per_episode``: over cells with measured energy, how many got each energy verdict word
       (``lower``, ``higher``, and the single command's words for neither); of those that fell, how many kept the return (a saving) and how many did
       not (energy fell only with return), and whether "energy fell only where return fell" holds: a cell's
-      words hold at a 5% family-wise level, so a spurious ``lower`` has a chance of at most
-      :data:`SPURIOUS_LOWER` per cell; the claim ``does not hold`` only when chance alone would give as many
+      words hold at a 5% family-wise level, so a spurious counter-example (a spurious ``lower``, or a
+      spurious ``kept``: a 95% lower bound) has a chance of at most :data:`SPURIOUS_LOWER` per cell; the claim ``does not hold`` only when chance alone would give as many
       counter-examples (energy lower, return kept) over these cells less than 5% of the time
-      (``chance_of_as_many``, a binomial tail), ``unresolved`` when it would not.
+      (``chance_of_as_many``, a binomial tail: an upper bound), ``unresolved`` when it would not.
     - ``size`` and ``peak_rss``: cells smaller / larger (size: exact; memory: one probe, no interval).
     """
     quant = [r for r in rows if METHOD_TABLE.get(r["method"]) and METHOD_TABLE[r["method"]].quantized

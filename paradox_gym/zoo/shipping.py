@@ -66,13 +66,10 @@ def _checked_entry(source: Path, name: str) -> dict[str, Any]:
     return entry
 
 
-def ship_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: bool = False,
-               dest: str | Path = SHIPPED_DIR) -> ShippedAgent:
-    """Copy the ``algo`` agent for ``env_id`` from the agents directory ``source`` into ``dest`` (the
-    shipped zoo), with its statistics and manifest entry. Raises UserInputError for a missing or altered
-    file, an entry without a 10-episode evaluation, or a return below the threshold (unless
-    ``below_threshold``)."""
-    source, dest = Path(source), Path(dest)
+def check_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: bool = False) -> ShippedAgent:
+    """What :func:`ship_agent` would copy, checked: UserInputError for a missing or altered file, an entry
+    without a 10-episode evaluation, or a return below the threshold (unless ``below_threshold``)."""
+    source = Path(source)
     algo = normalize_algo(algo)
     name = checkpoint_name(algo, env_id)
     entry = _checked_entry(source, name)
@@ -89,6 +86,17 @@ def ship_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: b
     if threshold is not None and mean < threshold and not below_threshold:
         raise UserInputError(f"{shipped.summary()}; ship it anyway only as the best one found "
                              f"(--below-threshold), saying so in docs/zoo.md")
+    return shipped
+
+
+def ship_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: bool = False,
+               dest: str | Path = SHIPPED_DIR) -> ShippedAgent:
+    """Copy the ``algo`` agent for ``env_id`` from the agents directory ``source`` into ``dest`` (the
+    shipped zoo), with its statistics and manifest entry, after :func:`check_agent`."""
+    source, dest = Path(source), Path(dest)
+    shipped = check_agent(source, algo, env_id, below_threshold=below_threshold)
+    name = shipped.name
+    entry = read_manifest(source)["agents"][name]
     dest.mkdir(parents=True, exist_ok=True)
     for file in shipped.files:
         write_bytes_atomic(dest / file, (source / file).read_bytes())
@@ -131,4 +139,4 @@ def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["MUJOCO_ENVS", "ShippedAgent", "mujoco_table", "ship_agent"]
+__all__ = ["MUJOCO_ENVS", "ShippedAgent", "check_agent", "mujoco_table", "ship_agent"]
