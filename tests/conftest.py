@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -24,5 +25,11 @@ os.makedirs(os.environ["PARADOX_GYM_AGENTS"])
 import torch  # noqa: E402
 
 import paradox_gym  # noqa: E402,F401  (registers the environments)
+
+
+# A suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and so would every process
+# it starts; the tests that press Ctrl-C need it delivered as at a terminal (a handled signal is reset to its
+# default in the processes the tests start, so they install their own KeyboardInterrupt handler).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 torch.set_num_threads(1)
