@@ -162,7 +162,8 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
                f"{e['fell_return_not_kept']} did not. \"Energy fell only where return fell\": "
                f"{e['energy_fell_only_where_return_fell']}{_counter_examples(e)}{_unresolved(e)}.")
     if s.get("noisy_cells"):
-        out.append(f"- {s['noisy_cells']} cells come from a noisy run (their A/A control differed from the baseline: "
+        cells = "1 cell comes" if s["noisy_cells"] == 1 else f"{s['noisy_cells']} cells come"
+        out.append(f"- {cells} from a noisy run (their A/A control differed from the baseline: "
                    "marked \"noisy run\"; treat their verdicts with suspicion).")
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
                f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
