@@ -16,7 +16,7 @@ from typing import Any
 
 from paradox_gym._util.files import write_bytes_atomic
 from paradox_gym.errors import UserInputError
-from paradox_gym.references import zoo_threshold
+from paradox_gym.references import reference_return, zoo_threshold
 from paradox_gym.sb3 import normalize_algo
 from paradox_gym.zoo.manifest import file_sha256, read_manifest, update_manifest
 from paradox_gym.zoo.paths import SHIPPED_DIR, VECNORMALIZE_SUFFIX, checkpoint_name
@@ -69,7 +69,11 @@ def _checked_entry(source: Path, name: str) -> dict[str, Any]:
 def check_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: bool = False) -> ShippedAgent:
     """What :func:`ship_agent` would copy, checked: UserInputError for a missing or altered file, an entry
     without a 10-episode evaluation, or a return below the threshold (unless ``below_threshold``)."""
-    source = Path(source)
+    return _checked(Path(source), algo, env_id, below_threshold)[0]
+
+
+def _checked(source: Path, algo: str, env_id: str, below_threshold: bool) -> tuple[ShippedAgent, dict[str, Any]]:
+    """:func:`check_agent`'s answer with the manifest entry it checked (the one that is copied)."""
     algo = normalize_algo(algo)
     name = checkpoint_name(algo, env_id)
     entry = _checked_entry(source, name)
@@ -86,7 +90,7 @@ def check_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: 
     if threshold is not None and mean < threshold and not below_threshold:
         raise UserInputError(f"{shipped.summary()}; ship it anyway only as the best one found "
                              f"(--below-threshold), saying so in docs/zoo.md")
-    return shipped
+    return shipped, entry
 
 
 def ship_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: bool = False,
@@ -94,9 +98,8 @@ def ship_agent(source: str | Path, algo: str, env_id: str, *, below_threshold: b
     """Copy the ``algo`` agent for ``env_id`` from the agents directory ``source`` into ``dest`` (the
     shipped zoo), with its statistics and manifest entry, after :func:`check_agent`."""
     source, dest = Path(source), Path(dest)
-    shipped = check_agent(source, algo, env_id, below_threshold=below_threshold)
+    shipped, entry = _checked(source, algo, env_id, below_threshold)
     name = shipped.name
-    entry = read_manifest(source)["agents"][name]
     dest.mkdir(parents=True, exist_ok=True)
     for file in shipped.files:
         write_bytes_atomic(dest / file, (source / file).read_bytes())
@@ -115,8 +118,6 @@ _ALGO_ORDER = ("PPO", "TRPO", "SAC", "TD3", "DDPG")
 def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
     """The MuJoCo table of docs/zoo.md from the shipped manifest: each agent's return against rl-zoo3's
     benchmark and the zoo's threshold (``python scripts/ship_agent.py --table`` rewrites it)."""
-    from paradox_gym.references import reference_return
-
     agents = (manifest if manifest is not None else read_manifest(SHIPPED_DIR))["agents"]
     rows = ["| file | algorithm | environment | steps | train wall (s) | VecNormalize | return (mean ± std) | "
             "rl-zoo3 benchmark | ratio | threshold | status | size (bytes) |",
