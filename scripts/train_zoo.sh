@@ -6,7 +6,8 @@
 #   LANES="A" scripts/train_zoo.sh DIR   runs one lane only (default: both)
 # An entry ALGO:ENV@SEED trains with that seed into AGENTS_DIR/seed-SEED (a second try beside the first).
 # Logs: AGENTS_DIR/logs/<algo>-<env>[-seed-SEED].log. Check a finished agent against its threshold and
-# copy it into the shipped zoo as docs/zoo.md says.
+# copy it into the shipped zoo as docs/zoo.md says. zoo-training/ in this repository holds the trainings still
+# in progress (scripts/train_zoo.sh zoo-training): its checkpoints are small enough to keep between sessions.
 set -u
 OUT=${1:-${PARADOX_GYM_AGENTS:-$HOME/.local/share/paradox_gym/agents}}
 CMD=${PARADOX_GYM_CMD:-paradox-gym}
