@@ -307,6 +307,18 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
     except Exception as exc:  # noqa: BLE001 - RuntimeError for missing / unexpected keys or shapes
         first = one_line(exc)[:300] or type(exc).__name__
         raise UserInputError(f"saved weights do not fit the saved architecture: {first}") from None
+    return build_compressed(policy, algo, recipe, policy_kwargs, calibration)  # loading re-applies the recipe
+
+
+def build_compressed(
+    policy: nn.Module, algo: str, recipe: dict[str, Any], policy_kwargs: dict[str, Any],
+    calibration: np.ndarray | None,
+) -> CompressedAgent:
+    """Apply a checked ``recipe`` to the float ``policy`` in place and wrap the result.
+
+    The float inference weights and footprint are taken first (the agent's baseline); the cost of the
+    recipe (QAT's fine-tuning work) is measured as it runs and kept as ``finetune``.
+    """
     float_state = float_inference_state(policy, algo)
     baseline = measure(inference_module(policy, algo))
     cost = apply_recipe(policy, algo, recipe, calibration)
@@ -319,5 +331,5 @@ def load_compressed(path: str | os.PathLike[str], env: Any = None) -> Compressed
         calibration=calibration,
         baseline_footprint=baseline,
     )
-    agent.finetune = cost  # measured again: loading re-applies the recipe
+    agent.finetune = cost
     return agent

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from paradox_gym.compression.agent import CompressedAgent, float_inference_state
-from paradox_gym.compression.footprint import measure
-from paradox_gym.compression.inference_path import check_policy, identify_algo, inference_module, uses_sde
+from paradox_gym.compression.agent import CompressedAgent, build_compressed
+from paradox_gym.compression.inference_path import check_policy, identify_algo, uses_sde
 from paradox_gym.compression.qat import DEFAULT_QAT_STEPS
 from paradox_gym.compression.quantization import check_static_support, collect_observations
 from paradox_gym.compression.recipe import build_recipe
-from paradox_gym.compression.registry import METHODS, apply_recipe, get_method
+from paradox_gym.compression.registry import METHODS, get_method
 from paradox_gym.compression.serialization import build_policy, encode_policy_kwargs
 from paradox_gym.errors import MethodNotApplicable, UserInputError
 
@@ -79,21 +78,8 @@ def compress(
         raise UserInputError(
             f"unsupported policy: its weights do not fit a standard {algo} MlpPolicy ({exc})"
         ) from exc
-    float_state = float_inference_state(policy, algo)
-    baseline = measure(inference_module(policy, algo))
     calibration = None
-    if get_method(recipe["method"]).calibrated:
+    if get_method(recipe["method"]).calibrated:  # the float policy plays the calibration steps
         calibration = collect_observations(policy, env, recipe["calibration_steps"], recipe["seed"])
-    cost = apply_recipe(policy, algo, recipe, calibration)
-    agent = CompressedAgent(
-        policy=policy,
-        algo=algo,
-        recipe=recipe,
-        policy_kwargs=policy_kwargs,
-        float_state=float_state,
-        calibration=calibration,
-        baseline_footprint=baseline,
-    )
-    agent.finetune = cost
-    return agent
+    return build_compressed(policy, algo, recipe, policy_kwargs, calibration)
 
