@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
 MATMUL_N = 1024
@@ -29,6 +30,13 @@ MATMUL_REPEATS = 5
 def measure_macs_per_s(threads: int = 1, n: int = MATMUL_N, repeats: int = MATMUL_REPEATS) -> float:
     """Dense float32 multiply-accumulates per second of this CPU (``n**3`` MACs per ``n x n`` matmul,
     best of ``repeats`` after a warm-up), with ``threads`` torch threads (restored afterwards)."""
+    return matmul_rate(threads, n, repeats, clock=time.perf_counter)
+
+
+def matmul_rate(threads: int, n: int, repeats: int, *, clock: Callable[[], float]) -> float:
+    """``n**3`` over the best of ``repeats`` timings by ``clock`` of one ``n x n`` float32 matrix product (after
+    a warm-up), with ``threads`` torch threads (restored afterwards). ``time.perf_counter`` gives the rate
+    per second of wall time, ``time.process_time`` per CPU-second of this process (all its threads)."""
     import torch
 
     previous = torch.get_num_threads()
@@ -41,12 +49,12 @@ def measure_macs_per_s(threads: int = 1, n: int = MATMUL_N, repeats: int = MATMU
         torch.matmul(a, b, out=out)
         best = float("inf")
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             torch.matmul(a, b, out=out)
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, clock() - t0)
     finally:
         torch.set_num_threads(previous)
-    return n**3 / best
+    return n**3 / max(best, 1e-9)
 
 
 @dataclass(frozen=True)

@@ -140,27 +140,13 @@ def measure_idle_w(meter: Any, duration_s: float = IDLE_S) -> float | None:
 
 
 def cpu_macs_per_s(threads: int, n: int = 1024, repeats: int = 5) -> float:
-    """Dense float32 multiply-accumulates per CPU-second (``n**3`` per ``n x n`` matmul, best of ``repeats``
-    after a warm-up, timed by the process's CPU time, all threads): the rate of
+    """Dense float32 multiply-accumulates per CPU-second (:func:`paradox_gym.compression.floor.matmul_rate`
+    timed by the process's CPU time, all threads): the rate of
     :func:`paradox_gym.compression.floor.measure_macs_per_s`, but in CPU time, so that the floor compares
     with the CPU time per decision and neither is inflated when other processes share the machine."""
-    import torch
+    from paradox_gym.compression.floor import matmul_rate
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        generator = torch.Generator().manual_seed(0)
-        a, b = torch.randn(n, n, generator=generator), torch.randn(n, n, generator=generator)
-        out = torch.empty(n, n)
-        torch.matmul(a, b, out=out)
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.process_time()
-            torch.matmul(a, b, out=out)
-            best = min(best, time.process_time() - t0)
-    finally:
-        torch.set_num_threads(previous)
-    return n**3 / max(best, 1e-9)
+    return matmul_rate(threads, n, repeats, clock=time.process_time)
 
 
 def gpu_macs_per_s(n: int = 4096, repeats: int = 5) -> float:
