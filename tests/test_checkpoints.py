@@ -114,3 +114,44 @@ def test_train_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert said[0] == "resuming TD3 on Pendulum-v1 at 300 of 600 steps"
     assert entry["num_timesteps"] == 600 and (out / "td3-pendulum-v1.zip").is_file()
     assert not directory.exists()
+
+
+class _Terminated(Exception):
+    """What the test's SIGTERM handler raises."""
+
+
+def test_sigterm_while_training_checkpoints_the_step_it_arrives_at(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from paradox_gym import zoo
+
+    out = tmp_path / "agents"
+    (out / "hyperparams").mkdir(parents=True)
+    (out / "hyperparams" / "td3.yml").write_text(
+        "Pendulum-v1:\n  n_timesteps: 600\n  learning_starts: 100\n  buffer_size: 1000\n"
+        "  policy_kwargs:\n    net_arch: [8]\n  checkpoint_every: 300\n  eval_every: 250\n", encoding="utf-8")
+
+    def terminated(_signum: int, _frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    said: list[str] = []
+
+    def log(message: str) -> None:
+        said.append(message)
+        if message.startswith("250 steps"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        with pytest.raises(_Terminated):
+            zoo.train("TD3", "Pendulum-v1", out_dir=out, eval_episodes=1, progress=False, log=log)
+        assert signal.getsignal(signal.SIGTERM) is terminated  # the caller's handler is back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    directory = checkpoints.run_dir(out, "td3-pendulum-v1.zip")
+    state = checkpoints.read_state(directory)
+    assert state is not None and state.num_timesteps == 250  # the step the signal arrived at, not 0
+    assert said[-1].startswith("stopped at 250 steps") and "--resume" in said[-1]
+    entry = zoo.train("TD3", "Pendulum-v1", out_dir=out, eval_episodes=1, progress=False, resume=True)
+    assert entry["num_timesteps"] == 600

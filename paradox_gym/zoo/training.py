@@ -3,7 +3,8 @@
 :func:`train` builds the SB3 model from the zoo hyperparameters, learns with one torch thread, and every
 ``checkpoint_every`` steps saves the whole training (policy, optimizer, replay buffer, VecNormalize
 statistics: :mod:`paradox_gym.zoo.checkpoints`), so that ``train(..., resume=True)`` (``paradox-gym train
---resume``) continues where a killed process left off. Every ``eval_every`` steps it plays the zoo's
+--resume``) continues where a killed process left off; Ctrl-C or SIGTERM (a session's end) is held to the
+end of the current step, which is checkpointed before the process stops. Every ``eval_every`` steps it plays the zoo's
 evaluation episodes; once their mean return reaches ``target_return`` training stops there. A training
 that never reaches its target ships its best-evaluated policy, and says so in the manifest.
 """
@@ -21,7 +22,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from paradox_gym._util.files import ensure_writable_dir, write_bytes_atomic
+from paradox_gym._util.files import DeferredSignals, ensure_writable_dir, write_bytes_atomic
 from paradox_gym.envs import close_env, make_env, validate_env_id
 from paradox_gym.envs.rollout import play_episode
 from paradox_gym.errors import UserInputError
@@ -92,7 +93,7 @@ def _positive(name: str, value: Any) -> None:
 
 def _make_callback(directory: Path, state: TrainingState, vec_env: Any, *, env_id: str, eval_episodes: int,
                    eval_every: int, checkpoint_every: int, target: float | None,
-                   say: Callable[[str], None], started: float) -> Any:
+                   say: Callable[[str], None], started: float, held: DeferredSignals) -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Checkpointer(BaseCallback):  # type: ignore[misc]
@@ -125,10 +126,14 @@ def _make_callback(directory: Path, state: TrainingState, vec_env: Any, *, env_i
                 if target is not None and ev.mean_return >= target:
                     state.reached_target_at = n
                     keep_going = False
+            if held.received:  # Ctrl-C or SIGTERM: checkpoint this step, then stop (train re-raises it)
+                keep_going = False
             if n >= self.next_save or not keep_going:
                 self.next_save += checkpoint_every
                 state.wall_s = self._wall()
                 checkpoints.save(directory, state, self.model, vec_env)
+            if held.received:
+                say(f"stopped at {n} steps; the training state is saved in {directory} (--resume continues it)")
             return keep_going
 
     return Checkpointer()
@@ -208,15 +213,19 @@ def train(
             say(f"training {algo} on {env_id} for at most {state.total_steps} steps (seed {seed}, {n_envs} env(s))")
         directory.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        callback = _make_callback(directory, state, normalizing, env_id=env_id, eval_episodes=eval_episodes,
-                                  eval_every=eval_every, checkpoint_every=checkpoint_every,
-                                  target=float(target) if target is not None else None, say=say, started=started)
         remaining = state.total_steps - state.num_timesteps
         if remaining > 0 and state.reached_target_at is None:
-            model.learn(total_timesteps=remaining, progress_bar=progress, callback=callback,
-                        reset_num_timesteps=state.num_timesteps == 0)
-            state.wall_s = callback.wall_base + time.perf_counter() - started
-            checkpoints.save(directory, state, model, normalizing)
+            # Ctrl-C or SIGTERM while learning is held to the end of the step, checkpointed, then raised
+            with DeferredSignals() as held:
+                callback = _make_callback(directory, state, normalizing, env_id=env_id,
+                                          eval_episodes=eval_episodes, eval_every=eval_every,
+                                          checkpoint_every=checkpoint_every,
+                                          target=float(target) if target is not None else None, say=say,
+                                          started=started, held=held)
+                model.learn(total_timesteps=remaining, progress_bar=progress, callback=callback,
+                            reset_num_timesteps=state.num_timesteps == 0)
+                state.wall_s = callback.wall_base + time.perf_counter() - started
+                checkpoints.save(directory, state, model, normalizing)
         close_env(vec_env)
         # A target that was never reached ships the best-evaluated policy (when it had a target at all).
         shipped_best = target is not None and state.reached_target_at is None and state.best_steps is not None
