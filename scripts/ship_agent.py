@@ -7,8 +7,8 @@
 1. Its files match their manifest entry and its 10-episode evaluation reaches the zoo's threshold
    (paradox_gym.zoo.shipping.ship_agent; --below-threshold ships the best one found, to be stated in
    docs/zoo.md).
-2. Stable-Baselines3's own loaders and ``evaluate_policy`` (10 deterministic episodes, the zoo's
-   evaluation seeds) give the same return within 2% (these files are our own training output, so SB3's
+2. Stable-Baselines3's own loaders and ``evaluate_policy`` (deterministic episodes on the seeds of the
+   manifest's evaluation) give the same return within 2% (these files are our own training output, so SB3's
    unpickling loader is used on purpose: an independent check of the safe loader's reading).
 
 3. docs/zoo.md's MuJoCo table is rewritten from the shipped manifest.
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from paradox_gym.errors import UserInputError
-from paradox_gym.zoo import EVAL_EPISODES, EVAL_SEED_START, checkpoint_name, read_manifest
+from paradox_gym.zoo import checkpoint_name, read_manifest
 from paradox_gym.zoo.shipping import check_agent, mujoco_table, ship_agent
 
 ZOO_DOC = Path(__file__).resolve().parent.parent / "docs" / "zoo.md"
@@ -37,7 +37,8 @@ def write_table() -> None:
 
 
 def sb3_return(directory: Path, algo: str, env_id: str) -> float:
-    """The mean return by SB3's loaders and evaluate_policy, over the zoo's evaluation episodes and seeds."""
+    """The mean return by SB3's loaders and evaluate_policy, over the episodes and seeds of the manifest's
+    evaluation (one episode per seed, as it was played)."""
     import gymnasium
     import numpy as np
     from stable_baselines3.common.evaluation import evaluate_policy
@@ -49,14 +50,15 @@ def sb3_return(directory: Path, algo: str, env_id: str) -> float:
     name = checkpoint_name(algo, env_id)
     model = algo_class(algo).load(directory / name, device="cpu")
     entry = read_manifest(directory)["agents"][name]
+    evaluation = entry["eval"]
     returns = []
-    for i in range(EVAL_EPISODES):
+    for i in range(int(evaluation["episodes"])):
         venv = DummyVecEnv([lambda: Monitor(gymnasium.make(env_id))])
         stats = entry.get("vecnormalize")
         if isinstance(stats, dict):
             venv = VecNormalize.load(str(directory / stats["file"]), venv)
             venv.training, venv.norm_reward = False, False
-        venv.seed(EVAL_SEED_START + i)
+        venv.seed(int(evaluation["seed_start"]) + i)
         episode_returns, _ = evaluate_policy(model, venv, n_eval_episodes=1, deterministic=True,
                                              return_episode_rewards=True)
         returns.append(float(episode_returns[0]))
