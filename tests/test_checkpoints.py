@@ -81,6 +81,17 @@ def test_the_first_format_still_resumes(filled: object, tmp_path: Path) -> None:
     np.testing.assert_array_equal(model.replay_buffer.observations, buffer.observations)
 
 
+def _tiny_td3_zoo(tmp_path: Path, *, eval_every: int) -> Path:
+    """An agents directory whose TD3 Pendulum-v1 training takes 600 steps, checkpointed every 300."""
+    out = tmp_path / "agents"
+    (out / "hyperparams").mkdir(parents=True)
+    (out / "hyperparams" / "td3.yml").write_text(
+        "Pendulum-v1:\n  n_timesteps: 600\n  learning_starts: 100\n  buffer_size: 1000\n"
+        f"  policy_kwargs:\n    net_arch: [8]\n  checkpoint_every: 300\n  eval_every: {eval_every}\n",
+        encoding="utf-8")
+    return out
+
+
 class _Killed(Exception):
     """Stands for a process killed after its first checkpoint."""
 
@@ -88,11 +99,7 @@ class _Killed(Exception):
 def test_train_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     from paradox_gym import zoo
 
-    out = tmp_path / "agents"
-    (out / "hyperparams").mkdir(parents=True)
-    (out / "hyperparams" / "td3.yml").write_text(
-        "Pendulum-v1:\n  n_timesteps: 600\n  learning_starts: 100\n  buffer_size: 1000\n"
-        "  policy_kwargs:\n    net_arch: [8]\n  checkpoint_every: 300\n  eval_every: 400\n", encoding="utf-8")
+    out = _tiny_td3_zoo(tmp_path, eval_every=400)
 
     def killed_at_first_evaluation(message: str) -> None:
         if "return" in message:
@@ -126,11 +133,7 @@ def test_sigterm_while_training_checkpoints_the_step_it_arrives_at(tmp_path: Pat
 
     from paradox_gym import zoo
 
-    out = tmp_path / "agents"
-    (out / "hyperparams").mkdir(parents=True)
-    (out / "hyperparams" / "td3.yml").write_text(
-        "Pendulum-v1:\n  n_timesteps: 600\n  learning_starts: 100\n  buffer_size: 1000\n"
-        "  policy_kwargs:\n    net_arch: [8]\n  checkpoint_every: 300\n  eval_every: 250\n", encoding="utf-8")
+    out = _tiny_td3_zoo(tmp_path, eval_every=250)
 
     def terminated(_signum: int, _frame: object) -> None:
         raise _Terminated
