@@ -4,6 +4,7 @@
 # unfinished ones resume.
 #   usage: scripts/train_zoo.sh [AGENTS_DIR]   (default $PARADOX_GYM_AGENTS or ~/.local/share/paradox_gym/agents)
 #   LANES="A" scripts/train_zoo.sh DIR   runs one lane only (default: both)
+#   pkill -TERM -f "paradox-gym train"    stops every training at its current step (saved) and the lanes
 # An entry ALGO:ENV@SEED trains with that seed into AGENTS_DIR/seed-SEED (a second try beside the first).
 # Logs: AGENTS_DIR/logs/<algo>-<env>[-seed-SEED].log. Check a finished agent against its threshold and
 # copy it into the shipped zoo as docs/zoo.md says. zoo-training/ in this repository holds the trainings still
@@ -31,16 +32,20 @@ lane() {
         fi
         echo "$log: training (log $OUT/logs/$log.log)" >&2
         nice -n 10 $CMD train --algo "$algo" --env "$env" --seed "$seed" --out "$dir" --eval-episodes 10 \
-            --no-progress --resume >> "$OUT/logs/$log.log" 2>&1 || echo "$log: failed, see its log" >&2
+            --no-progress --resume >> "$OUT/logs/$log.log" 2>&1
+        status=$?
+        if [ $status -eq 130 ] || [ $status -eq 143 ]; then  # Ctrl-C or SIGTERM: checkpointed, lane stops
+            echo "$log: stopped at a checkpoint; run this script again to continue" >&2
+            return
+        fi
+        [ $status -eq 0 ] || echo "$log: failed (exit $status), see its log" >&2
     done
 }
 
-# Shipped and at their thresholds already: PPO and TRPO HalfCheetah, TRPO and SAC Hopper. PPO Hopper-v5
-# (rl-zoo3's settings stand still at about 1000, seeds 0 and 1) trains on its own with PPO's own settings:
-#   paradox-gym train --algo PPO --env Hopper-v5 --out DIR   (DIR/hyperparams/ppo.yml: docs/zoo.md)
+# Shipped and at their thresholds already: PPO, TRPO and DDPG HalfCheetah; PPO, TRPO and SAC Hopper.
 for name in $LANES; do
     case $name in
-        A) lane DDPG:HalfCheetah-v5 TD3:HalfCheetah-v5 & ;;
+        A) lane TD3:HalfCheetah-v5 & ;;
         B) lane TD3:Hopper-v5 DDPG:Hopper-v5 SAC:HalfCheetah-v5 & ;;
         *) echo "unknown lane $name (lanes: A B)" >&2; exit 2 ;;
     esac
