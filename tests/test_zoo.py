@@ -810,7 +810,7 @@ def test_shipped_zip_loads_with_and_without_its_algo(name: str) -> None:
 
 #: Shipped MuJoCo agents still below the zoo's threshold for their algorithm and environment: the best ones
 #: found so far, stated as such in docs/zoo.md. Shipping a better one removes it from here.
-BELOW_THRESHOLD = {"td3-hopper-v5.zip"}
+BELOW_THRESHOLD: set[str] = set()
 
 
 def test_shipped_agents_meet_their_thresholds_or_are_listed_below() -> None:
