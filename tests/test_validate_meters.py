@@ -41,7 +41,10 @@ def test_nvml_counter_against_power_polling_through_the_fake(gpu: None) -> None:
                                                         ("cpu-1", 0.2)}
     for r in rows:
         assert r.reference == "nvml-poll" and r.kind == "validation"
-        assert r.meter_j == pytest.approx(100.0 * r.wall_s, rel=0.1)
+        # the counter's window (begin .. end) holds the workload's (wall_s) and a little bookkeeping, more
+        # when the process waits for the CPU between the two (a loaded machine): 100 W over at least the
+        # workload and at most 50 ms more
+        assert 0.9 * 100.0 * r.wall_s <= r.meter_j <= 100.0 * (r.wall_s + 0.05)
         assert r.ratio == pytest.approx(1.0, abs=0.1)
     v = report.verdicts["nvml"]
     assert v.validated and v.trustworthy_window_s == 0.05
