@@ -105,6 +105,7 @@ def _make_callback(directory: Path, state: TrainingState, vec_env: Any, *, env_i
             self.next_eval = (done // eval_every + 1) * eval_every
             self.next_save = (done // checkpoint_every + 1) * checkpoint_every
             self.wall_base = state.wall_s
+            self.saved_at: int | None = None  # the step of the last checkpoint this callback wrote
 
         def _wall(self) -> float:
             return self.wall_base + time.perf_counter() - started
@@ -132,6 +133,7 @@ def _make_callback(directory: Path, state: TrainingState, vec_env: Any, *, env_i
                 self.next_save += checkpoint_every
                 state.wall_s = self._wall()
                 checkpoints.save(directory, state, self.model, vec_env)
+                self.saved_at = n
             if held.received:
                 say(f"stopped at {n} steps; the training state is saved in {directory} (--resume continues it)")
             return keep_going
@@ -212,20 +214,10 @@ def train(
         else:
             say(f"training {algo} on {env_id} for at most {state.total_steps} steps (seed {seed}, {n_envs} env(s))")
         directory.mkdir(parents=True, exist_ok=True)
-        started = time.perf_counter()
-        remaining = state.total_steps - state.num_timesteps
-        if remaining > 0 and state.reached_target_at is None:
-            # Ctrl-C or SIGTERM while learning is held to the end of the step, checkpointed, then raised
-            with DeferredSignals() as held:
-                callback = _make_callback(directory, state, normalizing, env_id=env_id,
-                                          eval_episodes=eval_episodes, eval_every=eval_every,
-                                          checkpoint_every=checkpoint_every,
-                                          target=float(target) if target is not None else None, say=say,
-                                          started=started, held=held)
-                model.learn(total_timesteps=remaining, progress_bar=progress, callback=callback,
-                            reset_num_timesteps=state.num_timesteps == 0)
-                state.wall_s = callback.wall_base + time.perf_counter() - started
-                checkpoints.save(directory, state, model, normalizing)
+        if state.num_timesteps < state.total_steps and state.reached_target_at is None:
+            _learn(model, state, directory, normalizing, progress=progress, env_id=env_id,
+                   eval_episodes=eval_episodes, eval_every=eval_every, checkpoint_every=checkpoint_every,
+                   target=float(target) if target is not None else None, say=say)
         close_env(vec_env)
         # A target that was never reached ships the best-evaluated policy (when it had a target at all).
         shipped_best = target is not None and state.reached_target_at is None and state.best_steps is not None
@@ -240,6 +232,22 @@ def train(
     with contextlib.suppress(OSError):  # the training/ folder goes too once no other training is in it
         directory.parent.rmdir()
     return entry
+
+
+def _learn(model: Any, state: TrainingState, directory: Path, normalizing: Any, *, progress: bool,
+           **callback_options: Any) -> None:
+    """Learn the steps left of ``state``, evaluating and checkpointing as :func:`_make_callback` does, and
+    checkpoint the last step unless the callback just did. Ctrl-C or SIGTERM while learning is held to the
+    end of the step, which is checkpointed, then raised."""
+    started = time.perf_counter()
+    remaining = state.total_steps - state.num_timesteps
+    with DeferredSignals() as held:
+        callback = _make_callback(directory, state, normalizing, started=started, held=held, **callback_options)
+        model.learn(total_timesteps=remaining, progress_bar=progress, callback=callback,
+                    reset_num_timesteps=state.num_timesteps == 0)
+        state.wall_s = callback.wall_base + time.perf_counter() - started
+        if callback.saved_at != model.num_timesteps:  # a target or a signal stops at a saved step
+            checkpoints.save(directory, state, model, normalizing)
 
 
 def _build_model(state: TrainingState, kwargs: dict[str, Any], out: Path) -> tuple[Any, Any, Any]:
