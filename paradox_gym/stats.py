@@ -21,24 +21,27 @@ BOOTSTRAP_RESAMPLES = 2000
 # ---------------------------------------------------------------------------------------------------
 # Student t
 # ---------------------------------------------------------------------------------------------------
+def _scipy_stats() -> Any:
+    """``scipy.stats``, imported when first needed (about 1 s at every process start otherwise)."""
+    from scipy import stats
+
+    return stats
+
+
 def t_quantile(p: float, df: float) -> float:
     """Quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf``); ``0 < p < 1``."""
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be in (0, 1), got {p}")
     if df <= 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
-    from scipy import stats as scipy_stats  # imported when first needed: about 1 s at every process start
-
-    return float(scipy_stats.t.ppf(p, df))
+    return float(_scipy_stats().t.ppf(p, df))
 
 
 def t_cdf(t: float, df: float) -> float:
     """Cumulative distribution function of Student's t (``scipy.stats.t.cdf``)."""
     if df <= 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
-    from scipy import stats as scipy_stats
-
-    return float(scipy_stats.t.cdf(t, df))
+    return float(_scipy_stats().t.cdf(t, df))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -117,9 +120,7 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     ``k`` hits in ``n`` independent tries of probability ``p``."""
     if k <= 0:
         return 1.0
-    from scipy import stats as scipy_stats
-
-    return float(scipy_stats.binom.sf(k - 1, n, p))
+    return float(_scipy_stats().binom.sf(k - 1, n, p))
 
 
 def _t_p_value(values: np.ndarray) -> float | None:
@@ -131,9 +132,7 @@ def _t_p_value(values: np.ndarray) -> float | None:
         return 0.0 if float(values.mean()) != 0.0 else 1.0
     with warnings.catch_warnings():  # nearly identical values: scipy warns, the p-value is still right
         warnings.simplefilter("ignore", RuntimeWarning)
-        from scipy import stats as scipy_stats
-
-        return float(scipy_stats.ttest_1samp(values, 0.0).pvalue)
+        return float(_scipy_stats().ttest_1samp(values, 0.0).pvalue)
 
 
 def paired_bootstrap(

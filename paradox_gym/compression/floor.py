@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 MATMUL_N = 1024
