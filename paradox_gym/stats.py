@@ -123,6 +123,14 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return float(_scipy_stats().binom.sf(k - 1, n, p))
 
 
+def sign_test(k: int, m: int) -> float:
+    """Two-sided p-value of the sign test (``scipy.stats.binomtest``): ``k`` outcomes one way and ``m`` the
+    other, each way equally likely under the null hypothesis (ties left out before)."""
+    if k < 0 or m < 0 or k + m == 0:
+        raise ValueError(f"a sign test needs non-negative counts, not both 0: got {k} and {m}")
+    return float(_scipy_stats().binomtest(k, k + m, 0.5).pvalue)
+
+
 def _t_p_value(values: np.ndarray) -> float | None:
     """Two-sided p-value of a one-sample t-test of mean(values) = 0 (``scipy.stats.ttest_1samp``); with no
     spread at all, 0 when the mean is not 0 and 1 when it is."""

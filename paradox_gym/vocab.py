@@ -28,6 +28,12 @@ INCONCLUSIVE = "inconclusive"
 NOT_APPLICABLE = "not applicable"  # per configuration only: the claim says nothing about it
 CHECK_STATUSES: tuple[str, ...] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_APPLICABLE)
 
+#: Verdicts on one claim of the 2024 study against a study of ours (docs/paper.md).
+AGREES = "agrees"
+DISAGREES = "disagrees"
+CANNOT_TELL = "cannot tell"
+CLAIM_VERDICTS: tuple[str, ...] = (AGREES, DISAGREES, CANNOT_TELL)
+
 #: The uncompressed configuration every other one is compared against.
 BASELINE = "none"
 #: The A/A control: a second, independently loaded copy of the baseline, measured like a compressed one.

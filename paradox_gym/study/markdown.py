@@ -7,6 +7,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
 from paradox_gym.study.rows import config_label
+from paradox_gym.vocab import CLAIM_VERDICTS
 
 
 def _pct(x: float | None) -> str:
@@ -55,6 +56,10 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += [f"Jobs: {jobs['done']} of {jobs['total']} done, {jobs['failed']} failed, {jobs['missing']} not run"
             + (f"; {jobs['left_out']} job files of another grid left out" if jobs.get("left_out") else "")
             + f". Report written {doc['written_at']}.", ""]
+    if doc.get("claims"):
+        verdicts = [c["verdict"] for c in doc["claims"]]
+        out += ["The 2024 study's claims against this one ([claims.md](claims.md)): "
+                + ", ".join(f"{verdicts.count(v)} {v}" for v in CLAIM_VERDICTS) + ".", ""]
     if grid.get("common"):
         c = grid["common"]
         out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]

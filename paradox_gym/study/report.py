@@ -1,5 +1,6 @@
 """The study report: job files -> ``results.parquet``, ``results.csv``, ``study.md``, ``study.json``,
-``study_code.csv`` and plots (``plots/<agent>.png``).
+``study_code.csv``, ``claims.md`` (the 2024 study's claims against this one: :mod:`~paradox_gym.study.claims`)
+and plots (``plots/<agent>.png``).
 
 One row per job (cell): the compressed configuration against its own baseline, measured in the same run
 (:mod:`~paradox_gym.study.rows`, which states the rules: return kept, best amount). Each job record is checked
@@ -33,6 +34,7 @@ from paradox_gym.analysis import RETURN_MARGIN
 from paradox_gym.errors import UserInputError
 from paradox_gym.report.files import write_csv_atomic, write_json_atomic
 from paradox_gym.report.plots import write_study_plots
+from paradox_gym.study.claims import ClaimRow, format_claims, judge_claims
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
 from paradox_gym.study.records import is_number, parse_record
@@ -45,7 +47,7 @@ write_plots = write_study_plots
 REPORT_SCHEMA = "paradox_gym.study.report/1"
 FILES: dict[str, str] = {
     "results_parquet": "results.parquet", "results_csv": "results.csv", "study_md": "study.md",
-    "study_json": "study.json", "study_code_csv": "study_code.csv",
+    "study_json": "study.json", "study_code_csv": "study_code.csv", "claims_md": "claims.md",
 }
 #: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
 
@@ -195,11 +197,13 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "cells": rows,
         "best_amounts": best_amounts(rows),
         "summary": summary_counts(rows),
+        "claims": [],
         "failures": [_failure_entry(f) for f in failures],
         "notes": [_note(group) for group in notes.values()],
         "skipped": skipped,
         "files": {},
     }
+    doc["claims"] = [c.to_dict() for c in judge_claims(doc)]
     return doc, records
 
 
@@ -250,6 +254,8 @@ def write_report(directory: str | os.PathLike[str], *, return_margin: float | No
                 warn(line)
         target = out / FILES["study_md"]
         write_bytes_atomic(target, format_study(doc).encode())
+        target = out / FILES["claims_md"]
+        write_bytes_atomic(target, format_claims(doc, [ClaimRow(**c) for c in doc["claims"]]).encode())
         target = out / FILES["study_json"]
         write_json_atomic(target, doc)
     except OSError as exc:

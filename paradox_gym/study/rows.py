@@ -28,7 +28,7 @@ from paradox_gym.compression.registry import METHOD_TABLE
 from paradox_gym.compression.runtimes import SB3, config_name
 from paradox_gym.errors import UserInputError
 from paradox_gym.references import baseline_reference
-from paradox_gym.stats import CONFIDENCE, PairedCI, binomial_tail, direction
+from paradox_gym.stats import CONFIDENCE, PairedCI, binomial_tail, direction, sign_test
 from paradox_gym.study.amounts import decide_amounts, return_noninferiority_p
 
 #: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
@@ -94,9 +94,15 @@ def _mean(summary: Mapping[str, Any] | None, key: str) -> float | None:
     return value.get("mean") if isinstance(value, Mapping) else value
 
 
+def _memory(result: Mapping[str, Any], config: str | None, key: str = "peak_rss_bytes") -> int | None:
+    """One figure of ``config``'s fresh-process memory probe (None without a probe that went well)."""
+    probe = (result.get("memory") or {}).get(config) or {} if config else {}
+    value = probe.get(key) if probe.get("status") == "ok" else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _memory_peak(result: Mapping[str, Any], config: str) -> int | None:
-    probe = (result.get("memory") or {}).get(config) or {}
-    return probe.get("peak_rss_bytes") if probe.get("status") == "ok" else None
+    return _memory(result, config)
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -178,6 +184,9 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "latency_direction": direction(lat.ratio_low, lat.ratio_high, 1.0) if lat else "undetermined",
         "peak_rss_baseline_bytes": _memory_peak(result, base_config),
         "peak_rss_bytes": _memory_peak(result, config),
+        "rss_baseline_bytes": _memory(result, base_config, "rss_after_rollout_bytes"),
+        "rss_bytes": _memory(result, config, "rss_after_rollout_bytes"),
+        "rss_control_bytes": _memory(result, control.get("config"), "rss_after_rollout_bytes"),
         "size_baseline_bytes": ((result.get("baseline_footprint") if runtime == SB3 else
                                  (result.get("footprints") or {}).get(base_config)) or {}).get("serialized_bytes"),
         "size_bytes": ((result.get("footprints") or {}).get(config) or {}).get("serialized_bytes"),
@@ -186,6 +195,8 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "elapsed_s": record.get("elapsed_s"),
     }
     row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
+    row["rss_ratio"] = _div(row["rss_bytes"], row["rss_baseline_bytes"])
+    row["rss_control_ratio"] = _div(row["rss_control_bytes"], row["rss_baseline_bytes"])
     if shared:  # jobs shared the machine: their energy and latency are not measurements of the policy
         for key in list(row):
             if key.startswith(("energy_", "policy_us", "latency_")) or key in ("mechanism", "noisy"):
@@ -243,6 +254,7 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
       counter-examples (energy lower, return kept) over these cells less than 5% of the time
       (``chance_of_as_many``, a binomial tail: an upper bound), ``unresolved`` when it would not.
     - ``size`` and ``peak_rss``: cells smaller / larger (size: exact; memory: one probe, no interval).
+    - ``rss``: :func:`memory_counts`; ``structured_norms``: :func:`structured_norm_counts`.
     """
     quant = [r for r in rows if METHOD_TABLE.get(r["method"]) and METHOD_TABLE[r["method"]].quantized
              and not METHOD_TABLE[r["method"]].uses_amount]
@@ -289,7 +301,59 @@ def summary_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                  "larger": sum(1 for r in sizes if r["size_ratio"] > 1)},
         "peak_rss": {"cells": len(mems), "lower": sum(1 for r in mems if r["peak_rss_ratio"] < 1),
                      "higher": sum(1 for r in mems if r["peak_rss_ratio"] > 1)},
+        "rss": memory_counts(rows),
+        "structured_norms": structured_norm_counts(rows),
     }
+
+
+#: The two structured pruning norms the study compares: (L2 method, L1 method).
+STRUCTURED_NORMS = ("prune-structured", "prune-structured-l1")
+
+
+def memory_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Resident memory after the rollout (one fresh-process probe per configuration, no interval) against the
+    baseline's. The probe's resolution is the largest gap between the baseline and its A/A copy over these
+    cells (``resolution``, a fraction; None without an A/A copy); a cell is ``lower`` / ``higher`` only beyond
+    it. ``quantized``: the same counts over the quantization cells without an amount (PTDQ, PTSQ, QAT)."""
+    cells = [r for r in rows if r.get("rss_ratio") is not None]
+    gaps = [abs(r["rss_control_ratio"] - 1) for r in cells if r.get("rss_control_ratio") is not None]
+    resolution = max(gaps) if gaps else None
+
+    def count(members: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        edge = resolution or 0.0
+        return {"cells": len(members), "lower": sum(1 for r in members if r["rss_ratio"] < 1 - edge),
+                "higher": sum(1 for r in members if r["rss_ratio"] > 1 + edge)}
+
+    by_method: dict[str, list[Mapping[str, Any]]] = {}
+    for r in cells:
+        by_method.setdefault(config_label(r), []).append(r)
+    return {**count(cells), "resolution": resolution, "controls": len(gaps),
+            "by_method": {m: count(members) for m, members in by_method.items()}}
+
+
+def structured_norm_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """L2 against L1 structured pruning: per (agent, runtime, amount) measured with both, which kept more of
+    the return (point estimates of the return change; ``pairs``, ``l2_better``, ``l1_better``, ``ties``), and
+    per agent (the unit that is independent: an agent's amounts share its networks) which norm's mean return
+    change over those amounts is higher (``agents``, ``agents_l2_better``, ``agents_l1_better``), with the
+    two-sided sign test's p-value over the agents that differ (``agents_p``; None without any)."""
+    l2, l1 = STRUCTURED_NORMS
+    found: dict[tuple[str, str, float], dict[str, float]] = {}
+    for r in rows:
+        if r["method"] in STRUCTURED_NORMS and r.get("return_change_rel") is not None and r.get("amount") is not None:
+            key = (r["agent"], r.get("runtime") or SB3, float(r["amount"]))
+            found.setdefault(key, {})[r["method"]] = float(r["return_change_rel"])
+    pairs = {k: v[l2] - v[l1] for k, v in found.items() if l2 in v and l1 in v}
+    per_agent: dict[tuple[str, str], list[float]] = {}
+    for (agent, runtime, _amount), diff in pairs.items():
+        per_agent.setdefault((agent, runtime), []).append(diff)
+    means = [float(np.mean(d)) for d in per_agent.values()]
+    better, worse = sum(1 for m in means if m > 0), sum(1 for m in means if m < 0)
+    return {"pairs": len(pairs), "l2_better": sum(1 for d in pairs.values() if d > 0),
+            "l1_better": sum(1 for d in pairs.values() if d < 0),
+            "ties": sum(1 for d in pairs.values() if d == 0),
+            "agents": len(means), "agents_l2_better": better, "agents_l1_better": worse,
+            "agents_p": sign_test(better, worse) if better + worse else None}
 
 
 def study_code_row(record: Mapping[str, Any], config: str, amount: float | None) -> dict[str, Any]:
@@ -330,5 +394,6 @@ def study_code_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-__all__ = ["STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "config_label", "record_configs",
-           "record_runtime", "study_code_row", "study_code_rows", "summary_counts"]
+__all__ = ["STRUCTURED_NORMS", "STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "config_label", "record_configs",
+           "memory_counts", "record_runtime", "structured_norm_counts", "study_code_row", "study_code_rows",
+           "summary_counts"]

@@ -1,0 +1,148 @@
+"""The 2024 study's claims judged on synthetic studies: the memory and L1/L2 counts behind them, each claim's
+rule (agrees, disagrees, cannot tell), and claims.md written with the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paradox_gym.stats import sign_test
+from paradox_gym.study.claims import CLAIMS, judge_claims, quantization_ranks
+from paradox_gym.study.jobs import JobOutcome, JobStore
+from paradox_gym.study.report import best_amounts, cell_row, summary_counts, write_report
+from paradox_gym.vocab import AGREES, CANNOT_TELL, CLAIM_VERDICTS, DISAGREES
+
+MIB = 1024 ** 2
+
+
+def _ci(ratio, low, high, base=1.0):
+    return {"ratio": ratio, "ratio_low": low, "ratio_high": high, "diff": (ratio - 1) * base,
+            "diff_low": (low - 1) * base, "diff_high": (high - 1) * base, "n": 8, "resamples": 0, "seed": 0,
+            "baseline_mean": base}
+
+
+def _record(agent, method, amount=None, ret=(0.99, 0.95, 1.03), energy=(1.2, 1.1, 1.3), *, rss=(100, 101, 100)):
+    """A job record: ``ret`` and ``energy`` are (ratio, low, high); ``rss`` the resident MiB after the rollout
+    of (baseline, compressed, A/A copy)."""
+    base = 100.0
+    none = {"ret": {"mean": base}, "length": {"mean": 100.0}, "energy_per_episode_j": {"mean": 1.0}}
+    comp = {"ret": _ci(*ret, base=base), "length": _ci(1, 1, 1), "energy_per_episode": _ci(*energy),
+            "energy_per_step": _ci(*energy, base=0.01), "policy_time_per_step": _ci(1, 0.9, 1.1, base=1e-4),
+            "pairs": 24, "size_ratio": 0.5}
+    memory = {cfg: {"status": "ok", "peak_rss_bytes": 500 * MIB, "rss_after_rollout_bytes": int(mib * MIB)}
+              for cfg, mib in zip(("none", method, "none-copy"), rss)}
+    return {"id": f"{agent}-{method}-{amount}".replace(" ", "_"), "method": method, "amount": amount, "host": "h",
+            "machine_fingerprint": "f", "identity": {"measurement": "exclusive"},
+            "agent": {"label": agent, "sha256": "s"},
+            "result": {"config": {"env_id": "E-v0", "algo": agent, "episodes": 3, "trials": 3},
+                       "comparisons": {method: comp}, "summaries": {"none": none, method: none},
+                       "memory": memory, "control": {"config": "none-copy", "min_detectable_effect_pct": 7.5},
+                       "verdicts": {method: "words"}, "energy_meter": "cpu-model", "energy_method": "modelled"}}
+
+
+def _doc(records):
+    rows = [cell_row(r) for r in records]
+    return {"cells": rows, "summary": summary_counts(rows), "best_amounts": best_amounts(rows),
+            "jobs": {"done": len(rows), "total": len(rows)}}
+
+
+def _verdicts(records) -> dict[str, tuple[str, str, str]]:
+    return {c.claim: (c.verdict, c.ours, c.reason) for c in judge_claims(_doc(records))}
+
+
+def test_the_claims_are_one_table_with_known_verdict_words() -> None:
+    assert len(CLAIMS) == 7 and len({c.claim for c in CLAIMS}) == 7
+    rows = judge_claims(_doc([_record("A", "ptdq")]))
+    assert [r.claim for r in rows] == [c.claim for c in CLAIMS]
+    assert all(r.verdict in CLAIM_VERDICTS for r in rows)
+
+
+def test_sign_test_is_scipys_two_sided_binomial_test() -> None:
+    assert sign_test(6, 0) == pytest.approx(2 * 0.5 ** 6)
+    assert sign_test(2, 1) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        sign_test(0, 0)
+
+
+def test_memory_rows_and_counts_use_the_a_a_copy_as_the_resolution() -> None:
+    row = cell_row(_record("A", "ptdq", rss=(100, 101, 100.5)))
+    assert row["rss_ratio"] == pytest.approx(1.01) and row["rss_control_ratio"] == pytest.approx(1.005)
+    counts = summary_counts([row, cell_row(_record("B", "prune-structured", 0.3, rss=(100, 99.7, 100)))])["rss"]
+    assert counts["resolution"] == pytest.approx(0.005)
+    assert (counts["cells"], counts["lower"], counts["higher"]) == (2, 0, 1)  # -0.3% is within the A/A gap
+    assert counts["by_method"]["ptdq"] == {"cells": 1, "lower": 0, "higher": 1}
+
+
+def test_memory_claim() -> None:
+    more = [_record(a, m) for a in ("A", "B") for m in ("ptdq", "ptsq")]
+    assert _verdicts(more)["memory does not fall; PTDQ and PTSQ use more memory"][0] == AGREES
+    pruned = more + [_record("A", "prune-structured", 0.5, rss=(100, 97, 100))]
+    verdict, ours, reason = _verdicts(pruned)["memory does not fall; PTDQ and PTSQ use more memory"]
+    assert verdict == DISAGREES and "by more than 1% in 1 cell" in reason and "resident memory" in reason
+    same = [_record("A", "ptdq", rss=(100, 100, 100)), _record("A", "ptsq")]
+    assert _verdicts(same)["memory does not fall; PTDQ and PTSQ use more memory"][0] == DISAGREES
+    no_probe = [_record("A", "ptdq")]
+    no_probe[0]["result"]["memory"] = {}
+    assert _verdicts(no_probe)["memory does not fall; PTDQ and PTSQ use more memory"][0] == CANNOT_TELL
+
+
+def test_structured_norms_are_compared_per_agent_with_a_sign_test() -> None:
+    def agents(names, l2=(0.98, 0.95, 1.0), l1=(0.90, 0.85, 0.95)):
+        return [r for a in names for amount in (0.1, 0.3)
+                for r in (_record(a, "prune-structured", amount, l2), _record(a, "prune-structured-l1", amount, l1))]
+
+    three = _doc(agents("ABC"))["summary"]["structured_norms"]
+    assert (three["pairs"], three["l2_better"], three["agents"], three["agents_l2_better"]) == (6, 6, 3, 3)
+    assert three["agents_p"] == pytest.approx(0.25)
+    claim = "L2 structured pruning keeps return better than L1"
+    assert _verdicts(agents("ABC"))[claim][0] == CANNOT_TELL  # 3 of 3 agents: chance gives it 25% of the time
+    assert _verdicts(agents("ABCDEF"))[claim][0] == AGREES
+    verdict, _ours, reason = _verdicts(agents("ABCDEF", l2=(0.9, 0.85, 0.95), l1=(0.98, 0.95, 1.0)))[claim]
+    assert verdict == DISAGREES and "where the settings differ" in reason
+
+
+def test_quantization_ranks_count_resolved_wins_only_when_the_intervals_are_apart() -> None:
+    records = [_record("A", "ptdq", ret=(1.0, 0.99, 1.01)), _record("A", "qat", ret=(0.9, 0.88, 0.92)),
+               _record("A", "ptsq", ret=(0.8, 0.7, 0.85)),
+               _record("B", "ptdq", ret=(1.0, 0.95, 1.05)), _record("B", "ptsq", ret=(0.99, 0.94, 1.04))]
+    q = quantization_ranks(_doc(records)["cells"])
+    assert q["agents"] == 2 and q["wins"] == {"ptdq": 2, "qat": 0, "ptsq": 0}
+    assert q["resolved_wins"] == {"ptdq": 1, "qat": 0, "ptsq": 0}
+    claim = "PTDQ gives the best return, then QAT, PTSQ worst"
+    assert _verdicts(records)[claim][0] == CANNOT_TELL  # 1 of 2 resolved: not most
+    assert _verdicts(records[:3])[claim][0] == AGREES
+
+
+def test_energy_claims_follow_the_cells_words() -> None:
+    higher = [_record(a, "ptdq") for a in "ABCD"]
+    v = _verdicts(higher)
+    assert v["energy does not fall"][0] == AGREES
+    assert v["energy falls only when return collapses"][0] == CANNOT_TELL  # energy fell nowhere
+    collapsed = higher + [_record("E", "prune-structured", 0.7, ret=(0.3, 0.2, 0.4), energy=(0.5, 0.4, 0.6))]
+    assert _verdicts(collapsed)["energy falls only when return collapses"][0] == AGREES
+    savings = [_record(a, "ptdq", energy=(0.8, 0.7, 0.9)) for a in "ABCDEF"]
+    v = _verdicts(savings)
+    assert v["energy does not fall"][0] == DISAGREES and "battery" in v["energy does not fall"][2]
+    assert v["energy falls only when return collapses"][0] == DISAGREES
+    unresolved = [_record(a, "ptdq", energy=(1.0, 0.7, 1.3)) for a in "ABC"]
+    for r in unresolved:
+        r["result"]["comparisons"]["ptdq"]["verdict"] = {"energy": "unresolved"}
+    assert _verdicts(unresolved)["energy does not fall"][0] == CANNOT_TELL
+
+
+def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    store.create()
+    for r in [_record("A", "ptdq"), _record("A", "ptsq"), _record("A", "prune-structured", 0.3)]:
+        r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+    paths = write_report(tmp_path)
+    text = Path(paths["claims_md"]).read_text()
+    assert text.splitlines()[2].startswith("The study's 7 claims against this study's 3 cells (3 of 3 done): ")
+    assert "A/A minimum detectable effect on energy per episode is 7.5% to 7.5%" in text
+    assert text.count("\n| ") == 8  # header and seven claims
+    doc = json.loads((tmp_path / "study.json").read_text())
+    assert [c["claim"] for c in doc["claims"]] == [c.claim for c in CLAIMS]
+    assert "([claims.md](claims.md)): " in (tmp_path / "study.md").read_text()
