@@ -95,7 +95,7 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
     cells = doc["cells"]
     out.append(_md_table(
         ["agent", "method", "amount", "return change", "kept", "vs reference", "energy/episode", "energy", "A/A MDE",
-         "energy/step", "policy latency/step", "peak RSS", "size", "host"],
+         "energy/step", "policy latency/step", "RSS after rollout", "size", "host"],
         [[r["agent"], config_label(r), amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
           "n/a" if r.get("reference_ratio") is None else f"{r['reference_ratio']:.2f}x",
           _ratio_change(r, "energy_per_episode_ratio"),
@@ -103,7 +103,7 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
           "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
           _ratio_change(r, "energy_per_step_ratio"),
           _ratio_change(r, "latency_ratio"),
-          "n/a" if r.get("peak_rss_ratio") is None else _pct(r["peak_rss_ratio"] - 1),
+          "n/a" if r.get("rss_ratio") is None else _pct(r["rss_ratio"] - 1),
           "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1), r["host"]] for r in cells]))
     weak = {r["agent"]: r for r in cells if r.get("weak_agent")}
     for agent, r in weak.items():
@@ -173,6 +173,12 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
                f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
                f"{s['peak_rss']['higher']} higher.")
+    m = s.get("rss") or {}
+    if m.get("cells"):
+        edge = ("no A/A copy to resolve it" if m["resolution"] is None
+                else f"beyond the A/A copies' largest gap, {100 * m['resolution']:.2f}%")
+        out.append(f"- Resident memory after the rollout (the same probe): {m['lower']} of {m['cells']} cells lower, "
+                   f"{m['higher']} higher ({edge}).")
     return out
 
 
