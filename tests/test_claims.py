@@ -31,8 +31,8 @@ def _record(agent, method, amount=None, ret=(0.99, 0.95, 1.03), energy=(1.2, 1.1
     comp = {"ret": _ci(*ret, base=base), "length": _ci(1, 1, 1), "energy_per_episode": _ci(*energy),
             "energy_per_step": _ci(*energy, base=0.01), "policy_time_per_step": _ci(1, 0.9, 1.1, base=1e-4),
             "pairs": 24, "size_ratio": 0.5}
-    memory = {cfg: {"status": "ok", "peak_rss_bytes": 500 * MIB, "rss_after_rollout_bytes": int(mib * MIB)}
-              for cfg, mib in zip(("none", method, "none-copy"), rss)}
+    memory = {cfg: {"status": "ok", "method": cfg, "peak_rss_bytes": 500 * MIB,
+                    "rss_after_rollout_bytes": int(mib * MIB)} for cfg, mib in zip(("none", method, "none-copy"), rss)}
     return {"id": f"{agent}-{method}-{amount}".replace(" ", "_"), "method": method, "amount": amount, "host": "h",
             "machine_fingerprint": "f", "identity": {"measurement": "exclusive"},
             "agent": {"label": agent, "sha256": "s"},
@@ -40,6 +40,20 @@ def _record(agent, method, amount=None, ret=(0.99, 0.95, 1.03), energy=(1.2, 1.1
                        "comparisons": {method: comp}, "summaries": {"none": none, method: none},
                        "memory": memory, "control": {"config": "none-copy", "min_detectable_effect_pct": 7.5},
                        "verdicts": {method: "words"}, "energy_meter": "cpu-model", "energy_method": "modelled"}}
+
+
+def _on_onnxruntime(record, rss_mib=110):
+    """``record`` run on ONNX Runtime: ``onnxruntime:<method>`` against ``onnxruntime:none`` (``rss_mib`` MiB
+    after the rollout, the compressed one 1 MiB more); the A/A copy stays the sb3 baseline's."""
+    result, method = record["result"], record["method"]
+    record["runtime"] = "onnxruntime"
+    result["comparisons"] = {f"onnxruntime:{method}": result["comparisons"][method]}
+    summary = result["summaries"]["none"]
+    result["summaries"] = {"onnxruntime:none": summary, f"onnxruntime:{method}": summary}
+    for cfg, mib in (("onnxruntime:none", rss_mib), (f"onnxruntime:{method}", rss_mib + 1)):
+        result["memory"][cfg] = {"status": "ok", "method": cfg, "rss_after_rollout_bytes": int(mib * MIB)}
+    del result["memory"][method]
+    return record
 
 
 def _doc(records):
@@ -146,3 +160,69 @@ def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> Non
     doc = json.loads((tmp_path / "study.json").read_text())
     assert [c["claim"] for c in doc["claims"]] == [c.claim for c in CLAIMS]
     assert "([claims.md](claims.md)): " in (tmp_path / "study.md").read_text()
+
+
+def test_a_copy_given_the_baseline_probe_is_no_a_a_resolution() -> None:
+    record = _record("A", "ptdq", rss=(100, 101, 100))
+    record["result"]["memory"]["none-copy"] = dict(record["result"]["memory"]["none"])  # one probe serves both
+    row = cell_row(record)
+    assert row["rss_control_bytes"] is None and row["rss_control_ratio"] is None
+    assert summary_counts([row])["rss"]["resolution"] is None
+    ours = _verdicts([record])["memory does not fall; PTDQ and PTSQ use more memory"][1]
+    assert "no A/A copy to resolve it" in ours
+
+
+def test_an_onnxruntime_cells_a_a_gap_is_against_the_baseline_it_copies() -> None:
+    row = cell_row(_on_onnxruntime(_record("A", "ptdq", rss=(100, 101, 100.5)), rss_mib=150))
+    assert row["method"] == "ptdq" and row["runtime"] == "onnxruntime"
+    assert row["rss_ratio"] == pytest.approx(151 / 150)
+    assert row["rss_control_ratio"] == pytest.approx(1.005)  # none-copy against none, not onnxruntime:none
+    counts = summary_counts([row])["rss"]
+    assert counts["resolution"] == pytest.approx(0.005) and counts["by_method"] == {
+        "onnxruntime:ptdq": {"cells": 1, "lower": 0, "higher": 1}}
+    verdict, ours, reason = _verdicts([_on_onnxruntime(_record("A", "ptdq"))])[
+        "memory does not fall; PTDQ and PTSQ use more memory"]
+    assert verdict == CANNOT_TELL and reason == "no PTDQ or PTSQ cell ran the memory probe"  # sb3 cells only
+
+
+def test_memory_fall_names_the_threshold_it_counts_beyond() -> None:
+    records = [_record("A", "ptdq", rss=(100, 101, 103)), _record("B", "prune-structured", 0.5, rss=(100, 98, 100)),
+               _record("C", "prune-structured", 0.5, rss=(100, 96, 100))]
+    verdict, ours, reason = _verdicts(records)["memory does not fall; PTDQ and PTSQ use more memory"]
+    assert "lower in 1 (1 by more than 3%)" in ours and "beyond the A/A copies' largest gap, 3.00%" in ours
+    assert verdict == DISAGREES and reason.startswith("memory fell by more than 3% in 1 cell;")
+
+
+def test_quantization_ties_credit_every_tied_method_and_resolve_none() -> None:
+    records = [_record("A", "ptdq", ret=(1.0, 0.99, 1.01)), _record("A", "ptsq", ret=(1.0, 0.99, 1.01)),
+               _record("B", "ptsq", ret=(1.0, 0.99, 1.01)), _record("B", "ptdq", ret=(1.0, 0.99, 1.01))]
+    q = quantization_ranks(_doc(records)["cells"])
+    assert q["wins"] == {"ptdq": 2, "qat": 0, "ptsq": 2} and q["resolved_wins"] == {"ptdq": 0, "qat": 0, "ptsq": 0}
+    assert _doc(records)["summary"]["best_return_by_quantization"]["wins"] == {"ptdq": 2, "ptsq": 2}  # the same count
+
+
+def test_an_agent_on_two_runtimes_is_one_unit_of_the_sign_test() -> None:
+    records = []
+    for amount in (0.1, 0.3):
+        for method, ret in (("prune-structured", (0.98, 0.95, 1.0)), ("prune-structured-l1", (0.9, 0.85, 0.95))):
+            records += [_record("A", method, amount, ret), _on_onnxruntime(_record("A", method, amount, ret))]
+    s = _doc(records)["summary"]["structured_norms"]
+    assert (s["pairs"], s["l2_better"], s["agents"], s["agents_l2_better"]) == (4, 4, 1, 1)
+    assert s["agents_p"] == pytest.approx(1.0)
+
+
+def test_energy_without_an_interval_is_not_evidence_that_it_did_not_fall() -> None:
+    records = [_record(a, "ptdq") for a in "ABC"]
+    for r in records:
+        r["result"]["comparisons"]["ptdq"]["energy_per_episode"] = None
+    v = _verdicts(records)
+    assert _doc(records)["summary"]["energy_per_episode"]["words"] == {"undetermined": 3}
+    assert v["energy does not fall"][0] == CANNOT_TELL
+    assert v["energy does not fall"][2].startswith("3 of 3 cells could not resolve")
+
+
+def test_collapse_counts_cells_without_the_return_shown_kept() -> None:
+    records = [_record("E", "prune-structured", 0.7, ret=(0.95, 0.8, 1.1), energy=(0.5, 0.4, 0.6))]
+    verdict, ours, _reason = _verdicts(records)["energy falls only when return collapses"]
+    assert ours == "energy per episode fell in 1 cell: 1 without the return shown kept (mechanism 1 `none`), 0 kept it"
+    assert verdict == AGREES

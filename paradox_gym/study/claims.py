@@ -16,6 +16,7 @@ entry per claim, each with its judge.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -69,7 +70,7 @@ def _size(doc: Mapping[str, Any]) -> Judged:
         return ours, CANNOT_TELL, "no cell has a size"
     if s["smaller"] == s["cells"]:
         return ours, AGREES, "-"
-    return ours, DISAGREES, f"{s['cells'] - s['smaller']} compressed models are not smaller"
+    return ours, DISAGREES, f"the compressed model is not smaller in {_cells(s['cells'] - s['smaller'])}"
 
 
 def _energy_words(e: Mapping[str, Any]) -> str:
@@ -78,11 +79,13 @@ def _energy_words(e: Mapping[str, Any]) -> str:
 
 
 def _energy(doc: Mapping[str, Any]) -> Judged:
-    """Agrees when compression saved energy with the return kept in no more cells than chance gives."""
+    """Agrees when compression saved energy with the return kept in no more cells than chance gives;
+    cannot tell when most cells could not resolve their change (``unresolved``, or ``undetermined``: no
+    interval)."""
     e = doc["summary"]["energy_per_episode"]
     ours = (f"{_energy_words(e)}; of the {e['words'].get('lower', 0)} lower, {e['fell_return_kept']} kept the "
             "return (a saving)")
-    unresolved = e["words"].get("unresolved", 0)
+    unresolved = e["words"].get("unresolved", 0) + e["words"].get("undetermined", 0)
     if not e["cells"]:
         return ours, CANNOT_TELL, "no cell measured energy"
     if 2 * unresolved > e["cells"]:
@@ -107,14 +110,15 @@ def _memory(doc: Mapping[str, Any]) -> Judged:
     res = m["resolution"]
     edge = "no A/A copy to resolve it" if res is None else f"beyond the A/A copies' largest gap, {100 * res:.2f}%"
     floor = max(res or 0.0, MEMORY_SAVING)
+    beyond = f"{100 * floor:.3g}%"
     fell = sum(1 for r in doc["cells"] if r.get("rss_ratio") is not None and r["rss_ratio"] < 1 - floor)
     quant = {q: m["by_method"].get(q) for q in ("ptdq", "ptsq")}
     parts = [f"{q.upper()} higher in {c['higher']} of {c['cells']}" for q, c in quant.items() if c]
     ours = (f"resident memory after the rollout (fresh process, one probe per configuration): lower in "
-            f"{m['lower']} ({fell} by more than {MEMORY_SAVING:.0%}), higher in {m['higher']} of "
+            f"{m['lower']} ({fell} by more than {beyond}), higher in {m['higher']} of "
             f"{_cells(m['cells'])} ({edge})" + (f"; {', '.join(parts)}" if parts else ""))
     if fell:
-        return ours, DISAGREES, f"memory fell by more than {MEMORY_SAVING:.0%} in {_cells(fell)}"
+        return ours, DISAGREES, f"memory fell by more than {beyond} in {_cells(fell)}"
     if not parts:
         return ours, CANNOT_TELL, "no PTDQ or PTSQ cell ran the memory probe"
     short = [q.upper() for q, c in quant.items() if c and c["higher"] < c["cells"]]
@@ -131,7 +135,8 @@ def _collapse(doc: Mapping[str, Any]) -> Judged:
         if not r.get("return_kept"):
             mechanisms[r.get("mechanism") or "none"] = mechanisms.get(r.get("mechanism") or "none", 0) + 1
     how = ", ".join(f"{n} `{m}`" for m, n in sorted(mechanisms.items(), key=lambda kv: -kv[1]))
-    ours = (f"energy per episode fell in {_cells(len(fell))}: {e['fell_return_not_kept']} lost the return"
+    ours = (f"energy per episode fell in {_cells(len(fell))}: {e['fell_return_not_kept']} without the return "
+            "shown kept"
             + (f" (mechanism {how})" if how else "") + f", {e['fell_return_kept']} kept it"
             + (f" ({', '.join(e['counter_examples'])})" if e["counter_examples"] else ""))
     word = e["energy_fell_only_where_return_fell"]
@@ -148,8 +153,9 @@ def _collapse(doc: Mapping[str, Any]) -> Judged:
 
 def quantization_ranks(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Per agent with at least two of PTDQ, QAT and PTSQ on the sb3 runtime: the method with the best return
-    change (point estimate, as the study counts; ``wins``), and whether it is resolved (its interval's lower
-    bound above every other method's upper bound; ``resolved_wins``)."""
+    change (point estimate, as the study counts; a tie credits every tied method; ``wins``), and whether it
+    is resolved (one best method, its interval's lower bound above every other method's upper bound;
+    ``resolved_wins``)."""
     by_agent: dict[str, dict[str, Mapping[str, Any]]] = {}
     for r in cells:
         if r["method"] in QUANTIZATION_ORDER and config_label(r) == r["method"] \
@@ -162,8 +168,13 @@ def quantization_ranks(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if len(methods) < 2:
             continue
         compared += 1
-        best = max(methods, key=lambda m: methods[m]["return_change_rel"])
-        wins[best] += 1
+        top = max(r["return_change_rel"] for r in methods.values())
+        tied = [m for m, r in methods.items() if math.isclose(r["return_change_rel"], top, rel_tol=0.0, abs_tol=1e-12)]
+        for m in tied:
+            wins[m] += 1
+        if len(tied) > 1:
+            continue
+        best = tied[0]
         low = methods[best].get("return_change_rel_low")
         highs = [methods[m].get("return_change_rel_high") for m in methods if m != best]
         if low is not None and all(h is not None and low > h for h in highs):

@@ -30,6 +30,7 @@ from paradox_gym.errors import UserInputError
 from paradox_gym.references import baseline_reference
 from paradox_gym.stats import CONFIDENCE, PairedCI, binomial_tail, direction, sign_test
 from paradox_gym.study.amounts import decide_amounts, return_noninferiority_p
+from paradox_gym.vocab import BASELINE
 
 #: Columns of ``study_code.csv``: the study code's row shape (amount, return mean/std, time mean/std,
 #: episode length mean/std, RAM mean/std, energy), led by what names the row.
@@ -103,6 +104,17 @@ def _memory(result: Mapping[str, Any], config: str | None, key: str = "peak_rss_
 
 def _memory_peak(result: Mapping[str, Any], config: str) -> int | None:
     return _memory(result, config)
+
+
+def _control_rss(result: Mapping[str, Any], control: Mapping[str, Any]) -> int | None:
+    """The A/A copy's resident memory after the rollout, from a probe of its own. None where the copy has
+    none: not probed, or its entry is the baseline's own probe (the evaluation gives the copy the
+    baseline's probe, the same agent; an A/A gap from it is zero by construction, not a resolution)."""
+    memory = result.get("memory") if isinstance(result.get("memory"), Mapping) else {}
+    config = control.get("config")
+    if not isinstance(config, str) or memory.get(config) == memory.get(BASELINE):
+        return None
+    return _memory(result, config, "rss_after_rollout_bytes")
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -186,7 +198,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "peak_rss_bytes": _memory_peak(result, config),
         "rss_baseline_bytes": _memory(result, base_config, "rss_after_rollout_bytes"),
         "rss_bytes": _memory(result, config, "rss_after_rollout_bytes"),
-        "rss_control_bytes": _memory(result, control.get("config"), "rss_after_rollout_bytes"),
+        "rss_control_bytes": _control_rss(result, control),
         "size_baseline_bytes": ((result.get("baseline_footprint") if runtime == SB3 else
                                  (result.get("footprints") or {}).get(base_config)) or {}).get("serialized_bytes"),
         "size_bytes": ((result.get("footprints") or {}).get(config) or {}).get("serialized_bytes"),
@@ -196,7 +208,8 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     }
     row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
     row["rss_ratio"] = _div(row["rss_bytes"], row["rss_baseline_bytes"])
-    row["rss_control_ratio"] = _div(row["rss_control_bytes"], row["rss_baseline_bytes"])
+    # the A/A copy is a copy of the float sb3 baseline: its gap is against that one on every runtime
+    row["rss_control_ratio"] = _div(row["rss_control_bytes"], _memory(result, BASELINE, "rss_after_rollout_bytes"))
     if shared:  # jobs shared the machine: their energy and latency are not measurements of the policy
         for key in list(row):
             if key.startswith(("energy_", "policy_us", "latency_")) or key in ("mechanism", "noisy"):
@@ -313,8 +326,8 @@ STRUCTURED_NORMS = ("prune-structured", "prune-structured-l1")
 def memory_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Resident memory after the rollout (one fresh-process probe per configuration, no interval) against the
     baseline's. The probe's resolution is the largest gap between the baseline and its A/A copy over these
-    cells (``resolution``, a fraction; None without an A/A copy); a cell is ``lower`` / ``higher`` only beyond
-    it. ``quantized``: the same counts over the quantization cells without an amount (PTDQ, PTSQ, QAT)."""
+    cells (``resolution``, a fraction; None without an A/A copy probed on its own); a cell is ``lower`` /
+    ``higher`` only beyond it. ``by_method``: the same counts per configuration (:func:`config_label`)."""
     cells = [r for r in rows if r.get("rss_ratio") is not None]
     gaps = [abs(r["rss_control_ratio"] - 1) for r in cells if r.get("rss_control_ratio") is not None]
     resolution = max(gaps) if gaps else None
@@ -334,9 +347,10 @@ def memory_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def structured_norm_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """L2 against L1 structured pruning: per (agent, runtime, amount) measured with both, which kept more of
     the return (point estimates of the return change; ``pairs``, ``l2_better``, ``l1_better``, ``ties``), and
-    per agent (the unit that is independent: an agent's amounts share its networks) which norm's mean return
-    change over those amounts is higher (``agents``, ``agents_l2_better``, ``agents_l1_better``), with the
-    two-sided sign test's p-value over the agents that differ (``agents_p``; None without any)."""
+    per agent (the unit that is independent: an agent's amounts and runtimes share its networks) which norm's
+    mean return change over those (runtime, amount) pairs is higher (``agents``, ``agents_l2_better``,
+    ``agents_l1_better``), with the two-sided sign test's p-value over the agents that differ (``agents_p``;
+    None without any)."""
     l2, l1 = STRUCTURED_NORMS
     found: dict[tuple[str, str, float], dict[str, float]] = {}
     for r in rows:
@@ -344,9 +358,9 @@ def structured_norm_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             key = (r["agent"], r.get("runtime") or SB3, float(r["amount"]))
             found.setdefault(key, {})[r["method"]] = float(r["return_change_rel"])
     pairs = {k: v[l2] - v[l1] for k, v in found.items() if l2 in v and l1 in v}
-    per_agent: dict[tuple[str, str], list[float]] = {}
-    for (agent, runtime, _amount), diff in pairs.items():
-        per_agent.setdefault((agent, runtime), []).append(diff)
+    per_agent: dict[str, list[float]] = {}
+    for (agent, _runtime, _amount), diff in pairs.items():
+        per_agent.setdefault(agent, []).append(diff)
     means = [float(np.mean(d)) for d in per_agent.values()]
     better, worse = sum(1 for m in means if m > 0), sum(1 for m in means if m < 0)
     return {"pairs": len(pairs), "l2_better": sum(1 for d in pairs.values() if d > 0),
@@ -394,6 +408,6 @@ def study_code_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     return out
 
 
-__all__ = ["STRUCTURED_NORMS", "STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "config_label", "record_configs",
-           "memory_counts", "record_runtime", "structured_norm_counts", "study_code_row", "study_code_rows",
-           "summary_counts"]
+__all__ = ["STRUCTURED_NORMS", "STUDY_CODE_COLUMNS", "best_amounts", "cell_row", "check_margin", "config_label",
+           "memory_counts", "record_configs", "record_runtime", "structured_norm_counts", "study_code_row",
+           "study_code_rows", "summary_counts"]
