@@ -95,8 +95,18 @@ def test_memory_claim() -> None:
     pruned = more + [_record("A", "prune-structured", 0.5, rss=(100, 97, 100))]
     verdict, ours, reason = _verdicts(pruned)["memory does not fall; PTDQ and PTSQ use more memory"]
     assert verdict == DISAGREES and "by more than 1% in 1 cell" in reason and "resident memory" in reason
-    same = [_record("A", "ptdq", rss=(100, 100, 100)), _record("A", "ptsq")]
-    assert _verdicts(same)["memory does not fall; PTDQ and PTSQ use more memory"][0] == DISAGREES
+    claim = "memory does not fall; PTDQ and PTSQ use more memory"
+    # agent A's baseline probed twice, 100 and 100.4 MiB: changes count beyond 0.4%
+    spread = [_record("A", "ptdq", rss=(100, 100.2, 100)), _record("A", "ptsq", rss=(100.4, 101, 100.4))]
+    verdict, ours, reason = _verdicts(spread)[claim]
+    assert verdict == CANNOT_TELL and "beyond 0.40%" in ours and "2 baseline probes" in ours and "PTDQ" in reason
+    less = [_record("A", "ptdq", rss=(100, 99, 100)), _record("A", "ptsq")]
+    assert _verdicts(less)[claim][0] == DISAGREES
+    single = [_record("A", "ptdq"), _record("B", "ptsq")]  # each baseline probed once, the copy shares its probe
+    for r in single:
+        del r["result"]["memory"]["none-copy"]
+    verdict, ours, reason = _verdicts(single)[claim]
+    assert verdict == CANNOT_TELL and "no configuration probed twice" in ours
     no_probe = [_record("A", "ptdq")]
     no_probe[0]["result"]["memory"] = {}
     assert _verdicts(no_probe)["memory does not fall; PTDQ and PTSQ use more memory"][0] == CANNOT_TELL
@@ -125,8 +135,16 @@ def test_quantization_ranks_count_resolved_wins_only_when_the_intervals_are_apar
     assert q["agents"] == 2 and q["wins"] == {"ptdq": 2, "qat": 0, "ptsq": 0}
     assert q["resolved_wins"] == {"ptdq": 1, "qat": 0, "ptsq": 0}
     claim = "PTDQ gives the best return, then QAT, PTSQ worst"
-    assert _verdicts(records)[claim][0] == CANNOT_TELL  # 1 of 2 resolved: not most
-    assert _verdicts(records[:3])[claim][0] == AGREES
+    assert _verdicts(records)[claim][0] == CANNOT_TELL  # one resolved win: sign test p = 1
+
+    def resolved(names, best):
+        return [_record(a, m, ret=(1.0, 0.99, 1.01) if m == best else (0.8, 0.7, 0.85))
+                for a in names for m in ("ptdq", "qat", "ptsq")]
+
+    verdict, ours, _reason = _verdicts(resolved("ABCDEF", "ptdq"))[claim]
+    assert verdict == AGREES and "sign test PTDQ vs PTSQ p = 0.031" in ours
+    assert _verdicts(resolved("ABCDE", "ptdq"))[claim][0] == CANNOT_TELL  # 5 of 5: p = 0.0625
+    assert _verdicts(resolved("ABCDEF", "ptsq"))[claim][0] == DISAGREES
 
 
 def test_energy_claims_follow_the_cells_words() -> None:
@@ -169,7 +187,7 @@ def test_a_copy_given_the_baseline_probe_is_no_a_a_resolution() -> None:
     assert row["rss_control_bytes"] is None and row["rss_control_ratio"] is None
     assert summary_counts([row])["rss"]["resolution"] is None
     ours = _verdicts([record])["memory does not fall; PTDQ and PTSQ use more memory"][1]
-    assert "no A/A copy to resolve it" in ours
+    assert "no configuration probed twice" in ours
 
 
 def test_an_onnxruntime_cells_a_a_gap_is_against_the_baseline_it_copies() -> None:
@@ -189,7 +207,7 @@ def test_memory_fall_names_the_threshold_it_counts_beyond() -> None:
     records = [_record("A", "ptdq", rss=(100, 101, 103)), _record("B", "prune-structured", 0.5, rss=(100, 98, 100)),
                _record("C", "prune-structured", 0.5, rss=(100, 96, 100))]
     verdict, ours, reason = _verdicts(records)["memory does not fall; PTDQ and PTSQ use more memory"]
-    assert "lower in 1 (1 by more than 3%)" in ours and "beyond the A/A copies' largest gap, 3.00%" in ours
+    assert "lower in 1 (1 by more than 3%)" in ours and "beyond 3.00%, the largest spread" in ours
     assert verdict == DISAGREES and reason.startswith("memory fell by more than 3% in 1 cell;")
 
 

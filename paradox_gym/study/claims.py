@@ -6,7 +6,7 @@ follows a stated rule per claim, from the report's own words (each cell's words 
 level; :func:`paradox_gym.study.rows.summary_counts`):
 
 - ``agrees`` / ``disagrees``: the cells resolve the claim, one way or the other;
-- ``cannot tell``: the cells do not (none measured, most of them unresolved, or the paper's figure is not
+- ``cannot tell``: the cells do not (none measured, at least half of them unresolved, or the paper's figure is not
   transcribed here).
 
 Where a verdict is ``disagrees``, the reason also names what differs between the two settings for that
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
-from paradox_gym.stats import CONFIDENCE
+from paradox_gym.stats import CONFIDENCE, sign_test
 from paradox_gym.study.rows import STRUCTURED_NORMS, config_label
 from paradox_gym.vocab import AGREES, CANNOT_TELL, CLAIM_VERDICTS, DISAGREES
 
@@ -80,7 +80,7 @@ def _energy_words(e: Mapping[str, Any]) -> str:
 
 def _energy(doc: Mapping[str, Any]) -> Judged:
     """Agrees when compression saved energy with the return kept in no more cells than chance gives;
-    cannot tell when most cells could not resolve their change (``unresolved``, or ``undetermined``: no
+    cannot tell when at least half the cells could not resolve their change (``unresolved``, or ``undetermined``: no
     interval)."""
     e = doc["summary"]["energy_per_episode"]
     ours = (f"{_energy_words(e)}; of the {e['words'].get('lower', 0)} lower, {e['fell_return_kept']} kept the "
@@ -88,7 +88,7 @@ def _energy(doc: Mapping[str, Any]) -> Judged:
     unresolved = e["words"].get("unresolved", 0) + e["words"].get("undetermined", 0)
     if not e["cells"]:
         return ours, CANNOT_TELL, "no cell measured energy"
-    if 2 * unresolved > e["cells"]:
+    if 2 * unresolved >= e["cells"]:
         return ours, CANNOT_TELL, f"{unresolved} of {_cells(e['cells'])} could not resolve their energy change"
     if e["fell_return_kept"] and e["chance_of_as_many"] < 1 - CONFIDENCE:
         return ours, DISAGREES, (f"{e['fell_return_kept']} savings; chance alone gives as many in "
@@ -101,14 +101,23 @@ def _energy(doc: Mapping[str, Any]) -> Judged:
 MEMORY_SAVING = 0.01
 
 
+def memory_resolution_text(m: Mapping[str, Any]) -> str:
+    """What a memory change is counted beyond (:func:`paradox_gym.study.rows.memory_counts`), in words."""
+    if m.get("resolution") is None:
+        return "no configuration probed twice: a change cannot be told from the probe's own spread"
+    return (f"beyond {100 * m['resolution']:.2f}%, the largest spread between probes of one configuration: "
+            f"{m.get('repeats', 0)} baseline probes, {m.get('controls', 0)} A/A copies")
+
+
 def _memory(doc: Mapping[str, Any]) -> Judged:
-    """Agrees when no cell's memory fell by more than the study's 1% (and beyond the probe's A/A
-    resolution) and every PTDQ and PTSQ cell (sb3 runtime) used more, beyond that resolution."""
+    """Disagrees when a cell's memory fell by more than the study's 1% (and beyond the probe's resolution), or a
+    PTDQ or PTSQ cell (sb3 runtime) used less beyond it; agrees when every PTDQ and PTSQ cell used more
+    beyond it; cannot tell otherwise (no resolution, or a cell within it)."""
     m = doc["summary"].get("rss")
     if not m or not m["cells"]:
         return "no memory figure (the memory probe was off)", CANNOT_TELL, "no cell ran the memory probe"
     res = m["resolution"]
-    edge = "no A/A copy to resolve it" if res is None else f"beyond the A/A copies' largest gap, {100 * res:.2f}%"
+    edge = memory_resolution_text(m)
     floor = max(res or 0.0, MEMORY_SAVING)
     beyond = f"{100 * floor:.3g}%"
     fell = sum(1 for r in doc["cells"] if r.get("rss_ratio") is not None and r["rss_ratio"] < 1 - floor)
@@ -121,9 +130,14 @@ def _memory(doc: Mapping[str, Any]) -> Judged:
         return ours, DISAGREES, f"memory fell by more than {beyond} in {_cells(fell)}"
     if not parts:
         return ours, CANNOT_TELL, "no PTDQ or PTSQ cell ran the memory probe"
+    less = [q.upper() for q, c in quant.items() if c and c["lower"]]
+    if less:
+        return ours, DISAGREES, f"{' and '.join(less)} used less memory than the baseline beyond the resolution"
+    if res is None:
+        return ours, CANNOT_TELL, "one probe per configuration, none repeated: no resolution"
     short = [q.upper() for q, c in quant.items() if c and c["higher"] < c["cells"]]
     if short:
-        return ours, DISAGREES, f"{' and '.join(short)} did not use more memory in every cell"
+        return ours, CANNOT_TELL, f"{' and '.join(short)} stayed within the probe's resolution in some cells"
     return ours, AGREES, "-"
 
 
@@ -183,7 +197,8 @@ def quantization_ranks(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _quantization(doc: Mapping[str, Any]) -> Judged:
-    """Agrees when most agents' best method is resolved and the resolved wins rank PTDQ first, PTSQ last."""
+    """A two-sided sign test on the resolved wins of PTDQ against those of PTSQ (the order's two ends): agrees
+    when PTDQ wins more at 5%, disagrees when PTSQ does, cannot tell otherwise."""
     q = quantization_ranks(doc["cells"])
     n = q["agents"]
     if not n:
@@ -192,13 +207,17 @@ def _quantization(doc: Mapping[str, Any]) -> Judged:
     done = sum(q["resolved_wins"].values())
     ours = (f"best return over {n} agents (point estimates, as the study counts): {wins}; resolved (intervals "
             f"apart) in {done}: " + ", ".join(f"{m.upper()} {q['resolved_wins'][m]}" for m in QUANTIZATION_ORDER))
-    if 2 * done <= n:
-        return ours, CANNOT_TELL, (f"in {n - done} of {n} agents the methods' return changes lie within each "
-                                   "other's intervals")
     r = q["resolved_wins"]
-    if r["ptdq"] >= r["qat"] >= r["ptsq"] and r["ptdq"] > r["ptsq"]:
-        return ours, AGREES, "-"
-    return ours, DISAGREES, "the resolved wins do not rank PTDQ first and PTSQ last"
+    if not r["ptdq"] + r["ptsq"]:
+        return ours, CANNOT_TELL, (f"neither PTDQ nor PTSQ is resolved best in any agent ({n - done} of {n} "
+                                   "agents' return changes lie within each other's intervals)")
+    p = sign_test(r["ptdq"], r["ptsq"])
+    ours += f"; sign test PTDQ vs PTSQ p = {p:.2g}"
+    if p >= 1 - CONFIDENCE:
+        return ours, CANNOT_TELL, "the resolved wins do not separate PTDQ from PTSQ (sign test p >= 0.05)"
+    if r["ptdq"] > r["ptsq"]:
+        return ours, AGREES, "-" if r["qat"] <= r["ptdq"] else "PTDQ beats PTSQ, but QAT won more agents than PTDQ"
+    return ours, DISAGREES, "PTSQ is resolved best in more agents than PTDQ, beyond chance"
 
 
 def _norms(doc: Mapping[str, Any]) -> Judged:
@@ -242,7 +261,8 @@ CLAIMS: tuple[Claim, ...] = (
           "where energy fell, the return had collapsed and episodes ended early",
           "the agents: trained to 0.7x rl-zoo3's benchmark here (docs/zoo.md)", _collapse),
     Claim("PTDQ gives the best return, then QAT, PTSQ worst", "PTDQ best in 40% of cells, QAT 36%, PTSQ 24%",
-          "QAT's fine-tuning budget and calibration data; v5 vs v4 environments", _quantization),
+          "the runtime (PyTorch's eager int8 kernels here); QAT's fine-tuning budget and calibration data; v5 vs v4 "
+          "environments", _quantization),
     Claim("L2 structured pruning keeps return better than L1", "L2 pruning kept the return better than L1",
           "v5 vs v4 environments; our agents and amounts", _norms),
     Claim("the best pruning amount for each algorithm",
@@ -280,5 +300,5 @@ def format_claims(doc: Mapping[str, Any], rows: Sequence[ClaimRow]) -> str:
                       table, ""])
 
 
-__all__ = ["CLAIMS", "Claim", "ClaimRow", "MEMORY_SAVING", "QUANTIZATION_ORDER", "format_claims", "judge_claims",
-           "quantization_ranks"]
+__all__ = ["CLAIMS", "MEMORY_SAVING", "QUANTIZATION_ORDER", "Claim", "ClaimRow", "format_claims", "judge_claims",
+           "memory_resolution_text", "quantization_ranks"]

@@ -6,6 +6,7 @@ import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
+from paradox_gym.study.claims import memory_resolution_text
 from paradox_gym.study.rows import config_label
 from paradox_gym.vocab import CLAIM_VERDICTS
 
@@ -175,8 +176,7 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
                f"{s['peak_rss']['higher']} higher.")
     m = s.get("rss") or {}
     if m.get("cells"):
-        edge = ("no A/A copy to resolve it" if m["resolution"] is None
-                else f"beyond the A/A copies' largest gap, {100 * m['resolution']:.2f}%")
+        edge = memory_resolution_text(m)
         out.append(f"- Resident memory after the rollout (the same probe): {m['lower']} of {m['cells']} cells lower, "
                    f"{m['higher']} higher ({edge}).")
     return out
