@@ -94,7 +94,29 @@ def test_the_paper_grid_expands_to_330_cells() -> None:
                          ("ptdq", "onnxruntime"): 1, ("ptsq", "onnxruntime"): 1}
     assert len(doc["agents"]) * sum(per_agent.values()) == 330
     assert grid.settings["memory"] is True and grid.settings["replicates"] == 8
-    assert len(grid.jobs()) == 33
+    jobs = grid.jobs()
+    assert len(jobs) == 33
+    # trials: square: a whole Latin square per replicate, 3 configurations on sb3 (none, none-copy, the
+    # method) and 4 on ONNX Runtime (with onnxruntime:none)
+    assert grid.settings["trials"] == "square"
+    assert {(j.runtime, j.settings["trials"], len(j.eval_settings().configs)) for j in jobs} == \
+        {("sb3", 3, 3), ("onnxruntime", 4, 4)}
+    assert grid.common_identity(jobs=jobs)["trials"] == "square"
+
+
+def test_square_trials_keep_the_ids_of_the_same_trials_given_as_a_number() -> None:
+    square = parse_grid({"agents": [PPO], "methods": ["ptdq"], "runtimes": ["sb3", "onnxruntime"], **TINY,
+                         "trials": "square"}).jobs()
+    numbers = [parse_grid({"agents": [PPO], "methods": ["ptdq"], "runtimes": [runtime], **TINY, "trials": n}).jobs()[0]
+               for runtime, n in (("sb3", 3), ("onnxruntime", 4))]
+    assert [j.id for j in square] == [j.id for j in numbers]
+
+
+@pytest.mark.parametrize("value", ["squares", 0, 1.5, True])
+def test_bad_trials_name_the_value_and_square(value) -> None:
+    with pytest.raises(UserInputError) as err:
+        parse_grid({"agents": [PPO], "methods": ["ptdq"], "trials": value}).jobs()
+    assert "trials" in str(err.value) and "'square'" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_sweep_on_two_runtimes_compares_each_cell_with_its_runtimes_baseline(tmp_path: Path) -> None:

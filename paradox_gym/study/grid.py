@@ -39,7 +39,7 @@ from paradox_gym.compression.runtimes import SB3, check_runtime
 from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
 from paradox_gym.experiment.settings import EvalSettings, Setting, int_fields, settings_of
-from paradox_gym.study.jobs import AgentSpec, Job, make_job, vecnormalize_file
+from paradox_gym.study.jobs import SQUARE, AgentSpec, Job, make_job, vecnormalize_file
 from paradox_gym.vocab import BASELINE
 
 
@@ -99,9 +99,23 @@ class GridKey:
     unsupported_default: Any = None
 
 
+def _trials(name: str, minimum: int) -> Callable[[Any], int | str]:
+    def check(value: Any) -> int | str:
+        if value == SQUARE:
+            return SQUARE
+        try:
+            return check_int(name, value, minimum, _INT_MAXIMA.get(name))
+        except UserInputError as exc:
+            raise UserInputError(f"{exc} (or {SQUARE!r}: one trial per configuration of each cell)") from None
+
+    return check
+
+
 def _check_of(name: str, declared: Setting) -> Callable[[Any], Any]:
     """How a grid value of a declared setting is checked before the jobs are built (EvalSettings checks
     every value again when a job's settings are made)."""
+    if name == "trials" and declared.bounds is not None:
+        return _trials(name, declared.bounds[0])
     if declared.kind == "int" and declared.bounds is not None:
         return _int(name, declared.bounds[0])
     if declared.kind in ("flag", "no-flag"):
@@ -200,8 +214,11 @@ class Grid:
         if not jobs:
             return {}
         first = jobs[0].identity
-        return {k: v for k, v in first.items()
-                if k not in CELL_IDENTITY and all(j.identity.get(k) == v for j in jobs[1:])}
+        common = {k: v for k, v in first.items()
+                  if k not in CELL_IDENTITY and all(j.identity.get(k) == v for j in jobs[1:])}
+        if self.settings.get("trials") == SQUARE:  # the rule the cells' trials follow is shared
+            common["trials"] = SQUARE
+        return common
 
 
 def _load_yaml(path: Path) -> Any:

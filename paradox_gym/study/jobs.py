@@ -48,6 +48,10 @@ FAILURE_SCHEMA = "paradox_gym.study.failure/1"
 GRID_SCHEMA = "paradox_gym.study.grid/1"
 #: Characters of the sha256 hex digest used as a job id (64 bits).
 ID_CHARS = 16
+#: A grid's ``trials: square``: as many trials per replicate as the cell has configurations, so that each
+#: replicate is a whole Latin square (every configuration first in its round once; docs/methodology.md). A
+#: cell on another runtime has one configuration more (``<runtime>:none``) than an ``sb3`` cell.
+SQUARE = "square"
 #: ``exclusive``: measured jobs run one at a time per machine (serial, ray); ``shared``: jobs share a
 #: machine (process executor), so their energy and latency are contaminated and never reported.
 MEASUREMENTS: tuple[str, ...] = ("exclusive", "shared")
@@ -154,12 +158,15 @@ def make_job(agent: AgentSpec, method: str, amount: float | None, common: dict[s
     ``runtime`` other than ``sb3`` the job measures ``<runtime>:<method>`` against ``<runtime>:none`` (and
     that against the ``sb3`` baseline); an ``sb3`` job's settings and id are those it had before runtimes
     were a grid dimension. The settings are validated here (a bad value raises UserInputError before
-    anything is measured)."""
+    anything is measured). ``trials: "square"`` (:data:`SQUARE`) becomes the cell's number of
+    configurations."""
     kwargs = dict(common)
     kwargs.update(env_id=agent.env_id, algo=agent.algo, agent_path=agent.path, methods=(method,),
                   amount=DEFAULT_AMOUNT if amount is None else amount)
     if runtime != SB3:
         kwargs["runtimes"] = (runtime,)
+    if kwargs.get("trials") == SQUARE:  # one trial per configuration of this cell (a whole Latin square)
+        kwargs["trials"] = len(EvalSettings(**{**kwargs, "trials": 1}).configs)
     settings = EvalSettings(**kwargs)
     kwargs["meters"] = settings.meters  # resolved here, so every host measures with the meters the id names
     identity = job_identity(agent, method, amount, settings, extra, measurement)
