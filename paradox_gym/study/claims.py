@@ -253,7 +253,8 @@ def _best_amounts(doc: Mapping[str, Any]) -> Judged:
 CLAIMS: tuple[Claim, ...] = (
     Claim("size falls", "every compressed model is smaller than its baseline", "-", _size),
     Claim("energy does not fall", "compression generally does not reduce energy (battery readings)",
-          "the meter: energy modelled from the process's CPU time here, a laptop battery there", _energy),
+          "the meter: energy modelled from the process's CPU time here, a laptop battery there; the runtime: "
+          "PTDQ and PTSQ ran in ONNX Runtime there, here on both runtimes", _energy),
     Claim("memory does not fall; PTDQ and PTSQ use more memory",
           "pruning saves about 1% memory; PTDQ and PTSQ use more than the baseline",
           "the probe: a fresh process's resident memory here, the machine's memory use there", _memory),
