@@ -150,18 +150,22 @@ def test_quantization_ranks_count_resolved_wins_only_when_the_intervals_are_apar
 def test_energy_claims_follow_the_cells_words() -> None:
     higher = [_record(a, "ptdq") for a in "ABCD"]
     v = _verdicts(higher)
-    assert v["energy does not fall"][0] == AGREES
+    assert v["energy does not fall with the return kept"][0] == AGREES
     assert v["energy falls only when return collapses"][0] == CANNOT_TELL  # energy fell nowhere
     collapsed = higher + [_record("E", "prune-structured", 0.7, ret=(0.3, 0.2, 0.4), energy=(0.5, 0.4, 0.6))]
     assert _verdicts(collapsed)["energy falls only when return collapses"][0] == AGREES
     savings = [_record(a, "ptdq", energy=(0.8, 0.7, 0.9)) for a in "ABCDEF"]
     v = _verdicts(savings)
-    assert v["energy does not fall"][0] == DISAGREES and "battery" in v["energy does not fall"][2]
+    assert v["energy does not fall with the return kept"][0] == DISAGREES and "battery" in v["energy does not fall with the return kept"][2]
     assert v["energy falls only when return collapses"][0] == DISAGREES
+    # energy fell in every cell, but none kept the return: nothing says whether compression saves energy
+    lost = [_record(a, "prune-structured", 0.5, ret=(0.3, 0.2, 0.4), energy=(0.5, 0.4, 0.6)) for a in "ABC"]
+    verdict, ours, reason = _verdicts(lost)["energy does not fall with the return kept"]
+    assert verdict == CANNOT_TELL and "3 lower" in ours and reason.startswith("no cell kept the return")
     unresolved = [_record(a, "ptdq", energy=(1.0, 0.7, 1.3)) for a in "ABC"]
     for r in unresolved:
         r["result"]["comparisons"]["ptdq"]["verdict"] = {"energy": "unresolved"}
-    assert _verdicts(unresolved)["energy does not fall"][0] == CANNOT_TELL
+    assert _verdicts(unresolved)["energy does not fall with the return kept"][0] == CANNOT_TELL
 
 
 def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> None:
@@ -235,8 +239,8 @@ def test_energy_without_an_interval_is_not_evidence_that_it_did_not_fall() -> No
         r["result"]["comparisons"]["ptdq"]["energy_per_episode"] = None
     v = _verdicts(records)
     assert _doc(records)["summary"]["energy_per_episode"]["words"] == {"undetermined": 3}
-    assert v["energy does not fall"][0] == CANNOT_TELL
-    assert v["energy does not fall"][2].startswith("3 of 3 cells could not resolve")
+    assert v["energy does not fall with the return kept"][0] == CANNOT_TELL
+    assert v["energy does not fall with the return kept"][2].startswith("3 of the 3 cells that kept the return could not resolve")
 
 
 def test_collapse_counts_cells_without_the_return_shown_kept() -> None:
