@@ -29,6 +29,7 @@ from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, refuse_n
 from paradox_gym.analysis import FAMILY_METRICS, Analysis, analyse, budget_warning
 from paradox_gym.compression.floor import measure_macs_per_s
 from paradox_gym.energy.devices import HEADLINE_NET
+from paradox_gym.experiment.background import background_note
 from paradox_gym.experiment.device_energy import apply_idle, apply_idle_to_episodes, short_window_notes
 from paradox_gym.experiment.agents import build_agents, check_eval_spaces, load_model, recipe_record
 from paradox_gym.experiment.design import OrderPlan
@@ -160,6 +161,8 @@ def _run_replicates(settings: EvalSettings, say: ProgressCallback) -> tuple[Eval
         if outcome.interrupted or outcome.error:  # a fault stops the run: what is whole is kept
             break
     run = merge(outcomes, settings.configs, order_seed=plan.order_seed)
+    if (busy := background_note(run.background)) is not None:
+        run.notes.append(busy)
     if run.devices:  # net of idle power, from the idle windows interleaved with the trials
         run.trials = apply_idle(run.trials, run.idle_windows, run.devices)
         run.episodes = apply_idle_to_episodes(run.episodes, run.idle_windows, run.devices)

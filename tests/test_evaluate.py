@@ -25,7 +25,7 @@ TOP_KEYS = {
     "recipes", "memory", "trials_completed", "trials", "evaluation_s", "elapsed_s", "energy_meter",
     "energy_method", "crosscheck_meter", "summaries", "comparisons", "verdicts", "decomposition", "checks",
     "notes", "timings_s", "files", "control", "multiplicity", "replicates", "reference_comparisons", "energy",
-    "error", "write_errors", "design", "baseline_reference", "provisional", "skipped",
+    "error", "write_errors", "design", "baseline_reference", "provisional", "skipped", "background",
 }
 CLAIMS = [
     "size reduction did not bring energy reduction",
@@ -169,6 +169,12 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     assert result["energy"]["headline"]["scope"] == ["cpu"]
     assert result["energy"]["devices"]["cpu"]["meter"] == "cpu-model"
     assert result["memory"] is None
+    # the other processes' CPU time during the one replicate: read from the kernel's counters, never negative
+    background = result["background"]
+    assert [b["replicate"] for b in background["replicates"]] == [0]
+    window = background["replicates"][0]
+    assert window["own_cpu_s"] > 0.5 and window["wall_s"] > 0 and window["others_cpu_s"] >= 0
+    assert background["others_cpus_mean"] == pytest.approx(window["others_cpu_s"] / window["wall_s"])
     assert set(result["summaries"]) == {"none", "ptdq", "prune"}
     assert set(result["verdicts"]) == {"ptdq", "prune"}
     assert [c["claim"] for c in result["checks"]] == CLAIMS

@@ -31,6 +31,7 @@ from typing import Any
 
 from paradox_gym._util.cli import ArgumentParser, keep_stdout_for_results, run_cli
 from paradox_gym.envs import fresh_process_env
+from paradox_gym.experiment.background import BackgroundLoad, probe
 from paradox_gym.experiment.agents import build_agents, load_model
 from paradox_gym.experiment.device_energy import DeviceSetup, IdleRecord
 from paradox_gym.experiment.records import EpisodeRecord, TrialRecord
@@ -191,6 +192,8 @@ class ReplicateOutcome:
     orders: list[list[str]] | None = None
     #: the RuntimeWarnings it raised while measuring (e.g. an environment whose close failed)
     warnings: list[str] = field(default_factory=list)
+    #: the other processes' CPU time while it ran (None: not recorded, e.g. interrupted)
+    background: BackgroundLoad | None = None
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
@@ -232,6 +235,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
     outcome = ReplicateOutcome(replicate, orders=orders)
     env = {**os.environ, **fresh_process_env(settings.env_id), "PYTHONUNBUFFERED": "1"}  # caller-registered envs
     errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty stderr can never block the child
+    stop_background = probe(replicate)  # from before the process starts until it has been waited for
     # its own session: a terminal's Ctrl-C reaches only this process, which passes exactly one SIGINT on
     proc = subprocess.Popen([sys.executable, "-m", "paradox_gym.experiment.replicate", "--replicate", str(replicate)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
@@ -277,6 +281,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
         for message in _lines(proc):
             take(message)
         proc.wait()
+        outcome.background = stop_background()
     except KeyboardInterrupt:
         outcome.interrupted = True
         if proc.poll() is None:
@@ -337,6 +342,8 @@ def merge(outcomes: list[ReplicateOutcome], configs: tuple[str, ...], *,
         run.elapsed_s += o.elapsed_s
         run.interrupted = run.interrupted or o.interrupted
         run.notes.extend(f"replicate {o.replicate}: {w}" for w in o.warnings)
+        if o.background is not None:
+            run.background.append(o.background)
         if o.error:
             run.notes.append(f"failed: {o.error} (the run stopped; every whole trial before it is kept)")
             run.failed_replicates.append(o.replicate)

@@ -24,6 +24,7 @@ from paradox_gym.energy.placement import place_policy
 from paradox_gym.envs import close_env
 from paradox_gym.envs.rollout import PolicyTimer, play_episode
 from paradox_gym.errors import ParadoxGymError, UserInputError
+from paradox_gym.experiment.background import BackgroundLoad
 from paradox_gym.experiment.records import CONTENTION_SHARE, EpisodeRecord, TrialRecord
 from paradox_gym.experiment.agents import make_eval_env
 from paradox_gym.experiment.design import OrderPlan, check_orders
@@ -110,6 +111,8 @@ class EvaluationRun:
     orders: dict[int, list[list[str]]] = field(default_factory=dict)
     #: the seed the orders were drawn from (None when not known)
     order_seed: int | None = None
+    #: the other processes' CPU time during each replicate (:mod:`paradox_gym.experiment.background`)
+    background: list[BackgroundLoad] = field(default_factory=list)
 
 
 def _trial_record(config: str, trial: int, seeds: list[int], returns: list[float], lengths: list[int],

@@ -17,6 +17,7 @@ from paradox_gym._util.cli import one_line
 from paradox_gym._util.files import DeferredSignals, write_bytes_atomic
 from paradox_gym.analysis import Analysis, Comparison
 from paradox_gym.compression.footprint import Footprint
+from paradox_gym.experiment.background import background_section
 from paradox_gym.experiment.design import PositionEffect, design_record, position_effect
 from paradox_gym.experiment.device_energy import EnergySection, energy_section
 from paradox_gym.experiment.records import MemoryProbe
@@ -172,6 +173,7 @@ class EvalResult:
             "trials_completed": {cfg: len(v) for cfg, v in run.trials.items()},
             "trials": {cfg: [trial_dict(t) for t in trials] for cfg, trials in run.trials.items()},
             "evaluation_s": run.elapsed_s,
+            "background": background_section(run.background),
             "elapsed_s": self.timings_s.get("total_s"),
             **self.analysis.to_dict(),
             "verdicts": self.verdicts(),

@@ -6,6 +6,7 @@ import math
 from typing import Any, Iterable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
+from paradox_gym.experiment.background import BUSY_OTHERS_CPUS
 from paradox_gym.study.claims import memory_resolution_text
 from paradox_gym.study.rows import config_label
 from paradox_gym.vocab import CLAIM_VERDICTS
@@ -106,12 +107,29 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
           _ratio_change(r, "latency_ratio"),
           "n/a" if r.get("rss_ratio") is None else _pct(r["rss_ratio"] - 1),
           "n/a" if r.get("size_ratio") is None else _pct(r["size_ratio"] - 1), r["host"]] for r in cells]))
+    out += _background_lines(cells)
     weak = {r["agent"]: r for r in cells if r.get("weak_agent")}
     for agent, r in weak.items():
         ratio = "" if r.get("reference_ratio") is None else f" ({r['reference_ratio']:.2f}x its reference return)"
         out += ["", f"Weak agent: {agent}{ratio}, {r.get('reference_source')}. Findings for this agent may not "
                     "carry over to trained agents."]
     return out
+
+
+def _background_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line on the other work beside the measurement (``others_cpus``), where cells recorded it."""
+    known = [r for r in cells if isinstance(r.get("others_cpus"), (int, float))]
+    if not known:
+        return []
+    loads = sorted(r["others_cpus"] for r in known)
+    worst = max(known, key=lambda r: r["others_cpus"])
+    busy = [r for r in known if r["others_cpus"] >= BUSY_OTHERS_CPUS]
+    mde = [r["energy_mde_pct"] for r in busy if isinstance(r.get("energy_mde_pct"), (int, float))]
+    return ["", f"Background load (`others_cpus` in results.csv: the CPUs other processes kept busy while a "
+                f"cell's replicates measured) in {len(known)} of {len(cells)} cells: median "
+                f"{loads[len(loads) // 2]:.2f}, most {worst['others_cpus']:.2f} ({worst['agent']} "
+                f"{config_label(worst)} {amount_text(worst['amount'])}".rstrip() + f"); {len(busy)} cells at >= "
+                f"{BUSY_OTHERS_CPUS:g}" + (f", their A/A MDE {min(mde):.1f}% to {max(mde):.1f}%" if mde else "") + "."]
 
 
 def _best_section(doc: Mapping[str, Any], margin: float) -> list[str]:

@@ -149,6 +149,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     else:
         kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
     control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
+    background = result.get("background") if isinstance(result.get("background"), Mapping) else {}
     base_return = _mean(base_s, "ret")
     reference = baseline_reference(result["config"]["algo"], result["config"]["env_id"], base_return) \
         if isinstance(base_return, (int, float)) and not isinstance(base_return, bool) else None
@@ -185,6 +186,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "energy_per_episode_direction": verdict.get("energy") or (energy_direction(e_ep) if e_ep else "undetermined"),
         "energy_saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
         "energy_mde_pct": control.get("min_detectable_effect_pct"), "noisy": verdict.get("noisy"),
+        "others_cpus": background.get("others_cpus_mean"), "others_cpus_max": background.get("others_cpus_max"),
         "energy_per_step_ratio": e_step.ratio if e_step else None,
         "energy_per_step_ratio_low": e_step.ratio_low if e_step else None,
         "energy_per_step_ratio_high": e_step.ratio_high if e_step else None,
