@@ -75,3 +75,23 @@ def test_the_study_line_names_the_busiest_cell() -> None:
     assert "in 2 of 3 cells" in text and "most 0.90 (PPO Hopper-v5 prune-structured 0.3)" in text
     assert "1 cells at >= 0.1, their A/A MDE 15.2% to 15.2%" in text
     assert _background_lines([cells[2]]) == []
+
+
+def test_the_study_names_the_code_that_measured_its_cells() -> None:
+    from paradox_gym.study.markdown import _code_lines
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    cells = [{"paradox_gym_commit": sha}, {"paradox_gym_commit": sha + "+modified"}, {"paradox_gym_commit": None}]
+    text = _code_lines(cells)[0]
+    assert "0123456789ab (1 cells), 0123456789ab (modified) (1 cells), not recorded (1 cells)" in text
+    assert _code_lines([{"paradox_gym_commit": None}]) == []
+
+
+def test_the_source_commit_of_this_checkout() -> None:
+    from paradox_gym.report.machine import source_commit, software_versions
+
+    commit = source_commit()
+    assert software_versions()["paradox_gym_commit"] == commit
+    if commit is not None:  # a git work tree (not an installed wheel): 40 hex digits, maybe +modified
+        head = commit.removesuffix("+modified")
+        assert len(head) == 40 and all(c in "0123456789abcdef" for c in head)

@@ -69,6 +69,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
             _md_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
                       [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
                        for h in doc["hosts"]]), ""]
+    out += _code_lines(doc["cells"])
     if len(doc["hosts"]) > 1:
         out += ["Jobs ran on more than one machine: every ratio below compares configurations measured in "
                 "one run on one host; absolute energies and latencies from different hosts are not compared.", ""]
@@ -114,6 +115,20 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
         out += ["", f"Weak agent: {agent}{ratio}, {r.get('reference_source')}. Findings for this agent may not "
                     "carry over to trained agents."]
     return out
+
+
+def _code_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Which code measured the cells: each git commit with its count (``+modified``: files differed from it)."""
+    counts: dict[str, int] = {}
+    for r in cells:
+        commit = r.get("paradox_gym_commit")
+        key = "not recorded" if not commit else commit[:12] + (" (modified)" if commit.endswith("+modified") else "")
+        counts[key] = counts.get(key, 0) + 1
+    if set(counts) <= {"not recorded"}:
+        return []
+    return ["Code that measured the cells (paradox_gym's git commit; not recorded: an installed package, or a "
+            "cell measured before it was recorded): " + ", ".join(f"{k} ({n} cells)" for k, n in counts.items())
+            + ".", ""]
 
 
 def _background_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -158,6 +158,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
         "runtime": runtime, "amount": record.get("amount"), "host": record.get("host"),
         "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
+        "paradox_gym_commit": (result.get("software") or {}).get("paradox_gym_commit"),
         "measurement": ident.get("measurement"), "episodes_per_trial": result["config"].get("episodes"),
         "trials": result["config"].get("trials"), "replicates": result["config"].get("replicates"),
         "pairs": comp.get("pairs"),
