@@ -9,6 +9,7 @@
     runtimes: [sb3, onnxruntime] # optional (default sb3): every method on each runtime, or a mapping
     episodes: 2                  # runtime -> its methods (or `all`): {sb3: all, onnxruntime: [ptdq]}
     trials: 2
+    remeasure: {above_mde_pct: 10, replicates: 12}   # optional: the resolution rule (study/remeasure.py)
 
 A cell is one agent, one method, one amount and one runtime; a method without an amount (``ptdq``) has one
 cell per agent and runtime. A cell on a runtime other than ``sb3`` is that runtime's configuration
@@ -38,8 +39,9 @@ from paradox_gym.compression.registry import METHOD_TABLE, canonical_method
 from paradox_gym.compression.runtimes import SB3, check_runtime
 from paradox_gym._util.files import read_regular_file
 from paradox_gym.errors import AgentNotFoundError, UserInputError
-from paradox_gym.experiment.settings import EvalSettings, Setting, int_fields, settings_of
+from paradox_gym.experiment.settings import DEFAULT_REPLICATES, EvalSettings, Setting, int_fields, settings_of
 from paradox_gym.study.jobs import SQUARE, AgentSpec, Job, make_job, vecnormalize_file
+from paradox_gym.study.remeasure import REMEASURE, Remeasure, parse_remeasure
 from paradox_gym.vocab import BASELINE
 
 
@@ -182,6 +184,8 @@ class Grid:
     source: dict[str, Any]
     agents_dir: str | None = None
     runtimes: dict[str, tuple[str, ...]] | None = None
+    #: cells above an A/A MDE target measured again (:mod:`paradox_gym.study.remeasure`); None: never
+    remeasure: Remeasure | None = None
 
     def runtimes_of(self, method: str) -> tuple[str, ...]:
         """The runtimes ``method`` runs on in this grid, in grid order."""
@@ -401,7 +405,7 @@ def _with_stats(agent: AgentSpec, agents_dir: str | None) -> AgentSpec:
 
 def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None = None) -> Grid:
     """Validate a parsed grid document (see the module docstring); UserInputError names what is wrong."""
-    valid = (*CELL_KEYS, *GRID_KEYS)
+    valid = (*CELL_KEYS, *GRID_KEYS, REMEASURE)
     if not isinstance(doc, dict):
         raise UserInputError(f"a grid file must be a mapping of keys ({', '.join(valid)}), got {type(doc).__name__}")
     check_document(doc)  # a document built in Python is held to the file's bounds too
@@ -460,8 +464,10 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
                 f"(EvalSettings has no {key.field!r}); valid: {key.unsupported_default!r}")
     if agents_dir is not None:
         settings["agents_dir"] = str(agents_dir)
+    rule = parse_remeasure(doc[REMEASURE], settings.get("replicates", DEFAULT_REPLICATES)) if REMEASURE in doc \
+        else None
     source = json.loads(json.dumps(doc, default=str))
-    return Grid(tuple(agents), tuple(methods), tuple(amounts), settings, extra, source, agents_dir, runtimes)
+    return Grid(tuple(agents), tuple(methods), tuple(amounts), settings, extra, source, agents_dir, runtimes, rule)
 
 
 def _runtimes(doc: Mapping[str, Any], methods: list[str]) -> dict[str, tuple[str, ...]]:

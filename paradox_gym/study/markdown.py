@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import paradox_gym.report.format as fmt
 from paradox_gym.experiment.background import BUSY_OTHERS_CPUS
 from paradox_gym.study.claims import memory_resolution_text
+from paradox_gym.study.remeasure import remeasure_text
 from paradox_gym.study.rows import config_label
 from paradox_gym.vocab import CLAIM_VERDICTS
 
@@ -58,6 +59,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += [f"Jobs: {jobs['done']} of {jobs['total']} done, {jobs['failed']} failed, {jobs['missing']} not run"
             + (f"; {jobs['left_out']} job files of another grid left out" if jobs.get("left_out") else "")
             + f". Report written {doc['written_at']}.", ""]
+    if (rule := remeasure_text(doc.get("remeasure"))) is not None:
+        out += [rule, ""]
     if doc.get("claims"):
         verdicts = [c["verdict"] for c in doc["claims"]]
         out += ["The 2024 study's claims against this one ([claims.md](claims.md)): "

@@ -38,6 +38,7 @@ from paradox_gym.study.claims import ClaimRow, format_claims, judge_claims
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
 from paradox_gym.study.records import is_number, parse_record
+from paradox_gym.study.remeasure import Parsed, choose_runs, rule_of
 from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, config_label,
                                     study_code_rows, summary_counts)
 
@@ -89,8 +90,6 @@ def _grid_entry(grid: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: A job record with its row and its study-code rows.
-Parsed = tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]
 
 
 def _conversion_errors() -> tuple[type[BaseException], ...]:
@@ -140,7 +139,10 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
     except UserInputError as exc:
         skipped.append(f"{exc}; the report covers every job file")
         grid = None
-    wanted = {j["id"] for j in grid["jobs"]} if grid else None
+    rule = rule_of(grid)
+    second_of = {j["id"]: j["remeasure_id"] for j in grid["jobs"] if isinstance(j.get("remeasure_id"), str)} \
+        if grid and rule else {}
+    wanted = {j["id"] for j in grid["jobs"]} | set(second_of.values()) if grid else None
     left_out = len(store.done_ids() - wanted) if wanted is not None else 0  # other grids' jobs: not even read
     for path in store.irregular(wanted):
         skipped.append(f"{path} is not a regular file (a directory, FIFO, device or dangling link); left out: move "
@@ -162,10 +164,15 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
             continue
         parsed.append((r, row, code))
     parsed = _writable(parsed, lambda r: str(store.job_path(r["id"])), skipped)
+    done_ids = {r["id"] for r, _row, _code in parsed}
+    seconds = set(second_of.values())
+    second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
+    failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
+    parsed, remeasure = choose_runs(parsed, second_of, rule)
+    if remeasure is not None:
+        remeasure["failed"] = len(second_failures)
     records = [r for r, _row, _code in parsed]
     rows = [row for _r, row, _code in parsed]
-    done_ids = {r["id"] for r in records}
-    failures = [f for f in failures if f["id"] not in done_ids]
     hosts: dict[tuple[Any, Any], dict[str, Any]] = {}
     for r in records:
         key = (r.get("host"), r.get("machine_fingerprint"))
@@ -197,8 +204,9 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "cells": rows,
         "best_amounts": best_amounts(rows),
         "summary": summary_counts(rows),
+        "remeasure": remeasure,
         "claims": [],
-        "failures": [_failure_entry(f) for f in failures],
+        "failures": [_failure_entry(f) for f in failures + second_failures],
         "notes": [_note(group) for group in notes.values()],
         "skipped": skipped,
         "files": {},

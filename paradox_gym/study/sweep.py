@@ -3,7 +3,9 @@
 Re-running the same sweep skips every job whose file exists (``DIR/jobs/<id>.json``); failed jobs are
 retried only with ``retry_failed``; a grid whose shared settings differ from the directory's
 (``DIR/grid.json`` fingerprint) is refused unless ``force``. A job file is written atomically as the job
-finishes, so killing the sweep at any moment loses at most the jobs in flight.
+finishes, so killing the sweep at any moment loses at most the jobs in flight. A grid with a ``remeasure``
+rule (:mod:`paradox_gym.study.remeasure`) then measures again, once, every cell whose A/A MDE is above
+its target.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from paradox_gym.limits import MAX_WORKERS
 from paradox_gym.study.executors import ExecutorOptions, check_ray_address, get_executor
 from paradox_gym.study.grid import Grid
 from paradox_gym.study.jobs import GRID_SCHEMA, Job, JobOutcome, JobStore, grid_fingerprint
+from paradox_gym.study.remeasure import Remeasure, record_mde, remeasure_job
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,6 +100,22 @@ def _prepare_store(store: JobStore, doc: dict[str, Any], force: bool, wanted: se
         raise UserInputError(f"{store.grid_path} cannot be written ({exc.strerror or exc})") from None
 
 
+def _due_again(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], rule: Remeasure,
+               retry_failed: bool) -> list[Job]:
+    """The second runs still to measure: cells done whose A/A MDE is above the rule's target, whose second run
+    is neither done nor (unless ``retry_failed``) failed."""
+    done, failed = store.done_ids(), store.failed_ids()
+    due = []
+    for job in jobs:
+        second = again[job.id]
+        if job.id not in done or second.id in done or (second.id in failed and not retry_failed):
+            continue
+        records, _problems = store.read_records(store.jobs_dir, {job.id})
+        if records and rule.selects(record_mde(records[0])):
+            due.append(second)
+    return due
+
+
 def run_sweep(
     grid: Grid,
     out: str,
@@ -130,39 +149,46 @@ def run_sweep(
     if len(set(ids)) != len(ids):
         raise UserInputError("grid has two cells with the same identity (the same agent, method and amount)")
     common = grid.common_identity(chosen.measurement, jobs)
+    rule = grid.remeasure
+    again = {j.id: remeasure_job(j, rule, grid.settings, grid.extra, chosen.measurement) for j in jobs} \
+        if rule is not None else {}
+    by_id.update({j.id: j for j in again.values()})
     doc = {
         "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
         "grid": grid.source, "grid_file": grid_file, "executor": chosen.name, "measurement": chosen.measurement,
         "command": list(command) if command is not None else None,
         "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "jobs": [j.cell() for j in jobs],
+        "jobs": [{**j.cell(), **({"remeasure_id": again[j.id].id} if again else {})} for j in jobs],
+        "remeasure": rule.to_dict() if rule is not None else None,
     }
     store = JobStore(out)
     store.create()
     started = time.perf_counter()
     with store.lock():
-        wanted = set(ids)
+        wanted = set(ids) | {j.id for j in again.values()}
         _prepare_store(store, doc, force, wanted)
-        done_ids = store.done_ids() & wanted
-        failed_ids = (store.failed_ids() & wanted) - done_ids
+        done_ids = store.done_ids() & set(ids)  # the cells' first runs; second runs are planned after them
+        failed_ids = (store.failed_ids() & set(ids)) - done_ids
         todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
         skipped_failed = 0 if retry_failed else len(failed_ids)
-        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0}
+        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0, "planned": len(todo), "total": len(jobs)}
         done_before = len(done_ids)
-        total = len(jobs)
+        total = state["total"]
         plan = (f"{total} jobs in the grid: {done_before} already done, {len(todo)} to run with {chosen.name}"
-                + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else ""))
-        say(SweepEvent("plan", plan, state["done"], total, state["failed"]))
+                + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else "")
+                + (f"; then every cell whose A/A MDE is above {rule.above_mde_pct:g}% is measured again at "
+                   f"{rule.replicates} replicates" if rule is not None else ""))
+        say(SweepEvent("plan", plan, state["done"], state["total"], state["failed"]))
         run_started = time.perf_counter()
 
         def eta() -> float | None:
             if not state["ran"]:
                 return None
-            left = len(todo) - state["ran"]
+            left = state["planned"] - state["ran"]
             return max(0.0, (time.perf_counter() - run_started) / state["ran"] * left)
 
         def on_start(job: Job) -> None:
-            say(SweepEvent("start", f"{job.id} {job.describe()}", state["done"], total, state["failed"], eta()))
+            say(SweepEvent("start", f"{job.id} {job.describe()}", state["done"], state["total"], state["failed"], eta()))
 
         def on_done(outcome: JobOutcome) -> None:
             if outcome.status == "interrupted":
@@ -176,16 +202,26 @@ def run_sweep(
                     failed_ids.discard(outcome.job_id)
                     state["failed"] -= 1
                 say(SweepEvent("done", f"{job.id} {job.describe()} ({outcome.elapsed_s:.1f} s)",
-                               state["done"], total, state["failed"], eta()))
+                               state["done"], state["total"], state["failed"], eta()))
             else:
                 if outcome.job_id not in failed_ids:
                     failed_ids.add(outcome.job_id)
                     state["failed"] += 1
                 say(SweepEvent("failed", f"{job.id} {job.describe()}: {outcome.record.get('error')}",
-                               state["done"], total, state["failed"], eta()))
+                               state["done"], state["total"], state["failed"], eta()))
 
         if todo:
             chosen.run(todo, on_start, on_done, options)
+        if rule is not None:
+            again_todo = _due_again(store, jobs, again, rule, retry_failed)
+            if again_todo:
+                state["planned"] += len(again_todo)
+                state["total"] += len(again_todo)
+                say(SweepEvent("plan", f"{len(again_todo)} cells have an A/A MDE above {rule.above_mde_pct:g}%: "
+                                       f"measuring them again at {rule.replicates} replicates", state["done"],
+                               state["total"], state["failed"]))
+                chosen.run(again_todo, on_start, on_done, options)
+        total = state["total"]
         files: dict[str, str] = {}
         if report:
             from paradox_gym.study.report import write_report
