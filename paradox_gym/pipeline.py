@@ -177,6 +177,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
 
     torch.set_num_threads(settings.threads)
     timings: dict[str, float] = {}
+    software = software_versions()  # before any replicate starts: the code it imports is this commit's
     check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
     fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
     family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
@@ -249,7 +250,7 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
         settings=settings, run=run, analysis=analysis, footprints=footprints,
         baseline_footprint=agents[BASELINE].baseline_footprint,
         recipes={m: recipe_record(a) for m, a in agents.items()}, memory=memory,
-        machine=machine_info(settings.threads), software=software_versions(), timings_s=dict(timings),
+        machine=machine_info(settings.threads), software=software, timings_s=dict(timings),
         skipped=skipped,
     )
     if settings.out is not None:

@@ -61,7 +61,12 @@ def test_each_cell_takes_its_second_run_where_the_rule_chose_it() -> None:
     text = remeasure_text(summary)
     assert text is not None and text.startswith("Resolution rule: A/A MDE at most 10% per cell")
     assert "2 of 4 cells meet it; 2 were above it at the first run: 1 measured again" in text
-    assert "1 still to measure again" in text
+    assert "1 still to measure again (the sweep does so once every cell has its first run)" in text
+    # a failed second run keeps its cell's first run, and is not waiting to be measured
+    _chosen, failed = choose_runs(parsed, {"a": "a2", "b": "b2", "c": "c2", "d": "d2"}, Remeasure(10.0, 12),
+                                  frozenset({"c2"}))
+    assert failed is not None and (failed["pending"], failed["failed"]) == (0, 1)
+    assert "1 whose second run failed" in (remeasure_text(failed) or "")
     plain, none = choose_runs(parsed[:2], {}, None)
     assert none is None and [r["remeasured"] for _c, r, _x in plain] == [False, False]
 
@@ -86,6 +91,12 @@ def test_a_sweep_measures_the_cells_above_the_target_again(tmp_path: Path) -> No
     assert row["first_energy_mde_pct"] > 1e-9 and row["meets_mde_target"] is False
     assert study["jobs"]["done"] == 1 and study["remeasure"]["remeasured"] == 1
     assert "Resolution rule: A/A MDE at most 1e-09% per cell" in (out / "study.md").read_text()
-    # run again: nothing left to measure, the second run is never repeated
+    # run again: nothing left to measure, the second run is never repeated, and it still counts
     again = run_sweep(grid, str(out))
-    assert again.ran == 0 and again.done == 1
+    assert (again.ran, again.done, again.total, again.failed) == (0, 2, 2, 0)
+    # another rule once a second run is stored: refused (the cell would be measured a third time)
+    changed = parse_grid({"agents": [PPO], "methods": ["ptdq"], **SMALL,
+                          "remeasure": {"above_mde_pct": 1e-9, "replicates": 4}})
+    with pytest.raises(UserInputError) as err:
+        run_sweep(changed, str(out))
+    assert "a cell would be measured a third time" in str(err.value) and "\n" not in str(err.value)

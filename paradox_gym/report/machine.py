@@ -28,9 +28,10 @@ GIT_TIMEOUT_S = 5.0
 
 
 def source_commit() -> str | None:
-    """The git commit paradox_gym is imported from (``<sha>``, ``<sha>+modified`` when files under
-    ``paradox_gym/`` differ from it), or None when it is not imported from a git work tree (an installed
-    wheel) or git cannot say. The package version alone does not name the code of an editable install."""
+    """The git commit checked out where paradox_gym is imported from (``<sha>``, ``<sha>+modified`` when files
+    under ``paradox_gym/`` differ from it), or None when it is not imported from a git work tree (an installed
+    wheel) or git cannot say. The package version alone does not name the code of an editable install. Read
+    when called (an evaluation reads it before its replicates start); ``status`` takes no lock."""
     import subprocess
 
     package = Path(__file__).resolve().parent.parent
@@ -40,7 +41,8 @@ def source_commit() -> str | None:
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=GIT_TIMEOUT_S, check=True, stdin=subprocess.DEVNULL).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", package.name],
+        status = subprocess.run(["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain", "--",
+                                 package.name],
                                 capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=True,
                                 stdin=subprocess.DEVNULL).stdout
     except (OSError, subprocess.SubprocessError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Any, Iterable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
@@ -139,13 +140,13 @@ def _background_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:
     known = [r for r in cells if isinstance(r.get("others_cpus"), (int, float))]
     if not known:
         return []
-    loads = sorted(r["others_cpus"] for r in known)
+    median = statistics.median(r["others_cpus"] for r in known)
     worst = max(known, key=lambda r: r["others_cpus"])
     busy = [r for r in known if r["others_cpus"] >= BUSY_OTHERS_CPUS]
     mde = [r["energy_mde_pct"] for r in busy if isinstance(r.get("energy_mde_pct"), (int, float))]
     return ["", f"Background load (`others_cpus` in results.csv: the CPUs other processes kept busy while a "
                 f"cell's replicates measured) in {len(known)} of {len(cells)} cells: median "
-                f"{loads[len(loads) // 2]:.2f}, most {worst['others_cpus']:.2f} ({worst['agent']} "
+                f"{median:.2f}, most {worst['others_cpus']:.2f} ({worst['agent']} "
                 f"{config_label(worst)} {amount_text(worst['amount'])}".rstrip() + f"); {len(busy)} cells at >= "
                 f"{BUSY_OTHERS_CPUS:g}" + (f", their A/A MDE {min(mde):.1f}% to {max(mde):.1f}%" if mde else "") + "."]
 

@@ -118,16 +118,17 @@ def rule_of(grid_record: Mapping[str, Any] | None) -> Remeasure | None:
 Parsed = tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]
 
 
-def choose_runs(parsed: list[Parsed], second_of: Mapping[str, str],
-                rule: Remeasure | None) -> tuple[list[Parsed], dict[str, Any] | None]:
+def choose_runs(parsed: list[Parsed], second_of: Mapping[str, str], rule: Remeasure | None,
+                failed: frozenset[str] = frozenset()) -> tuple[list[Parsed], dict[str, Any] | None]:
     """Each cell's run for the report, in ``parsed``'s order of first runs: the second run where the rule
     selected the cell and its second run is done, else the first. Every row gets ``mde_target_pct``,
     ``meets_mde_target``, ``remeasured`` and ``first_energy_mde_pct`` (the first run's MDE where the row is a
-    second run's). Also the report's ``remeasure`` summary (None without a rule)."""
+    second run's). Also the report's ``remeasure`` summary (None without a rule); ``failed`` are the ids of
+    second runs that failed (their cells keep the first run and are not counted as still to measure)."""
     by_id = {record["id"]: (record, row, code) for record, row, code in parsed}
     seconds = set(second_of.values())
     out: list[Parsed] = []
-    selected = again = 0
+    selected = again = failures = 0
     for record, row, code in parsed:
         if record["id"] in seconds:
             continue  # a second run: it stands in for its cell below, or not at all
@@ -139,6 +140,8 @@ def choose_runs(parsed: list[Parsed], second_of: Mapping[str, str],
             if second is not None:
                 again += 1
                 chosen, remeasured = second, True
+            elif second_of.get(record["id"]) in failed:
+                failures += 1
         record_, row_, code_ = chosen
         row_ = {**row_, "mde_target_pct": rule.above_mde_pct if rule else None,
                 "meets_mde_target": rule.meets(row_.get("energy_mde_pct")) if rule else None,
@@ -148,7 +151,8 @@ def choose_runs(parsed: list[Parsed], second_of: Mapping[str, str],
         return out, None
     rows = [row for _r, row, _c in out]
     return out, {**rule.to_dict(), "cells": len(rows), "above_at_first": selected, "remeasured": again,
-                 "pending": selected - again, "meets": sum(r["meets_mde_target"] is True for r in rows),
+                 "pending": selected - again - failures, "failed": failures,
+                 "meets": sum(r["meets_mde_target"] is True for r in rows),
                  "still_above": sum(r["remeasured"] and r["meets_mde_target"] is False for r in rows)}
 
 
@@ -162,8 +166,12 @@ def remeasure_text(summary: Mapping[str, Any] | None) -> str | None:
     if summary["above_at_first"]:
         text += (f": {summary['remeasured']} measured again (their rows are the second run's, `remeasured` in "
                  f"results.csv), {summary['still_above']} of them still above it")
+        if summary.get("failed"):
+            text += (f", {summary['failed']} whose second run failed (their rows are the first run's; "
+                     "`--retry-failed` measures them again)")
         if summary["pending"]:
-            text += f", {summary['pending']} still to measure again (run the sweep again)"
+            text += (f", {summary['pending']} still to measure again (the sweep does so once every cell has its "
+                     "first run)")
     return text + "."
 __all__ = ["REMEASURE", "REMEASURE_KEYS", "Parsed", "Remeasure", "choose_runs", "parse_remeasure", "record_mde",
            "remeasure_job", "remeasure_text", "rule_of"]

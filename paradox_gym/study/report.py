@@ -168,9 +168,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
     seconds = set(second_of.values())
     second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
     failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
-    parsed, remeasure = choose_runs(parsed, second_of, rule)
-    if remeasure is not None:
-        remeasure["failed"] = len(second_failures)
+    parsed, remeasure = choose_runs(parsed, second_of, rule, frozenset(f["id"] for f in second_failures))
     records = [r for r, _row, _code in parsed]
     rows = [row for _r, row, _code in parsed]
     hosts: dict[tuple[Any, Any], dict[str, Any]] = {}

@@ -77,12 +77,30 @@ def check_grid(store: JobStore, doc: dict[str, Any], force: bool) -> None:
         if force:
             return  # replaced by this grid's record
         raise UserInputError(f"{exc}; --force replaces it with this grid's (the job files are kept)") from None
-    if old is None or old.get("fingerprint") == doc["fingerprint"] or force:
+    if old is None or force:
+        return
+    if old.get("fingerprint") == doc["fingerprint"]:
+        _check_rule(store, old, doc)
         return
     raise UserInputError(
         f"{store.root} holds jobs of a grid with other shared settings ({_changes(old.get('common') or {}, doc['common'])}); "
         "their results would not be comparable: use another --out, or --force to measure this grid there "
         "(the report then covers only this grid's jobs)")
+
+
+def _check_rule(store: JobStore, old: Mapping[str, Any], doc: Mapping[str, Any]) -> None:
+    """Refuse a changed ``remeasure`` rule once the old rule's second runs are stored: under the new rule a
+    cell would be measured a third time (and its second run silently dropped)."""
+    before, now = old.get("remeasure"), doc.get("remeasure")
+    if not before or before == now:
+        return
+    second = {j.get("remeasure_id") for j in old.get("jobs") or [] if isinstance(j, Mapping)} - {None}
+    measured = second & (store.done_ids() | store.failed_ids())
+    if measured:
+        raise UserInputError(
+            f"{store.root} holds {len(measured)} second runs made under the remeasure rule {before}, and this grid's "
+            f"rule is {now}: a cell would be measured a third time. Keep the rule, or use another --out, or "
+            "--force (the report then uses only the new rule's second runs)")
 
 
 def _prepare_store(store: JobStore, doc: dict[str, Any], force: bool, wanted: set[str]) -> None:
@@ -167,14 +185,18 @@ def run_sweep(
     with store.lock():
         wanted = set(ids) | {j.id for j in again.values()}
         _prepare_store(store, doc, force, wanted)
-        done_ids = store.done_ids() & set(ids)  # the cells' first runs; second runs are planned after them
-        failed_ids = (store.failed_ids() & set(ids)) - done_ids
+        seconds = {j.id for j in again.values()}
+        # second runs already stored count among the jobs; those still due are planned after the first runs
+        stored = (store.done_ids() | store.failed_ids()) & seconds
+        done_ids = store.done_ids() & wanted
+        failed_ids = (store.failed_ids() & wanted) - done_ids
         todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
         skipped_failed = 0 if retry_failed else len(failed_ids)
-        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0, "planned": len(todo), "total": len(jobs)}
+        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0, "planned": len(todo),
+                 "total": len(jobs) + len(stored)}
         done_before = len(done_ids)
-        total = state["total"]
-        plan = (f"{total} jobs in the grid: {done_before} already done, {len(todo)} to run with {chosen.name}"
+        plan = (f"{len(jobs)} jobs in the grid" + (f" and {len(stored)} second runs" if stored else "")
+                + f": {done_before} already done, {len(todo)} to run with {chosen.name}"
                 + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else "")
                 + (f"; then every cell whose A/A MDE is above {rule.above_mde_pct:g}% is measured again at "
                    f"{rule.replicates} replicates" if rule is not None else ""))
@@ -216,7 +238,7 @@ def run_sweep(
             again_todo = _due_again(store, jobs, again, rule, retry_failed)
             if again_todo:
                 state["planned"] += len(again_todo)
-                state["total"] += len(again_todo)
+                state["total"] += sum(j.id not in stored for j in again_todo)  # a retried failure is counted
                 say(SweepEvent("plan", f"{len(again_todo)} cells have an A/A MDE above {rule.above_mde_pct:g}%: "
                                        f"measuring them again at {rule.replicates} replicates", state["done"],
                                state["total"], state["failed"]))
