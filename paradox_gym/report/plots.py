@@ -1,5 +1,5 @@
 """PNG plots (matplotlib, Agg backend), written atomically: an evaluation's (:func:`write_plots`) and a
-study's (:func:`write_study_plots`, from the study's rows)."""
+study's (:func:`write_study_plots` and :func:`write_resolution_plot`, from the study's rows)."""
 
 from __future__ import annotations
 
@@ -200,3 +200,52 @@ def write_study_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin
         names.append(name)
     return names
 
+
+
+#: The study's resolution plot (relative to the study directory).
+RESOLUTION_PLOT = "plots/resolution.png"
+
+
+def write_resolution_plot(directory: Path, rows: Sequence[Mapping[str, Any]], target_pct: float | None) -> str | None:
+    """Every cell's A/A MDE (energy per episode, %) per agent, with the resolution target where the grid has
+    one; a cell measured again is drawn from its first run's MDE (hollow) to its second run's (filled).
+    Returns the file name, or None when no cell has an MDE."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    agents = list(dict.fromkeys(r["agent"] for r in rows if isinstance(r.get("energy_mde_pct"), (int, float))))
+    if not agents:
+        return None
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(agents) + 2.0), 4.2))
+    rng = np.random.default_rng(0)  # a fixed jitter: the same rows draw the same picture
+    labelled: set[str] = set()
+    for i, agent in enumerate(agents):
+        cells = [r for r in rows if r["agent"] == agent and isinstance(r.get("energy_mde_pct"), (int, float))]
+        x = i + rng.uniform(-0.25, 0.25, len(cells))
+        y = np.array([r["energy_mde_pct"] for r in cells])
+        above = np.array([target_pct is not None and v > target_pct for v in y])
+        for mask, color, label in ((~above, "tab:blue", "meets the target" if target_pct is not None else "cell"),
+                                   (above, "tab:red", "above the target")):
+            if mask.any():
+                ax.scatter(x[mask], y[mask], s=14, color=color, label=None if label in labelled else label)
+                labelled.add(label)
+        for xi, r in zip(x, cells):
+            first = r.get("first_energy_mde_pct")
+            if r.get("remeasured") and isinstance(first, (int, float)):
+                ax.plot([xi, xi], [first, r["energy_mde_pct"]], color="grey", linewidth=0.8)
+                ax.scatter([xi], [first], s=14, facecolors="none", edgecolors="grey")
+    if target_pct is not None:
+        ax.axhline(target_pct, color="black", linestyle="--", linewidth=1, label=f"target {target_pct:g}%")
+    ax.set_xticks(range(len(agents)), agents, rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel="A/A MDE, energy per episode (%)", ylim=(0, None),
+           title="Resolution per cell (hollow: the first run of a cell measured again)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    (directory / "plots").mkdir(exist_ok=True)
+    write_bytes_atomic(directory / RESOLUTION_PLOT, buf.getvalue())
+    return RESOLUTION_PLOT

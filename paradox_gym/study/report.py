@@ -33,7 +33,7 @@ from paradox_gym._util.files import write_bytes_atomic
 from paradox_gym.analysis import RETURN_MARGIN
 from paradox_gym.errors import UserInputError
 from paradox_gym.report.files import write_csv_atomic, write_json_atomic
-from paradox_gym.report.plots import write_study_plots
+from paradox_gym.report.plots import write_resolution_plot, write_study_plots
 from paradox_gym.study.claims import ClaimRow, format_claims, judge_claims
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
@@ -254,6 +254,8 @@ def write_report(directory: str | os.PathLike[str], *, return_margin: float | No
         target = out / "plots"
         # one line per configuration: a method on another runtime is its own line (onnxruntime:prune)
         plots = write_study_plots(out, [{**r, "method": config_label(r)} for r in doc["cells"]], doc["return_margin"])
+        resolution = write_resolution_plot(out, doc["cells"], (doc.get("remeasure") or {}).get("above_mde_pct"))
+        plots += [resolution] if resolution is not None else []
         doc["files"] = {**FILES, "plots": plots}
         for line in doc["skipped"]:
             if warn is not None:
