@@ -60,6 +60,10 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += [f"Jobs: {jobs['done']} of {jobs['total']} done, {jobs['failed']} failed, {jobs['missing']} not run"
             + (f"; {jobs['left_out']} job files of another grid left out" if jobs.get("left_out") else "")
             + f". Report written {doc['written_at']}.", ""]
+    walls = [r["elapsed_s"] for r in doc["cells"] if isinstance(r.get("elapsed_s"), (int, float))]
+    if walls:
+        out += [f"Measuring these cells took {sum(walls) / 3600:.1f} hours (the sum of their jobs' wall times; "
+                f"{min(walls):.0f} to {max(walls):.0f} s per job).", ""]
     if (rule := remeasure_text(doc.get("remeasure"))) is not None:
         out += [rule, ""]
     if doc.get("claims"):
