@@ -78,7 +78,10 @@ def parse_remeasure(value: Any, replicates: int) -> Remeasure:
     if not _finite(target) or not 0 < float(target) <= 100:
         raise UserInputError(f"{REMEASURE} above_mde_pct must be a number in (0, 100] (a percentage), got "
                              f"{shown(target)}")
-    more = check_int(f"{REMEASURE} replicates", value["replicates"], replicates + 1, limits.MAX_REPLICATES)
+    try:
+        more = check_int(f"{REMEASURE} replicates", value["replicates"], replicates + 1, limits.MAX_REPLICATES)
+    except UserInputError as exc:
+        raise UserInputError(f"{exc} (a second run has more replicates than the grid's {replicates})") from None
     return Remeasure(float(target), more)
 
 
