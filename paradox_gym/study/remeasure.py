@@ -167,8 +167,10 @@ def remeasure_text(summary: Mapping[str, Any] | None) -> str | None:
             f"again at {summary['replicates']} replicates. {summary['meets']} of {summary['cells']} cells meet it; "
             f"{summary['above_at_first']} were above it at the first run")
     if summary["above_at_first"]:
-        text += (f": {summary['remeasured']} measured again (their rows are the second run's, `remeasured` in "
-                 f"results.csv), {summary['still_above']} of them still above it")
+        text += f": {summary['remeasured']} measured again"
+        if summary["remeasured"]:
+            text += (f" (their rows are the second run's, `remeasured` in results.csv), {summary['still_above']} of "
+                     "them still above it")
         if summary.get("failed"):
             text += (f", {summary['failed']} whose second run failed (their rows are the first run's; "
                      "`--retry-failed` measures them again)")
