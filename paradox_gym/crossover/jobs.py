@@ -81,6 +81,12 @@ class CrossoverGrid:
     def source(self) -> dict[str, Any]:
         return {"crossover": self.settings.to_dict()}
 
+    @property
+    def remeasure(self) -> None:
+        """A map has no resolution rule (:mod:`paradox_gym.study.remeasure`): its jobs are not evaluations
+        with an A/A control."""
+        return None
+
     def jobs(self, measurement: str = "exclusive") -> list[Job]:
         runtimes_widths = [(r, w) for r in self.settings.runtimes for w in self.settings.widths]
         return [make_crossover_job(self.settings, w, r, measurement) for r, w in runtimes_widths]
