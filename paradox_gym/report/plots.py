@@ -201,7 +201,6 @@ def write_study_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin
     return names
 
 
-
 #: The study's resolution plot (relative to the study directory).
 RESOLUTION_PLOT = "plots/resolution.png"
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from paradox_gym import limits
 from paradox_gym._util.checks import check_int, shown
 from paradox_gym.errors import UserInputError
+from paradox_gym.study.jobs import Job, make_job
+from paradox_gym.study.records import is_number
 
-if TYPE_CHECKING:
-    from paradox_gym.study.jobs import Job
 
 #: The grid key.
 REMEASURE = "remeasure"
@@ -58,7 +58,7 @@ class Remeasure:
 
 
 def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return is_number(x) and math.isfinite(x)
 
 
 def parse_remeasure(value: Any, replicates: int) -> Remeasure:
@@ -85,12 +85,10 @@ def parse_remeasure(value: Any, replicates: int) -> Remeasure:
     return Remeasure(float(target), more)
 
 
-def remeasure_job(job: "Job", rule: Remeasure, settings: Mapping[str, Any], extra: Mapping[str, Any],
-                  measurement: str = "exclusive") -> "Job":
+def remeasure_job(job: Job, rule: Remeasure, settings: Mapping[str, Any], extra: Mapping[str, Any],
+                  measurement: str = "exclusive") -> Job:
     """The second run of ``job``'s cell: the grid's ``settings`` (and ``extra`` keys) with the rule's
     replicates, so its own id."""
-    from paradox_gym.study.jobs import make_job
-
     return make_job(job.agent, job.method, job.amount, {**settings, "replicates": rule.replicates}, dict(extra),
                     measurement, runtime=job.runtime)
 

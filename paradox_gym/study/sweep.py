@@ -123,15 +123,51 @@ def _due_again(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], r
     """The second runs still to measure: cells done whose A/A MDE is above the rule's target, whose second run
     is neither done nor (unless ``retry_failed``) failed."""
     done, failed = store.done_ids(), store.failed_ids()
-    due = []
-    for job in jobs:
-        second = again[job.id]
-        if job.id not in done or second.id in done or (second.id in failed and not retry_failed):
-            continue
-        records, _problems = store.read_records(store.jobs_dir, {job.id})
-        if records and rule.selects(record_mde(records[0])):
-            due.append(second)
-    return due
+    candidates = {job.id for job in jobs if job.id in done and again[job.id].id not in done
+                  and (retry_failed or again[job.id].id not in failed)}
+    records, _problems = store.read_records(store.jobs_dir, candidates)  # one listing, each file read once
+    selected = {r["id"] for r in records if rule.selects(record_mde(r))}
+    return [again[job.id] for job in jobs if job.id in selected]
+
+
+def _second_runs(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], rule: Remeasure,
+                 retry_failed: bool, stored: set[str], state: dict[str, int], say: ProgressCallback,
+                 run: Callable[[list[Job]], None]) -> None:
+    """After the first runs: measure the second runs the rule calls for (:func:`_due_again`), counting them
+    in ``state`` (a stored second run that failed and is retried is already counted)."""
+    due = _due_again(store, jobs, again, rule, retry_failed)
+    if not due:
+        return
+    state["planned"] += len(due)
+    state["total"] += sum(j.id not in stored for j in due)
+    say(SweepEvent("plan", f"{len(due)} cells have an A/A MDE above {rule.above_mde_pct:g}%: measuring them "
+                           f"again at {rule.replicates} replicates", state["done"], state["total"], state["failed"]))
+    run(due)
+
+
+def _grid_record(grid: Grid, jobs: Sequence[Job], again: Mapping[str, Job], common: dict[str, Any], executor: str,
+                 measurement: str, grid_file: str | None, command: Sequence[str] | None) -> dict[str, Any]:
+    """``grid.json``: the grid, what its cells share (and its fingerprint), how it was run, its cells (with
+    each cell's second-run id under a ``remeasure`` rule) and the rule."""
+    rule = grid.remeasure
+    return {
+        "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
+        "grid": grid.source, "grid_file": grid_file, "executor": executor, "measurement": measurement,
+        "command": list(command) if command is not None else None,
+        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "jobs": [{**j.cell(), **({"remeasure_id": again[j.id].id} if again else {})} for j in jobs],
+        "remeasure": rule.to_dict() if rule is not None else None,
+    }
+
+
+def _plan_text(jobs: int, second_runs: int, done: int, todo: int, executor: str, skipped_failed: int,
+               rule: Remeasure | None) -> str:
+    """The sweep's first progress line: what the grid holds, what is done and what it will run."""
+    return (f"{jobs} jobs in the grid" + (f" and {second_runs} second runs" if second_runs else "")
+            + f": {done} already done, {todo} to run with {executor}"
+            + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else "")
+            + (f"; then every cell whose A/A MDE is above {rule.above_mde_pct:g}% is measured again at "
+               f"{rule.replicates} replicates" if rule is not None else ""))
 
 
 def run_sweep(
@@ -170,22 +206,15 @@ def run_sweep(
     rule = grid.remeasure
     again = {j.id: remeasure_job(j, rule, grid.settings, grid.extra, chosen.measurement) for j in jobs} \
         if rule is not None else {}
+    seconds = {j.id for j in again.values()}
     by_id.update({j.id: j for j in again.values()})
-    doc = {
-        "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
-        "grid": grid.source, "grid_file": grid_file, "executor": chosen.name, "measurement": chosen.measurement,
-        "command": list(command) if command is not None else None,
-        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "jobs": [{**j.cell(), **({"remeasure_id": again[j.id].id} if again else {})} for j in jobs],
-        "remeasure": rule.to_dict() if rule is not None else None,
-    }
+    doc = _grid_record(grid, jobs, again, common, chosen.name, chosen.measurement, grid_file, command)
     store = JobStore(out)
     store.create()
     started = time.perf_counter()
     with store.lock():
-        wanted = set(ids) | {j.id for j in again.values()}
+        wanted = set(ids) | seconds
         _prepare_store(store, doc, force, wanted)
-        seconds = {j.id for j in again.values()}
         # second runs already stored count among the jobs; those still due are planned after the first runs
         stored = (store.done_ids() | store.failed_ids()) & seconds
         done_ids = store.done_ids() & wanted
@@ -195,11 +224,7 @@ def run_sweep(
         state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0, "planned": len(todo),
                  "total": len(jobs) + len(stored)}
         done_before = len(done_ids)
-        plan = (f"{len(jobs)} jobs in the grid" + (f" and {len(stored)} second runs" if stored else "")
-                + f": {done_before} already done, {len(todo)} to run with {chosen.name}"
-                + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else "")
-                + (f"; then every cell whose A/A MDE is above {rule.above_mde_pct:g}% is measured again at "
-                   f"{rule.replicates} replicates" if rule is not None else ""))
+        plan = _plan_text(len(jobs), len(stored), done_before, len(todo), chosen.name, skipped_failed, rule)
         say(SweepEvent("plan", plan, state["done"], state["total"], state["failed"]))
         run_started = time.perf_counter()
 
@@ -235,14 +260,8 @@ def run_sweep(
         if todo:
             chosen.run(todo, on_start, on_done, options)
         if rule is not None:
-            again_todo = _due_again(store, jobs, again, rule, retry_failed)
-            if again_todo:
-                state["planned"] += len(again_todo)
-                state["total"] += sum(j.id not in stored for j in again_todo)  # a retried failure is counted
-                say(SweepEvent("plan", f"{len(again_todo)} cells have an A/A MDE above {rule.above_mde_pct:g}%: "
-                                       f"measuring them again at {rule.replicates} replicates", state["done"],
-                               state["total"], state["failed"]))
-                chosen.run(again_todo, on_start, on_done, options)
+            _second_runs(store, jobs, again, rule, retry_failed, stored, state, say,
+                         lambda due: chosen.run(due, on_start, on_done, options))
         total = state["total"]
         files: dict[str, str] = {}
         if report:
