@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from paradox_gym.cli import command_main
 from paradox_gym.stats import sign_test
 from paradox_gym.study.claims import CLAIMS, judge_claims, quantization_ranks
 from paradox_gym.study.jobs import JobOutcome, JobStore
+from paradox_gym.study.publish import CLAIMS_BEGIN, CLAIMS_END, check_page
 from paradox_gym.study.report import best_amounts, cell_row, summary_counts, write_report
 from paradox_gym.vocab import AGREES, CANNOT_TELL, CLAIM_VERDICTS, DISAGREES
 
@@ -182,6 +184,59 @@ def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> Non
     doc = json.loads((tmp_path / "study.json").read_text())
     assert [c["claim"] for c in doc["claims"]] == [c.claim for c in CLAIMS]
     assert "([claims.md](claims.md)): " in (tmp_path / "study.md").read_text()
+
+
+def _three_cell_study(directory: Path) -> None:
+    store = JobStore(directory)
+    store.create()
+    for r in [_record("A", "ptdq"), _record("A", "ptsq"), _record("A", "prune-structured", 0.3)]:
+        r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+
+
+def test_report_copies_itself_and_its_claim_table_into_the_docs(tmp_path: Path, capsys) -> None:
+    study, docs, page = tmp_path / "study", tmp_path / "docs" / "paper", tmp_path / "paper.md"
+    _three_cell_study(study)
+    page.write_text(f"# Page\n\nBefore.\n\n{CLAIMS_BEGIN}\n| an old | table |\n{CLAIMS_END}\n\nAfter.\n")
+    argv = [str(study), "--copy-to", str(docs), "--claims-into", str(page)]
+    assert command_main("report", argv) == 0
+    assert f"copied 8 files to {docs}" in capsys.readouterr().out
+    assert sorted(p.name for p in docs.iterdir()) == sorted(
+        ["claims.md", "plots", "results.csv", "results.parquet", "study.json", "study.md", "study_code.csv"])
+    assert not (docs / "jobs").exists() and (docs / "plots" / "resolution.png").is_file()
+    text = page.read_text()
+    claims = (study / "claims.md").read_text()
+    assert text.startswith("# Page\n\nBefore.\n\n" + CLAIMS_BEGIN) and text.endswith(CLAIMS_END + "\n\nAfter.\n")
+    assert "an old" not in text and "# The paper's claims" not in text
+    assert claims.splitlines()[2] in text and text.count("\n| ") == 8
+    assert command_main("report", argv) == 0 and page.read_text() == text  # the same study gives the same page
+
+
+@pytest.mark.parametrize("page_text, words", [
+    ("no markers\n", "found 0 and 0"),
+    (f"{CLAIMS_END}\n{CLAIMS_BEGIN}\n", "found 1 and 1"),
+    (f"{CLAIMS_BEGIN}\n{CLAIMS_BEGIN}\n{CLAIMS_END}\n", "found 2 and 1"),
+])
+def test_a_page_without_its_markers_is_refused_before_anything_is_written(tmp_path: Path, capsys, page_text: str,
+                                                                          words: str) -> None:
+    _three_cell_study(tmp_path / "study")
+    page = tmp_path / "paper.md"
+    page.write_text(page_text)
+    assert command_main("report", [str(tmp_path / "study"), "--claims-into", str(page)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert words in err and "needs the line" in err and "\n" not in err and "Traceback" not in err
+    assert page.read_text() == page_text and not (tmp_path / "study" / "study.md").exists()
+
+
+def test_docs_paper_md_holds_the_claim_table_markers() -> None:
+    check_page(Path(__file__).resolve().parents[1] / "docs" / "paper.md")
+
+
+def test_the_report_is_not_copied_onto_itself(tmp_path: Path, capsys) -> None:
+    _three_cell_study(tmp_path)
+    assert command_main("report", [str(tmp_path), "--copy-to", str(tmp_path / ".")]) != 0
+    err = capsys.readouterr().err
+    assert "is the study folder itself" in err and not (tmp_path / "study.md").exists()
 
 
 def test_a_copy_given_the_baseline_probe_is_no_a_a_resolution() -> None:
