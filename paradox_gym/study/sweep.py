@@ -131,18 +131,63 @@ def _due_again(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], r
 
 
 def _second_runs(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], rule: Remeasure,
-                 retry_failed: bool, stored: set[str], state: dict[str, int], say: ProgressCallback,
-                 run: Callable[[list[Job]], None]) -> None:
+                 retry_failed: bool, stored: set[str], tally: _Tally, run: Callable[[list[Job]], None]) -> None:
     """After the first runs: measure the second runs the rule calls for (:func:`_due_again`), counting them
-    in ``state`` (a stored second run that failed and is retried is already counted)."""
+    in ``tally`` (a stored second run that failed and is retried is already counted)."""
     due = _due_again(store, jobs, again, rule, retry_failed)
     if not due:
         return
-    state["planned"] += len(due)
-    state["total"] += sum(j.id not in stored for j in due)
-    say(SweepEvent("plan", f"{len(due)} cells have an A/A MDE above {rule.above_mde_pct:g}%: measuring them "
-                           f"again at {rule.replicates} replicates", state["done"], state["total"], state["failed"]))
+    tally.planned += len(due)
+    tally.total += sum(j.id not in stored for j in due)
+    tally.tell("plan", f"{len(due)} cells have an A/A MDE above {rule.above_mde_pct:g}%: measuring them "
+                       f"again at {rule.replicates} replicates", eta=False)
     run(due)
+
+
+@dataclass
+class _Tally:
+    """A sweep's running counts, and the progress events and job files they come from: ``on_start`` and
+    ``on_done`` are the executor's callbacks (``on_done`` writes the job's file first)."""
+
+    store: JobStore
+    by_id: Mapping[str, Job]
+    failed_ids: set[str]
+    say: ProgressCallback
+    done: int
+    total: int
+    planned: int
+    ran: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failed_ids)
+
+    def eta(self) -> float | None:
+        """Seconds left at this run's mean time per job so far (None before the first job finishes)."""
+        if not self.ran:
+            return None
+        return max(0.0, (time.perf_counter() - self.started) / self.ran * (self.planned - self.ran))
+
+    def tell(self, kind: str, message: str, *, eta: bool = True) -> None:
+        self.say(SweepEvent(kind, message, self.done, self.total, self.failed, self.eta() if eta else None))
+
+    def on_start(self, job: Job) -> None:
+        self.tell("start", f"{job.id} {job.describe()}")
+
+    def on_done(self, outcome: JobOutcome) -> None:
+        if outcome.status == "interrupted":
+            return
+        self.store.write_outcome(outcome)
+        self.ran += 1
+        job = self.by_id[outcome.job_id]
+        if outcome.status == "done":
+            self.done += 1
+            self.failed_ids.discard(outcome.job_id)
+            self.tell("done", f"{job.id} {job.describe()} ({outcome.elapsed_s:.1f} s)")
+        else:
+            self.failed_ids.add(outcome.job_id)
+            self.tell("failed", f"{job.id} {job.describe()}: {outcome.record.get('error')}")
 
 
 def _grid_record(grid: Grid, jobs: Sequence[Job], again: Mapping[str, Job], common: dict[str, Any], executor: str,
@@ -221,56 +266,25 @@ def run_sweep(
         failed_ids = (store.failed_ids() & wanted) - done_ids
         todo = [j for j in jobs if j.id not in done_ids and (retry_failed or j.id not in failed_ids)]
         skipped_failed = 0 if retry_failed else len(failed_ids)
-        state = {"done": len(done_ids), "failed": len(failed_ids), "ran": 0, "planned": len(todo),
-                 "total": len(jobs) + len(stored)}
         done_before = len(done_ids)
-        plan = _plan_text(len(jobs), len(stored), done_before, len(todo), chosen.name, skipped_failed, rule)
-        say(SweepEvent("plan", plan, state["done"], state["total"], state["failed"]))
-        run_started = time.perf_counter()
-
-        def eta() -> float | None:
-            if not state["ran"]:
-                return None
-            left = state["planned"] - state["ran"]
-            return max(0.0, (time.perf_counter() - run_started) / state["ran"] * left)
-
-        def on_start(job: Job) -> None:
-            say(SweepEvent("start", f"{job.id} {job.describe()}", state["done"], state["total"], state["failed"], eta()))
-
-        def on_done(outcome: JobOutcome) -> None:
-            if outcome.status == "interrupted":
-                return
-            store.write_outcome(outcome)
-            state["ran"] += 1
-            job = by_id[outcome.job_id]
-            if outcome.status == "done":
-                state["done"] += 1
-                if outcome.job_id in failed_ids:
-                    failed_ids.discard(outcome.job_id)
-                    state["failed"] -= 1
-                say(SweepEvent("done", f"{job.id} {job.describe()} ({outcome.elapsed_s:.1f} s)",
-                               state["done"], state["total"], state["failed"], eta()))
-            else:
-                if outcome.job_id not in failed_ids:
-                    failed_ids.add(outcome.job_id)
-                    state["failed"] += 1
-                say(SweepEvent("failed", f"{job.id} {job.describe()}: {outcome.record.get('error')}",
-                               state["done"], state["total"], state["failed"], eta()))
-
+        tally = _Tally(store, by_id, set(failed_ids), say, done=done_before, total=len(jobs) + len(stored),
+                       planned=len(todo))
+        tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), chosen.name, skipped_failed,
+                                      rule), eta=False)
         if todo:
-            chosen.run(todo, on_start, on_done, options)
+            chosen.run(todo, tally.on_start, tally.on_done, options)
         if rule is not None:
-            _second_runs(store, jobs, again, rule, retry_failed, stored, state, say,
-                         lambda due: chosen.run(due, on_start, on_done, options))
-        total = state["total"]
+            _second_runs(store, jobs, again, rule, retry_failed, stored, tally,
+                         lambda due: chosen.run(due, tally.on_start, tally.on_done, options))
         files: dict[str, str] = {}
         if report:
             from paradox_gym.study.report import write_report
 
             files = write_report(out, return_margin=return_margin, warn=warn)
     elapsed = time.perf_counter() - started
-    summary = SweepSummary(str(out), total, done_before, state["done"], state["failed"], skipped_failed,
-                           state["ran"], elapsed, files)
+    total = tally.total
+    summary = SweepSummary(str(out), total, done_before, tally.done, tally.failed, skipped_failed, tally.ran,
+                           elapsed, files)
     say(SweepEvent("finish", f"{summary.done}/{total} jobs done, {summary.failed} failed, {summary.ran} run now "
                              f"in {elapsed:.0f} s", summary.done, total, summary.failed, 0.0))
     return summary
