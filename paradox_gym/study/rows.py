@@ -123,89 +123,122 @@ def _div(a: float | None, b: float | None) -> float | None:
     return a / b
 
 
-def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[str, Any]:
-    """One flat row per job (units in names; ratios are compressed / baseline; ``*_low`` / ``*_high``
-    bound the interval the result reports). Energy and latency are None for a job measured on a shared machine."""
-    result = record["result"]
-    method = record["method"]
-    runtime = record_runtime(record)
-    base_config, config = record_configs(record)
-    comp = result["comparisons"][config]
-    base_s = result["summaries"][base_config]
-    comp_s = result["summaries"][config]
-    ident = record.get("identity") or {}
-    agent = record.get("agent") or {}
-    shared = ident.get("measurement") == "shared"
-    ret = _paired(comp["ret"])
-    e_ep = _paired(comp["energy_per_episode"])
-    e_step = _paired(comp["energy_per_step"])
-    lat = _paired(comp["policy_time_per_step"])
-    base_mean = ret.baseline_mean if ret else None
-    # the single command's structured verdict, where the result has one (its Holm-adjusted words)
+def _interval(name: str, value: float | None, low: float | None, high: float | None) -> dict[str, Any]:
+    """``name``, ``name_low``, ``name_high``: a value and its interval."""
+    return {name: value, f"{name}_low": low, f"{name}_high": high}
+
+
+def _ratio(name: str, paired: PairedCI | None) -> dict[str, Any]:
+    """A comparison's ratio (compressed / baseline) and its interval; None without a comparison."""
+    return _interval(name, *((paired.ratio, paired.ratio_low, paired.ratio_high) if paired else (None,) * 3))
+
+
+def _kept(comp: Mapping[str, Any], ret: PairedCI | None, margin: float) -> bool:
+    """Whether the return is shown kept: the single command's Holm-adjusted word where it was decided at this
+    ``margin`` (a return shown higher is kept too), else this comparison's own test."""
     verdict = comp.get("verdict") if isinstance(comp.get("verdict"), Mapping) else {}
     if verdict.get("return") is not None and verdict.get("return_margin") is not None \
             and math.isclose(float(verdict["return_margin"]), margin):
-        kept = verdict["return"] in ("kept", "higher")  # a return shown higher is kept too
-    else:
-        kept = bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
-    control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
-    background = result.get("background") if isinstance(result.get("background"), Mapping) else {}
+        return verdict["return"] in ("kept", "higher")
+    return bool(ret is not None and return_direction(ret) != "undetermined" and return_kept(ret, margin))
+
+
+def _return_columns(result: Mapping[str, Any], comp: Mapping[str, Any], base_s: Mapping[str, Any],
+                    comp_s: Mapping[str, Any], margin: float) -> dict[str, Any]:
+    """The return: baseline and compressed means, difference, change relative to |baseline|, ratio (each with
+    its interval), direction, kept, and the baseline against its published reference."""
+    ret = _paired(comp["ret"])
+    base_mean = ret.baseline_mean if ret else None
     base_return = _mean(base_s, "ret")
     reference = baseline_reference(result["config"]["algo"], result["config"]["env_id"], base_return) \
         if isinstance(base_return, (int, float)) and not isinstance(base_return, bool) else None
-    row: dict[str, Any] = {
-        "job_id": record["id"], "agent": agent.get("label"), "env_id": result["config"]["env_id"],
-        "algo": result["config"]["algo"], "agent_sha256": agent.get("sha256"), "method": method,
-        "runtime": runtime, "amount": record.get("amount"), "host": record.get("host"),
-        "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
-        "paradox_gym_commit": (result.get("software") or {}).get("paradox_gym_commit"),
-        "measurement": ident.get("measurement"), "episodes_per_trial": result["config"].get("episodes"),
-        "trials": result["config"].get("trials"), "replicates": result["config"].get("replicates"),
-        "pairs": comp.get("pairs"),
-        "energy_meter": result.get("energy_meter"), "energy_method": result.get("energy_method"),
+    scale = abs(base_mean) if ret and base_mean else None
+    return {
         "return_baseline": base_mean, "return_mean": _mean(comp_s, "ret"),
-        "return_diff": ret.diff if ret else None, "return_diff_low": ret.diff_low if ret else None,
-        "return_diff_high": ret.diff_high if ret else None,
-        "return_change_rel": _div(ret.diff, abs(base_mean)) if ret and base_mean else None,
-        "return_change_rel_low": _div(ret.diff_low, abs(base_mean)) if ret and base_mean else None,
-        "return_change_rel_high": _div(ret.diff_high, abs(base_mean)) if ret and base_mean else None,
-        "return_ratio": ret.ratio if ret else None, "return_ratio_low": ret.ratio_low if ret else None,
-        "return_ratio_high": ret.ratio_high if ret else None,
-        "return_direction": return_direction(ret) if ret else "undetermined", "return_kept": kept,
+        **_interval("return_diff", *((ret.diff, ret.diff_low, ret.diff_high) if ret else (None,) * 3)),
+        **_interval("return_change_rel", *((_div(ret.diff, scale), _div(ret.diff_low, scale),
+                                            _div(ret.diff_high, scale)) if ret and scale else (None,) * 3)),
+        **_ratio("return_ratio", ret),
+        "return_direction": return_direction(ret) if ret else "undetermined", "return_kept": _kept(comp, ret, margin),
         "return_kept_p": return_noninferiority_p(ret, margin),
         "reference_return": reference.reference if reference else None,
         "reference_ratio": reference.ratio if reference else None,
         "reference_source": reference.source if reference else None,
         "weak_agent": reference.weak if reference else None,
-        "return_verdict": verdict.get("return"),
-        "length_baseline": _mean(base_s, "length"), "length_mean": _mean(comp_s, "length"),
+    }
+
+
+def _energy_columns(result: Mapping[str, Any], comp: Mapping[str, Any], base_s: Mapping[str, Any],
+                    comp_s: Mapping[str, Any], verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """Energy per episode (with the verdict's words, the A/A control's MDE and the background load) and per
+    step, then the policy's latency per step."""
+    e_ep, e_step = _paired(comp["energy_per_episode"]), _paired(comp["energy_per_step"])
+    lat = _paired(comp["policy_time_per_step"])
+    control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
+    background = result.get("background") if isinstance(result.get("background"), Mapping) else {}
+    return {
         "energy_per_episode_baseline_j": _mean(base_s, "energy_per_episode_j"),
         "energy_per_episode_j": _mean(comp_s, "energy_per_episode_j"),
-        "energy_per_episode_ratio": e_ep.ratio if e_ep else None,
-        "energy_per_episode_ratio_low": e_ep.ratio_low if e_ep else None,
-        "energy_per_episode_ratio_high": e_ep.ratio_high if e_ep else None,
+        **_ratio("energy_per_episode_ratio", e_ep),
         "energy_per_episode_direction": verdict.get("energy") or (energy_direction(e_ep) if e_ep else "undetermined"),
         "energy_saving": verdict.get("saving"), "mechanism": verdict.get("mechanism"),
         "energy_mde_pct": control.get("min_detectable_effect_pct"), "noisy": verdict.get("noisy"),
         "others_cpus": background.get("others_cpus_mean"), "others_cpus_max": background.get("others_cpus_max"),
-        "energy_per_step_ratio": e_step.ratio if e_step else None,
-        "energy_per_step_ratio_low": e_step.ratio_low if e_step else None,
-        "energy_per_step_ratio_high": e_step.ratio_high if e_step else None,
+        **_ratio("energy_per_step_ratio", e_step),
         "energy_per_step_direction": energy_direction(e_step) if e_step else "undetermined",
         "policy_us_per_step_baseline": _mean(base_s, "policy_us_per_step"),
         "policy_us_per_step": _mean(comp_s, "policy_us_per_step"),
-        "latency_ratio": lat.ratio if lat else None, "latency_ratio_low": lat.ratio_low if lat else None,
-        "latency_ratio_high": lat.ratio_high if lat else None,
+        **_ratio("latency_ratio", lat),
         "latency_direction": direction(lat.ratio_low, lat.ratio_high, 1.0) if lat else "undetermined",
+    }
+
+
+def _footprint_columns(result: Mapping[str, Any], comp: Mapping[str, Any], runtime: str, base_config: str,
+                       config: str) -> dict[str, Any]:
+    """Memory (fresh-process probe: peak RSS and resident memory after the rollout of baseline, compressed
+    and A/A copy) and serialized size."""
+    control = result.get("control") if isinstance(result.get("control"), Mapping) else {}
+    footprints = result.get("footprints") or {}
+    base_footprint = result.get("baseline_footprint") if runtime == SB3 else footprints.get(base_config)
+    return {
         "peak_rss_baseline_bytes": _memory_peak(result, base_config),
         "peak_rss_bytes": _memory_peak(result, config),
         "rss_baseline_bytes": _memory(result, base_config, "rss_after_rollout_bytes"),
         "rss_bytes": _memory(result, config, "rss_after_rollout_bytes"),
         "rss_control_bytes": _control_rss(result, control),
-        "size_baseline_bytes": ((result.get("baseline_footprint") if runtime == SB3 else
-                                 (result.get("footprints") or {}).get(base_config)) or {}).get("serialized_bytes"),
-        "size_bytes": ((result.get("footprints") or {}).get(config) or {}).get("serialized_bytes"),
+        "size_baseline_bytes": (base_footprint or {}).get("serialized_bytes"),
+        "size_bytes": (footprints.get(config) or {}).get("serialized_bytes"),
         "size_ratio": comp.get("size_ratio"),
+    }
+
+
+def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[str, Any]:
+    """One flat row per job (units in names; ratios are compressed / baseline; ``*_low`` / ``*_high``
+    bound the interval the result reports). Energy and latency are None for a job measured on a shared machine."""
+    result = record["result"]
+    config_doc = result["config"]
+    runtime = record_runtime(record)
+    base_config, config = record_configs(record)
+    comp = result["comparisons"][config]
+    base_s, comp_s = result["summaries"][base_config], result["summaries"][config]
+    ident = record.get("identity") or {}
+    agent = record.get("agent") or {}
+    # the single command's structured verdict, where the result has one (its Holm-adjusted words)
+    verdict = comp.get("verdict") if isinstance(comp.get("verdict"), Mapping) else {}
+    row: dict[str, Any] = {
+        "job_id": record["id"], "agent": agent.get("label"), "env_id": config_doc["env_id"],
+        "algo": config_doc["algo"], "agent_sha256": agent.get("sha256"), "method": record["method"],
+        "runtime": runtime, "amount": record.get("amount"), "host": record.get("host"),
+        "machine_fingerprint": record.get("machine_fingerprint"), "executor": record.get("executor"),
+        "paradox_gym_commit": (result.get("software") or {}).get("paradox_gym_commit"),
+        "measurement": ident.get("measurement"), "episodes_per_trial": config_doc.get("episodes"),
+        "trials": config_doc.get("trials"), "replicates": config_doc.get("replicates"), "pairs": comp.get("pairs"),
+        "energy_meter": result.get("energy_meter"), "energy_method": result.get("energy_method"),
+        **_return_columns(result, comp, base_s, comp_s, margin),
+        "return_verdict": verdict.get("return"),
+        "length_baseline": _mean(base_s, "length"), "length_mean": _mean(comp_s, "length"),
+        **_energy_columns(result, comp, base_s, comp_s, verdict),
+        **_footprint_columns(result, comp, runtime, base_config, config),
         "verdict": (result.get("verdicts") or {}).get(config),
         "elapsed_s": record.get("elapsed_s"),
     }
@@ -213,7 +246,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
     row["rss_ratio"] = _div(row["rss_bytes"], row["rss_baseline_bytes"])
     # the A/A copy is a copy of the float sb3 baseline: its gap is against that one on every runtime
     row["rss_control_ratio"] = _div(row["rss_control_bytes"], _memory(result, BASELINE, "rss_after_rollout_bytes"))
-    if shared:  # jobs shared the machine: their energy and latency are not measurements of the policy
+    if ident.get("measurement") == "shared":  # jobs shared the machine: energy and latency measure no policy
         for key in list(row):
             if key.startswith(("energy_", "policy_us", "latency_")) or key in ("mechanism", "noisy"):
                 row[key] = "not measured" if key.endswith("direction") else None
