@@ -128,22 +128,10 @@ def _writable(parsed: list[Parsed], name: Callable[[Mapping[str, Any]], str], sk
     return kept
 
 
-def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The study document and the job records it was built from (those the report could read)."""
-    store = JobStore(directory)
-    if not store.jobs_dir.is_dir():
-        raise UserInputError(f"{str(directory)!r} is not a sweep directory (it has no jobs/ folder)")
-    skipped: list[str] = []
-    try:
-        grid = store.read_grid()
-    except UserInputError as exc:
-        skipped.append(f"{exc}; the report covers every job file")
-        grid = None
-    rule = rule_of(grid)
-    second_of = {j["id"]: j["remeasure_id"] for j in grid["jobs"] if isinstance(j.get("remeasure_id"), str)} \
-        if grid and rule else {}
-    wanted = {j["id"] for j in grid["jobs"]} | set(second_of.values()) if grid else None
-    left_out = len(store.done_ids() - wanted) if wanted is not None else 0  # other grids' jobs: not even read
+def _read_parsed(store: JobStore, grid: Mapping[str, Any] | None, wanted: set[str] | None, margin: float,
+                 skipped: list[str]) -> tuple[list[Parsed], list[dict[str, Any]]]:
+    """The job records this report can read, parsed into rows (in the grid's order), and the failed jobs' records;
+    every file left out is named in ``skipped``."""
     for path in store.irregular(wanted):
         skipped.append(f"{path} is not a regular file (a directory, FIFO, device or dangling link); left out: move "
                        "it away to measure that job again")
@@ -163,14 +151,11 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
                            "left out: delete it to measure that job again")
             continue
         parsed.append((r, row, code))
-    parsed = _writable(parsed, lambda r: str(store.job_path(r["id"])), skipped)
-    done_ids = {r["id"] for r, _row, _code in parsed}
-    seconds = set(second_of.values())
-    second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
-    failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
-    parsed, remeasure = choose_runs(parsed, second_of, rule, frozenset(f["id"] for f in second_failures))
-    records = [r for r, _row, _code in parsed]
-    rows = [row for _r, row, _code in parsed]
+    return _writable(parsed, lambda r: str(store.job_path(r["id"])), skipped), failures
+
+
+def _hosts(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The machines the jobs ran on (host and machine fingerprint), with their CPU and how many jobs each ran."""
     hosts: dict[tuple[Any, Any], dict[str, Any]] = {}
     for r in records:
         key = (r.get("host"), r.get("machine_fingerprint"))
@@ -178,16 +163,52 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         h = hosts.setdefault(key, {"host": key[0], "machine_fingerprint": key[1], "cpu_model": machine.get("cpu_model"),
                                    "cpu_count": machine.get("cpu_count"), "jobs": 0})
         h["jobs"] += 1
+    return list(hosts.values())
+
+
+def _meters_and_notes(records: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+                      ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The energy meters the jobs used (each described once) and their notes, grouped by kind (a note with
+    its figures blanked)."""
     energy: dict[str, Any] = {}
-    notes: dict[str, list[str]] = {}  # note with its figures blanked -> the notes of that kind
+    notes: dict[str, list[str]] = {}
     for r in records:
         for meter, info in (r["result"].get("meters") or {}).items():
             energy.setdefault(meter, info)
         for note in r["result"].get("notes") or []:
             notes.setdefault(_NUMBER.sub("#", note), []).append(note)
-    if any(r.get("measurement") == "shared" for r in rows):
+    shared = sum(1 for r in rows if r.get("measurement") == "shared")
+    if shared:
         text = "jobs run by the process executor shared the machine: their energy and latency are not shown"
-        notes[text] = [text] * sum(1 for r in rows if r.get("measurement") == "shared")
+        notes[text] = [text] * shared
+    return energy, [_note(group) for group in notes.values()]
+
+
+def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The study document and the job records it was built from (those the report could read)."""
+    store = JobStore(directory)
+    if not store.jobs_dir.is_dir():
+        raise UserInputError(f"{str(directory)!r} is not a sweep directory (it has no jobs/ folder)")
+    skipped: list[str] = []
+    try:
+        grid = store.read_grid()
+    except UserInputError as exc:
+        skipped.append(f"{exc}; the report covers every job file")
+        grid = None
+    rule = rule_of(grid)
+    second_of = {j["id"]: j["remeasure_id"] for j in grid["jobs"] if isinstance(j.get("remeasure_id"), str)} \
+        if grid and rule else {}
+    wanted = {j["id"] for j in grid["jobs"]} | set(second_of.values()) if grid else None
+    left_out = len(store.done_ids() - wanted) if wanted is not None else 0  # other grids' jobs: not even read
+    parsed, failures = _read_parsed(store, grid, wanted, margin, skipped)
+    done_ids = {r["id"] for r, _row, _code in parsed}
+    seconds = set(second_of.values())
+    second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
+    failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
+    parsed, remeasure = choose_runs(parsed, second_of, rule, frozenset(f["id"] for f in second_failures))
+    records = [r for r, _row, _code in parsed]
+    rows = [row for _r, row, _code in parsed]
+    energy, notes = _meters_and_notes(records, rows)
     total = len(grid["jobs"]) if grid else len(records) + len(failures)
     doc: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
@@ -197,7 +218,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "grid": _grid_entry(grid) if grid else None,
         "jobs": {"total": total, "done": len(records), "failed": len(failures),
                  "missing": max(0, total - len(records) - len(failures)), "left_out": left_out},
-        "hosts": list(hosts.values()),
+        "hosts": _hosts(records),
         "energy": energy,
         "cells": rows,
         "best_amounts": best_amounts(rows),
@@ -205,14 +226,12 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "remeasure": remeasure,
         "claims": [],
         "failures": [_failure_entry(f) for f in failures + second_failures],
-        "notes": [_note(group) for group in notes.values()],
+        "notes": notes,
         "skipped": skipped,
         "files": {},
     }
     doc["claims"] = [c.to_dict() for c in judge_claims(doc)]
     return doc, records
-
-
 
 
 def build_report(directory: str | os.PathLike[str], *, return_margin: float | None = None) -> dict[str, Any]:
