@@ -141,6 +141,26 @@ def _make_callback(directory: Path, state: TrainingState, vec_env: Any, *, env_i
     return Checkpointer()
 
 
+def _training_state(algo: str, env_id: str, *, steps: int | None, seed: int, out: Path, directory: Path,
+                    resume: bool) -> TrainingState:
+    """The training to run: the unfinished one in ``directory`` when ``resume`` (refused by name otherwise),
+    else a new one with the zoo hyperparameters; ``steps`` overrides the most steps trained in either."""
+    state = checkpoints.read_state(directory)
+    if state is not None and not resume:
+        raise UserInputError(
+            f"an unfinished training of {algo} on {env_id} ({state.num_timesteps} of {state.total_steps} steps) "
+            f"is in {directory}; pass --resume to continue it, or delete that folder to start again"
+        )
+    if state is None:
+        hyperparams = load_hyperparams(algo, env_id, out)
+        total = int(steps if steps is not None else float(hyperparams.get("n_timesteps", 100_000)))
+        hyperparams["n_timesteps"] = total
+        return TrainingState(algo=algo, env_id=env_id, seed=seed, total_steps=total, hyperparams=hyperparams)
+    if steps is not None:
+        state.total_steps = state.hyperparams["n_timesteps"] = steps
+    return state
+
+
 def train(
     algo: str,
     env_id: str,
@@ -182,19 +202,7 @@ def train(
     if not overwrite:
         refuse_existing(final)
     directory = checkpoints.run_dir(out, name)
-    state = checkpoints.read_state(directory)
-    if state is not None and not resume:
-        raise UserInputError(
-            f"an unfinished training of {algo} on {env_id} ({state.num_timesteps} of {state.total_steps} steps) "
-            f"is in {directory}; pass --resume to continue it, or delete that folder to start again"
-        )
-    if state is None:
-        hyperparams = load_hyperparams(algo, env_id, out)
-        total = int(steps if steps is not None else float(hyperparams.get("n_timesteps", 100_000)))
-        hyperparams["n_timesteps"] = total
-        state = TrainingState(algo=algo, env_id=env_id, seed=seed, total_steps=total, hyperparams=hyperparams)
-    elif steps is not None:
-        state.total_steps = state.hyperparams["n_timesteps"] = steps
+    state = _training_state(algo, env_id, steps=steps, seed=seed, out=out, directory=directory, resume=resume)
     hyperparams = state.hyperparams
     n_envs = int(hyperparams.get("n_envs", 1))
     default_every = max(1000, state.total_steps // 20)
