@@ -170,22 +170,20 @@ def _run_replicates(settings: EvalSettings, say: ProgressCallback) -> tuple[Eval
     return settings, run
 
 
-def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> EvalResult:
-    say: ProgressCallback = progress or (lambda _event: None)
-    started = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(settings.threads)
-    timings: dict[str, float] = {}
-    software = software_versions()  # before any replicate starts: the code it imports is this commit's
-    check_meters(settings)  # a meter that cannot measure here is bad input, refused before any work
-    fresh_process_env(settings.env_id)  # so is an environment the replicates could not rebuild
+def _check_before_work(settings: EvalSettings, say: ProgressCallback) -> str | None:
+    """Bad input refused before any work (a meter that cannot measure here, an environment the replicates
+    could not rebuild); returns the budget warning, said now, for a budget that cannot resolve anything."""
+    check_meters(settings)
+    fresh_process_env(settings.env_id)
     family = sum(1 for c in settings.compressed if c != BASELINE) * len(FAMILY_METRICS)
     warning = budget_warning(settings.replicates, family)
-    if warning:  # before any work: a budget that cannot resolve anything is named, with one that would
+    if warning:  # named with a budget that would resolve
         say(Progress("warning", warning))
+    return warning
 
-    t0 = time.perf_counter()
+
+def _load(settings: EvalSettings, say: ProgressCallback) -> tuple[Any, EvalSettings]:
+    """The agent (trained first where ``train_missing`` asks for it) and the settings naming the class loaded."""
     if settings.train_missing and settings.agent_path is None and settings.algo is not None \
             and find_checkpoint(settings.algo, settings.env_id, settings.agents_dir) is None:
         say(Progress("load", f"no {settings.algo} agent for {settings.env_id} in the zoo: training one "
@@ -194,41 +192,44 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
                        train_if_missing=settings.train_missing, agents_dir=settings.agents_dir,
                        vecnormalize_path=settings.vecnormalize_path, no_vecnormalize=settings.no_vecnormalize)
     check_eval_spaces(model, settings)  # env_kwargs (an rl-zoo3 run folder's) must not change the spaces
-    settings = settings.replace(algo=type(model).__name__)  # the class actually loaded
-    timings["load_s"] = time.perf_counter() - t0
+    return model, settings.replace(algo=type(model).__name__)  # the class actually loaded
 
-    t0 = time.perf_counter()
+
+def _compress(model: Any, settings: EvalSettings, say: ProgressCallback
+              ) -> tuple[dict[str, Any], EvalSettings, dict[str, str]]:
+    """Every configuration's agent, compressed once here for footprints and recipes (and to report a bad method
+    before any process starts); methods that cannot apply to this agent are skipped with their reason (strict:
+    they raise instead), and the settings returned measure the others only."""
     say(Progress("compress", f"loaded {settings.algo} agent for {settings.env_id}; compressing: "
                              f"{', '.join(settings.methods) or '(baseline only)'}"))
-    # compressed once here for footprints and recipes (and to report a bad method before any process starts)
-    skipped: dict[str, str] = {}  # methods that cannot apply to this agent (strict: they raise instead)
+    skipped: dict[str, str] = {}
     agents = build_agents(model, settings.compressed, amount=settings.amount, env_id=settings.env_id,
                           seed=settings.seed, qat_steps=settings.qat_steps, threads=settings.threads,
                           skipped=None if settings.strict else skipped)
-    if skipped:  # the replicates and memory probes measure the others only
+    if skipped:
         settings = settings.replace(methods=tuple(m for m in settings.methods if m not in skipped))
         for method, why in skipped.items():
             say(Progress("compress", f"skipped {method}: {why}"))
     if settings.control:
         agents[CONTROL] = agents[BASELINE]
-    timings["compress_s"] = time.perf_counter() - t0
-    footprints = {m: a.footprint for m, a in agents.items()}
+    return agents, settings, skipped
 
-    memory = None
-    t0 = time.perf_counter()
-    if settings.memory:
-        say(Progress("memory", "memory probe: one fresh process per configuration "
-                               f"({', '.join(settings.compressed)})"))
-        memory = measure_memory(settings, settings.algo, settings.compressed)
-        if settings.control:
-            memory[CONTROL] = memory[BASELINE]  # the same agent: one probe serves both
-    timings["memory_s"] = time.perf_counter() - t0
 
-    settings, run = _run_replicates(settings, say)
-    timings["evaluation_s"] = run.elapsed_s
+def _probe_memory(settings: EvalSettings, say: ProgressCallback) -> dict[str, Any] | None:
+    """The memory probe (one fresh process per configuration), when asked for."""
+    if not settings.memory:
+        return None
+    say(Progress("memory", f"memory probe: one fresh process per configuration ({', '.join(settings.compressed)})"))
+    memory = measure_memory(settings, settings.algo, settings.compressed)
+    if settings.control:
+        memory[CONTROL] = memory[BASELINE]  # the same agent: one probe serves both
+    return memory
 
-    t0 = time.perf_counter()
-    say(Progress("analysis", "analysing"))
+
+def _analysis_of(run: Any, settings: EvalSettings, footprints: dict[str, Any], memory: Any,
+                 warning: str | None) -> Analysis:
+    """The run's analysis with its notes; a failed or interrupted analysis still returns one (empty, its
+    reason recorded), so the measurements are written."""
     try:
         analysis = _analyse(run, settings, footprints, memory, provisional=bool(run.interrupted or run.error))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the measurements are still written
@@ -244,6 +245,36 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
         finished = min((len(v) for v in run.trials.values()), default=0)
         analysis.notes.insert(0, f"interrupted: {finished} of {settings.replicates * settings.trials} trial "
                                  "rounds finished; only whole trials are analysed")
+    return analysis
+
+
+def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> EvalResult:
+    say: ProgressCallback = progress or (lambda _event: None)
+    started = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(settings.threads)
+    timings: dict[str, float] = {}
+    software = software_versions()  # before any replicate starts: the code it imports is this commit's
+    warning = _check_before_work(settings, say)
+
+    t0 = time.perf_counter()
+    model, settings = _load(settings, say)
+    timings["load_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    agents, settings, skipped = _compress(model, settings, say)
+    timings["compress_s"] = time.perf_counter() - t0
+    footprints = {m: a.footprint for m, a in agents.items()}
+    t0 = time.perf_counter()
+    memory = _probe_memory(settings, say)
+    timings["memory_s"] = time.perf_counter() - t0
+
+    settings, run = _run_replicates(settings, say)
+    timings["evaluation_s"] = run.elapsed_s
+
+    t0 = time.perf_counter()
+    say(Progress("analysis", "analysing"))
+    analysis = _analysis_of(run, settings, footprints, memory, warning)
     timings["analysis_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - started  # before writing: result.json carries it
     result = EvalResult(
