@@ -225,6 +225,58 @@ def _lines(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
                 continue
 
 
+def _take(outcome: ReplicateOutcome, message: dict[str, Any], on_trial: Callable[[TrialRecord], None] | None) -> None:
+    """Add one message of the replicate process to ``outcome``: a trial with its episodes, an idle window,
+    the process's meta data, its end, or its error. A malformed record (never from our replicate) is refused
+    as the outcome's error, not guessed at."""
+    kind = message.get("kind")
+    replicate = outcome.replicate
+    if kind == "trial":
+        try:
+            record = TrialRecord.from_dict(message["trial"])
+            episodes = [EpisodeRecord.from_dict(e) for e in message["episodes"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            outcome.error = outcome.error or f"replicate {replicate}: a malformed trial record ({exc!r:.200})"
+            return
+        outcome.trials.append(record)
+        outcome.episodes.extend(episodes)
+        if on_trial is not None:
+            on_trial(record)
+    elif kind == "idle":
+        try:
+            outcome.idle_windows.append(IdleRecord.from_dict(message["window"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            outcome.error = outcome.error or f"replicate {replicate}: a malformed idle record ({exc!r:.200})"
+    elif kind == "meta":
+        outcome.meta = {k: v for k, v in message.items() if k != "kind"}
+    elif kind == "end":
+        outcome.ended = True
+        outcome.elapsed_s = float(message.get("elapsed_s", 0.0))
+        outcome.interrupted = bool(message.get("interrupted", False))
+        if message.get("error"):
+            outcome.error = str(message["error"])
+        if isinstance(message.get("warnings"), list):
+            outcome.warnings = [str(w)[:300] for w in message["warnings"][:10]]
+    elif kind == "error":
+        outcome.ended = True
+        outcome.error = str(message.get("message") or "failed")
+
+
+def _exit_error(replicate: int, returncode: int, *, ended: bool, stderr: str) -> str | None:
+    """The error a replicate process's exit status tells (None: it ended as it should): a clean exit before
+    its end message, a signal, or a failure with the last line of its stderr."""
+    if returncode in (0, 130, 143):
+        return None if ended else (f"replicate {replicate} process ended (exit status {returncode}) before "
+                                   "reporting its end: something in the environment or the agent exited the process")
+    if returncode < 0:
+        try:
+            return f"replicate {replicate} process failed: killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"replicate {replicate} process failed: killed by signal {-returncode}"
+    tail = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
+    return f"replicate {replicate} process failed: {tail.removeprefix('error: ')}"
+
+
 def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: list[list[str]] | None = None,
                           on_trial: Callable[[TrialRecord], None] | None = None) -> ReplicateOutcome:
     """Run replicate ``replicate`` in a fresh ``python -m paradox_gym.experiment.replicate`` process and
@@ -244,42 +296,9 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
     proc.stdin.write(json.dumps({"settings": settings.to_dict(), "orders": orders}))
     proc.stdin.close()
 
-    def take(message: dict[str, Any]) -> None:
-        kind = message.get("kind")
-        if kind == "trial":
-            try:
-                record = TrialRecord.from_dict(message["trial"])
-                episodes = [EpisodeRecord.from_dict(e) for e in message["episodes"]]
-            except (KeyError, TypeError, ValueError) as exc:  # never from our replicate; refuse, don't guess
-                outcome.error = outcome.error or f"replicate {replicate}: a malformed trial record ({exc!r:.200})"
-                return
-            outcome.trials.append(record)
-            outcome.episodes.extend(episodes)
-            if on_trial is not None:
-                on_trial(record)
-        elif kind == "idle":
-            try:
-                outcome.idle_windows.append(IdleRecord.from_dict(message["window"]))
-            except (KeyError, TypeError, ValueError) as exc:  # never from our replicate; refuse, don't guess
-                outcome.error = outcome.error or f"replicate {replicate}: a malformed idle record ({exc!r:.200})"
-                return
-        elif kind == "meta":
-            outcome.meta = {k: v for k, v in message.items() if k != "kind"}
-        elif kind == "end":
-            outcome.ended = True
-            outcome.elapsed_s = float(message.get("elapsed_s", 0.0))
-            outcome.interrupted = bool(message.get("interrupted", False))
-            if message.get("error"):
-                outcome.error = str(message["error"])
-            if isinstance(message.get("warnings"), list):
-                outcome.warnings = [str(w)[:300] for w in message["warnings"][:10]]
-        elif kind == "error":
-            outcome.ended = True
-            outcome.error = str(message.get("message") or "failed")
-
     try:
         for message in _lines(proc):
-            take(message)
+            _take(outcome, message, on_trial)
         proc.wait()
         outcome.background = stop_background()
     except KeyboardInterrupt:
@@ -288,7 +307,7 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
             proc.send_signal(signal.SIGINT)
         try:  # the child ends its trial loop, reports what it finished and exits
             for message in _lines(proc):
-                take(message)
+                _take(outcome, message, on_trial)
             proc.wait(timeout=60)
         except (subprocess.TimeoutExpired, KeyboardInterrupt, ValueError):  # a second Ctrl-C: stop at once
             proc.kill()
@@ -298,19 +317,8 @@ def run_replicate_process(settings: EvalSettings, replicate: int, *, orders: lis
     errors.seek(0)
     stderr = errors.read()
     errors.close()
-    if outcome.error is None and proc.returncode in (0, 130, 143) and not outcome.ended:
-        outcome.error = (f"replicate {replicate} process ended (exit status {proc.returncode}) before reporting "
-                         "its end: something in the environment or the agent exited the process")
-    if outcome.error is None and proc.returncode not in (0, 130, 143):
-        if proc.returncode < 0:
-            try:
-                tail = f"killed by {signal.Signals(-proc.returncode).name}"
-            except ValueError:
-                tail = f"killed by signal {-proc.returncode}"
-        else:
-            tail = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-            tail = tail.removeprefix("error: ")
-        outcome.error = f"replicate {replicate} process failed: {tail}"
+    if outcome.error is None:
+        outcome.error = _exit_error(replicate, proc.returncode, ended=outcome.ended, stderr=stderr)
     return outcome
 
 
