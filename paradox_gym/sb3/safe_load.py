@@ -446,6 +446,76 @@ def _constructor_kwargs(algo: str, data: dict[str, Any], use_sde: bool) -> dict[
     return kwargs
 
 
+def _layout_kwargs(algo: str, layout: dict[str, Any], data: dict[str, Any], path: Path,
+                   policy_kwargs: dict[str, Any]) -> bool:
+    """Put what the weights' layout fixes into ``policy_kwargs`` (net_arch, critics, quantiles, gSDE); returns
+    whether the policy uses gSDE, refused when the zip's ``use_sde`` says otherwise."""
+    policy_kwargs["net_arch"] = layout["net_arch"]
+    if "n_critics" in layout:
+        policy_kwargs["n_critics"] = layout["n_critics"]
+    if algo == "TQC":
+        policy_kwargs["n_quantiles"] = layout["critic_out"]
+    use_sde = bool(layout.get("use_sde"))
+    if use_sde != (_plain(data, "use_sde") is True) and _plain(data, "use_sde") is not None:
+        raise UnsafeAgentError(f"{path}: use_sde={_plain(data, 'use_sde')!r} does not fit the saved weights")
+    if use_sde:
+        _sde_kwargs(algo, layout, policy_kwargs)
+    return use_sde
+
+
+def _checked_env(env_id: str, algo: str, layout: dict[str, Any], path: Path, policy_kwargs: dict[str, Any]) -> Any:
+    """A fresh ``env_id`` environment whose spaces fit the weights and ``algo`` (closed when they do not)."""
+    env = make_env(env_id)
+    try:
+        if layout["family"] == "qrdqn":
+            split_quantiles(layout, env.action_space, path)
+            policy_kwargs["n_quantiles"] = layout["n_quantiles"]
+        _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
+        check_spaces(algo, env_id, env.observation_space, env.action_space)
+    except BaseException:
+        close_env(env)
+        raise
+    return env
+
+
+def _rebuild(algo: str, env: Any, layout: dict[str, Any], state: dict[str, Any], path: Path,
+             policy_kwargs: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    """The ``algo`` model on ``env`` with the weights ``state`` loaded strictly, in evaluation mode; the
+    environment is closed when either step fails."""
+    # every parameter is overwritten by the strict load below: skip the (QR-based, slow) orthogonal init
+    ortho_init = policy_kwargs.get("ortho_init", True)
+    if layout["family"] == "actor-critic":
+        policy_kwargs["ortho_init"] = False
+    try:
+        model = algo_class(algo)("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
+        close_env(env)
+        what = f"{_article(algo)} {algo} MlpPolicy"
+        raise UnsafeAgentError(f"{path}: cannot rebuild {what} from this layout ({exc})") from None
+    try:
+        model.policy.load_state_dict(state, strict=True)
+    except Exception as exc:  # noqa: BLE001 - RuntimeError for shapes; anything else is a malformed file too
+        first = one_line(exc)[:300] or type(exc).__name__
+        close_env(model.env)
+        raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
+    if layout["family"] == "actor-critic":
+        model.policy.ortho_init = ortho_init
+        model.policy_kwargs["ortho_init"] = ortho_init
+    model.policy.set_training_mode(False)
+    return model
+
+
+def _restore_counters(model: Any, algo: str, data: dict[str, Any]) -> None:
+    """The exploration rate (DQN, QR-DQN) and the step count the zip records, where they are plain and in range."""
+    if algo in ("DQN", "QRDQN"):
+        rate = _plain(data, "exploration_rate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0.0 <= rate <= 1.0:
+            model.exploration_rate = float(rate)
+    timesteps = _plain(data, "num_timesteps")
+    if isinstance(timesteps, int) and not isinstance(timesteps, bool) and 0 <= timesteps < 2**63:
+        model.num_timesteps = timesteps
+
+
 def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None) -> Any:
     """Rebuild the SB3 agent in zip ``path`` for environment ``env_id`` without unpickling anything.
 
@@ -469,57 +539,10 @@ def load_zip(path: str | os.PathLike[str], env_id: str, algo: str | None = None)
     check_layout_size(layout, path)
     algo = _resolve_algo(algo, layout, data, path)
     policy_kwargs, notes = _policy_kwargs(algo, data, path)
-    policy_kwargs["net_arch"] = layout["net_arch"]
-    if "n_critics" in layout:
-        policy_kwargs["n_critics"] = layout["n_critics"]
-    if algo == "TQC":
-        policy_kwargs["n_quantiles"] = layout["critic_out"]
-    use_sde = bool(layout.get("use_sde"))
-    if use_sde != (_plain(data, "use_sde") is True) and _plain(data, "use_sde") is not None:
-        raise UnsafeAgentError(f"{path}: use_sde={_plain(data, 'use_sde')!r} does not fit the saved weights")
-    if use_sde:
-        _sde_kwargs(algo, layout, policy_kwargs)
-
-    env = make_env(env_id)
-    try:
-        if layout["family"] == "qrdqn":
-            split_quantiles(layout, env.action_space, path)
-            policy_kwargs["n_quantiles"] = layout["n_quantiles"]
-        _check_spaces(layout, env_id, env.observation_space, env.action_space, path)
-        check_spaces(algo, env_id, env.observation_space, env.action_space)
-    except BaseException:
-        close_env(env)
-        raise
-
-    kwargs = _constructor_kwargs(algo, data, use_sde)
-    cls = algo_class(algo)
-    # every parameter is overwritten by the strict load below: skip the (QR-based, slow) orthogonal init
-    ortho_init = policy_kwargs.get("ortho_init", True)
-    if layout["family"] == "actor-critic":
-        policy_kwargs["ortho_init"] = False
-    try:
-        model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
-        close_env(env)
-        what = f"{_article(algo)} {algo} MlpPolicy"
-        raise UnsafeAgentError(f"{path}: cannot rebuild {what} from this layout ({exc})") from None
-    try:
-        model.policy.load_state_dict(state, strict=True)
-    except Exception as exc:  # noqa: BLE001 - RuntimeError for shapes; anything else is a malformed file too
-        first = one_line(exc)[:300] or type(exc).__name__
-        close_env(model.env)
-        raise UnsafeAgentError(f"{path}: weights do not fit the rebuilt {algo} policy ({first})") from None
-    if layout["family"] == "actor-critic":
-        model.policy.ortho_init = ortho_init
-        model.policy_kwargs["ortho_init"] = ortho_init
-    model.policy.set_training_mode(False)
-    if algo in ("DQN", "QRDQN"):
-        rate = _plain(data, "exploration_rate")
-        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0.0 <= rate <= 1.0:
-            model.exploration_rate = float(rate)
-    timesteps = _plain(data, "num_timesteps")
-    if isinstance(timesteps, int) and not isinstance(timesteps, bool) and 0 <= timesteps < 2**63:
-        model.num_timesteps = timesteps
+    use_sde = _layout_kwargs(algo, layout, data, path, policy_kwargs)
+    env = _checked_env(env_id, algo, layout, path, policy_kwargs)
+    model = _rebuild(algo, env, layout, state, path, policy_kwargs, _constructor_kwargs(algo, data, use_sde))
+    _restore_counters(model, algo, data)
     version = members.get("_stable_baselines3_version", b"").decode("utf-8", "replace").strip()[:40]
     model.safe_load_info = {  # type: ignore[attr-defined]
         "path": str(path),
