@@ -97,6 +97,32 @@ def _per_step_us(trials: Sequence[TrialRecord], phase: str) -> MeanCI:
     return mean_ci([1e6 * t.phase_wall_s.get(phase, 0.0) / t.steps for t in trials if t.steps > 0], nonnegative=True)
 
 
+def _energy_samples(with_energy: Sequence[TrialRecord], meter: str) -> tuple[list[float], list[float]]:
+    """Energy per episode and per step: one pooled value per replicate when there are two or more, else one
+    per trial."""
+    if replicates_of(with_energy) >= 2:
+        energy = lambda t: trial_energy(t, meter)  # noqa: E731
+        return (list(replicate_means(with_energy, energy, lambda t: t.episodes).values()),
+                list(replicate_means(with_energy, energy, lambda t: t.steps).values()))
+    return ([trial_energy(t, meter) / t.episodes for t in with_energy],  # type: ignore[operator]
+            [trial_energy(t, meter) / t.steps for t in with_energy])  # type: ignore[operator]
+
+
+def _crosscheck(trials: Sequence[TrialRecord]) -> tuple[float | None, float | None, str | None, bool]:
+    """The cross-check meter against ours: its energy per episode, the relative difference (ours - theirs) /
+    theirs, its kind, and whether every window was below its resolution (no figure at all)."""
+    checks = [(t.episodes, t.crosscheck) for t in trials if t.crosscheck is not None]
+    kinds = {c.kind for _, c in checks if c.kind}
+    kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
+    both = [(episodes, figures) for episodes, c in checks if (figures := c.compared_j) is not None]
+    below = bool(checks) and not both and all(c.below_resolution for _, c in checks)
+    if not both:
+        return None, None, kind, below
+    ours = sum(float(figures[0]) for _, figures in both)
+    theirs = sum(float(figures[1]) for _, figures in both)
+    return theirs / sum(episodes for episodes, _ in both), (ours - theirs) / theirs if theirs else None, kind, below
+
+
 def summarize_config(
     config: str,
     trials: Sequence[TrialRecord],
@@ -113,13 +139,7 @@ def summarize_config(
     returns = [float(np.mean(t.returns)) for t in trials if t.episodes]
     lengths = [float(np.mean(t.lengths)) for t in trials if t.episodes]
     with_energy = [t for t in trials if trial_energy(t, meter) is not None and t.episodes and t.steps]
-    if replicates_of(with_energy) >= 2:
-        energy = lambda t: trial_energy(t, meter)  # noqa: E731
-        e_ep = list(replicate_means(with_energy, energy, lambda t: t.episodes).values())
-        e_step = list(replicate_means(with_energy, energy, lambda t: t.steps).values())
-    else:
-        e_ep = [trial_energy(t, meter) / t.episodes for t in with_energy]  # type: ignore[operator]
-        e_step = [trial_energy(t, meter) / t.steps for t in with_energy]  # type: ignore[operator]
+    e_ep, e_step = _energy_samples(with_energy, meter)
     steps_energy = sum(t.steps for t in with_energy)
     phase_per_step = {
         phase: (sum(t.phase_energy_j.get(meter, {}).get(phase, 0.0) for t in with_energy) / steps_energy)
@@ -138,19 +158,7 @@ def summarize_config(
     p50 = p95 = None
     if lat.size:
         p50, p95 = (float(v) / 1e3 for v in np.percentile(lat, [50, 95]))
-    cc_e = cc_rel = cc_kind = None
-    cc_below = False
-    if crosscheck_meter is not None:
-        checks = [(t.episodes, t.crosscheck) for t in trials if t.crosscheck is not None]
-        kinds = {c.kind for _, c in checks if c.kind}
-        cc_kind = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else None)
-        both = [(episodes, figures) for episodes, c in checks if (figures := c.compared_j) is not None]
-        cc_below = bool(checks) and not both and all(c.below_resolution for _, c in checks)
-        if both:
-            ours = sum(float(figures[0]) for _, figures in both)
-            theirs = sum(float(figures[1]) for _, figures in both)
-            cc_e = theirs / sum(episodes for episodes, _ in both)
-            cc_rel = (ours - theirs) / theirs if theirs else None
+    cc_e, cc_rel, cc_kind, cc_below = _crosscheck(trials) if crosscheck_meter is not None else (None, None, None, False)
     return ConfigSummary(
         config=config,
         method=config,
