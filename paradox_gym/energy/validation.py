@@ -39,7 +39,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -382,6 +382,45 @@ def _check_windows(windows_s: Sequence[float]) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
+def _chosen_workloads(names: Sequence[str] | None) -> list[Workload]:
+    """The workloads to run: ``names`` checked (one line naming an unknown one, or a GPU one without CUDA), or
+    every workload that can run here."""
+    cuda = _has_cuda()
+    if names is None:
+        return [w for w in WORKLOADS.values() if cuda or not w.needs_gpu]
+    chosen = []
+    for name in names:
+        if name not in WORKLOADS:
+            raise UserInputError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}")
+        if WORKLOADS[name].needs_gpu and not cuda:
+            raise UserInputError(f"workload {name!r} needs a CUDA GPU; none is available here")
+        chosen.append(WORKLOADS[name])
+    return chosen
+
+
+def _window_results(workload: str, length: float, wall: float, busy: float | None, readings: Mapping[str, Any],
+                    by_name: Mapping[str, Any]) -> list[WindowResult]:
+    """One window's rows: each meter against each reference read over it (no ratio below the reference's
+    resolution), and every energy meter that had no reference on its own."""
+    results: list[WindowResult] = []
+    compared: set[str] = set()
+    for ref in REFERENCES:
+        if ref.meter not in readings or ref.reference not in readings:
+            continue
+        compared.add(ref.meter)
+        ours, theirs = readings[ref.meter], readings[ref.reference]
+        mj, rj = ref.ours(ours), ref.theirs(theirs)
+        kind = comparison_kind(ref.our_source(ours), ref.their_source(theirs))
+        below = length < by_name[ref.reference].resolution_s
+        ratio = mj / rj if not below and mj is not None and rj is not None and rj > 0 else None
+        results.append(WindowResult(workload, length, wall, busy, ref.meter, mj, ref.reference, rj, ratio, kind, below))
+    for name, reading in readings.items():
+        if name in METERS and METERS[name].role == "energy" and name not in compared:
+            results.append(WindowResult(workload, length, wall, busy, name, reading.energy_j, "(none)",
+                                        None, None, NO_REFERENCE, False))
+    return results
+
+
 def validate_meters(
     windows_s: Sequence[float] = DEFAULT_WINDOWS_S,
     workloads: Sequence[str] | None = None,
@@ -407,17 +446,7 @@ def validate_meters(
     windows = _check_windows(windows_s)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 10:
         raise UserInputError(f"tolerance must be a number in (0, 10), got {tolerance!r}")
-    cuda = _has_cuda()
-    if workloads is None:
-        chosen = [w for w in WORKLOADS.values() if cuda or not w.needs_gpu]
-    else:
-        chosen = []
-        for name in workloads:
-            if name not in WORKLOADS:
-                raise UserInputError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}")
-            if WORKLOADS[name].needs_gpu and not cuda:
-                raise UserInputError(f"workload {name!r} needs a CUDA GPU; none is available here")
-            chosen.append(WORKLOADS[name])
+    chosen = _chosen_workloads(workloads)
     say = progress or (lambda _m: None)
     notes: list[str] = []
     instruments = _instruments(meters, codecarbon, notes)
@@ -438,24 +467,7 @@ def validate_meters(
                 readings = {m.name: m.end(key) for m in reversed(ordered)}
                 cores = wl.cores()
                 busy = cpu / (wall * cores) if cores and wall > 0 else None
-                compared: set[str] = set()
-                for ref in REFERENCES:
-                    if ref.meter not in readings or ref.reference not in readings:
-                        continue
-                    compared.add(ref.meter)
-                    ours, theirs = readings[ref.meter], readings[ref.reference]
-                    mj, rj = ref.ours(ours), ref.theirs(theirs)
-                    kind = comparison_kind(ref.our_source(ours), ref.their_source(theirs))
-                    below = length < by_name[ref.reference].resolution_s
-                    ratio = None
-                    if not below and mj is not None and rj is not None and rj > 0:
-                        ratio = mj / rj
-                    results.append(WindowResult(wl.name, length, wall, busy, ref.meter, mj, ref.reference, rj,
-                                                ratio, kind, below))
-                for name, reading in readings.items():
-                    if name in METERS and METERS[name].role == "energy" and name not in compared:
-                        results.append(WindowResult(wl.name, length, wall, busy, name, reading.energy_j, "(none)",
-                                                    None, None, NO_REFERENCE, False))
+                results += _window_results(wl.name, length, wall, busy, readings, by_name)
     finally:
         for m in instruments:
             m.close()
