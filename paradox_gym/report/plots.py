@@ -30,6 +30,63 @@ def _err(m: Any) -> list[list[float]] | None:
     return [[m.mean - m.low], [m.high - m.mean]]
 
 
+def _config_name(config: str) -> str:
+    return f"{config} (baseline)" if config == "none" else config
+
+
+def _scatter(path: Path, summaries: list[Any], points: list[tuple[float | None, Any]], xlabel: str, ylabel: str,
+             title: str) -> Path:
+    """One configuration per marker: its x value (with its interval where it has one) against its energy per
+    episode with its interval; energy from zero."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for i, (s, (x, xci)) in enumerate(zip(summaries, points)):
+        if x is None:
+            continue
+        e = s.energy_per_episode_j
+        ax.errorbar([x], [e.mean], xerr=_err(xci), yerr=_err(e), fmt=_MARKERS[i % len(_MARKERS)],
+                    color=f"C{i % 10}", capsize=3, markersize=7, label=_config_name(s.config))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)  # energy from zero: relative differences are not exaggerated
+    ax.margins(x=0.15)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title="configuration", fontsize=8, title_fontsize=8, loc="best")
+    else:  # nothing measured (a run that failed before its first whole trial): say so on the plot
+        ax.text(0.5, 0.5, "no whole trials", transform=ax.transAxes, ha="center", va="center")
+    written = _save_fig(fig, path)
+    plt.close(fig)
+    return written
+
+
+def _phase_bars(path: Path, summaries: list[Any], ylabel: str, title: str) -> Path:
+    """Energy per step by phase, stacked, one bar per configuration with its total on top."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.1 * len(summaries) + 2.5), 4.6))
+    names = [_config_name(s.config) for s in summaries]
+    bottom = [0.0] * len(summaries)
+    for phase in PHASES:
+        vals = [1e3 * s.phase_energy_per_step_j.get(phase, 0.0) for s in summaries]
+        ax.bar(names, vals, bottom=bottom, label=PHASE_LABELS[phase])
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    for x, total in enumerate(bottom):
+        ax.annotate(f"{total:.3g}", (x, total), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("configuration")
+    ax.set_ylim(top=max(bottom, default=1.0) * 1.15 or 1.0)
+    ax.set_title(title, fontsize=10)
+    if len(names) > 3:
+        plt.setp(ax.get_xticklabels(), rotation=25, ha="right")
+    ax.legend(title="phase", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    written = _save_fig(fig, path)
+    plt.close(fig)
+    return written
+
+
 def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[str, Path]:
     """PNG plots (matplotlib, Agg): size / return / episode length vs energy per episode (error bars: 95%
     t-intervals across trials, on both axes where the x value has one), and energy per step by phase as
@@ -39,65 +96,27 @@ def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[s
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     summaries = [s for s in analysis.summaries.values() if s.energy_per_episode_j.mean is not None]
     method = analysis.energy_method or "n/a"
     label = f"energy per episode, J ({method}, {analysis.meter})"
     head = f"{title}: " if title else ""
-    written: dict[str, Path] = {}
-
-    def name_of(config: str) -> str:
-        return f"{config} (baseline)" if config == "none" else config
-
-    def scatter(name: str, points: list[tuple[float | None, Any]], xlabel: str, what: str) -> None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.6))
-        for i, (s, (x, xci)) in enumerate(zip(summaries, points)):
-            if x is None:
-                continue
-            e = s.energy_per_episode_j
-            ax.errorbar([x], [e.mean], xerr=_err(xci), yerr=_err(e), fmt=_MARKERS[i % len(_MARKERS)],
-                        color=f"C{i % 10}", capsize=3, markersize=7, label=name_of(s.config))
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)  # energy from zero: relative differences are not exaggerated
-        ax.margins(x=0.15)
-        ax.grid(True, alpha=0.3)
-        ax.set_title(f"{head}{what} vs energy per episode\n(error bars: 95% CI across trials)", fontsize=10)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(title="configuration", fontsize=8, title_fontsize=8, loc="best")
-        else:  # nothing measured (a run that failed before its first whole trial): say so on the plot
-            ax.text(0.5, 0.5, "no whole trials", transform=ax.transAxes, ha="center", va="center")
-        written[name.replace(".png", "_png")] = _save_fig(fig, out / name)
-        plt.close(fig)
 
     def kib(s: Any) -> float | None:
         return None if s.footprint is None else s.footprint.serialized_bytes / 1024
 
-    scatter("size_vs_energy.png", [(kib(s), None) for s in summaries],
-            "inference-path size, KiB (serialized state dict)", "model size")
-    scatter("return_vs_energy.png", [(s.ret.mean, s.ret) for s in summaries], "mean episode return", "return")
-    scatter("length_vs_energy.png", [(s.length.mean, s.length) for s in summaries],
-            "mean episode length, steps", "episode length")
-
-    fig, ax = plt.subplots(figsize=(max(6.4, 1.1 * len(summaries) + 2.5), 4.6))
-    names = [name_of(s.config) for s in summaries]
-    bottom = [0.0] * len(summaries)
-    for phase in PHASES:
-        vals = [1e3 * s.phase_energy_per_step_j.get(phase, 0.0) for s in summaries]
-        ax.bar(names, vals, bottom=bottom, label=PHASE_LABELS[phase])
-        bottom = [b + v for b, v in zip(bottom, vals)]
-    for x, total in enumerate(bottom):
-        ax.annotate(f"{total:.3g}", (x, total), textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8)
-    ax.set_ylabel(f"energy per step, mJ ({method}, {analysis.meter})")
-    ax.set_xlabel("configuration")
-    ax.set_ylim(top=max(bottom, default=1.0) * 1.15 or 1.0)
-    ax.set_title(f"{head}energy per step by phase\n(energy charged to phases by their time share)", fontsize=10)
-    if len(names) > 3:
-        plt.setp(ax.get_xticklabels(), rotation=25, ha="right")
-    ax.legend(title="phase", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    written["energy_phases_png"] = _save_fig(fig, out / "energy_phases.png")
-    plt.close(fig)
+    written: dict[str, Path] = {}
+    for name, points, xlabel, what in (
+            ("size_vs_energy.png", [(kib(s), None) for s in summaries],
+             "inference-path size, KiB (serialized state dict)", "model size"),
+            ("return_vs_energy.png", [(s.ret.mean, s.ret) for s in summaries], "mean episode return", "return"),
+            ("length_vs_energy.png", [(s.length.mean, s.length) for s in summaries],
+             "mean episode length, steps", "episode length")):
+        written[name.replace(".png", "_png")] = _scatter(
+            out / name, summaries, points, xlabel, label,
+            f"{head}{what} vs energy per episode\n(error bars: 95% CI across trials)")
+    written["energy_phases_png"] = _phase_bars(
+        out / "energy_phases.png", summaries, f"energy per step, mJ ({method}, {analysis.meter})",
+        f"{head}energy per step by phase\n(energy charged to phases by their time share)")
     written["ratios_png"] = write_forest_plot(out / "ratios.png", analysis, title=title)
     return written
 
