@@ -403,50 +403,36 @@ def _with_stats(agent: AgentSpec, agents_dir: str | None) -> AgentSpec:
     return dataclasses.replace(agent, vecnormalize_sha256=file_sha256(stats)) if stats is not None else agent
 
 
-def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None = None) -> Grid:
-    """Validate a parsed grid document (see the module docstring); UserInputError names what is wrong."""
-    valid = (*CELL_KEYS, *GRID_KEYS, REMEASURE)
-    if not isinstance(doc, dict):
-        raise UserInputError(f"a grid file must be a mapping of keys ({', '.join(valid)}), got {type(doc).__name__}")
-    check_document(doc)  # a document built in Python is held to the file's bounds too
-    for key in doc:
-        if key not in valid:
-            raise UserInputError(f"unknown grid key {shown(key)}; valid: {', '.join(valid)}")
-    for key in ("agents", "methods"):
-        if key not in doc:
-            raise UserInputError(f"grid has no {key!r} (required keys: agents, methods)")
-
-    raw_agents: list[Any] = (_shipped_agents() if doc["agents"] == SHIPPED else _list(doc, "agents"))
-
+def _methods(doc: Mapping[str, Any]) -> list[str]:
+    """The grid's compression methods, canonical, each once (the baseline is measured in every cell)."""
     methods: list[str] = []
     for m in _list(doc, "methods"):
         if not isinstance(m, str):
             raise UserInputError(f"grid key 'methods' lists {shown(m)}, not a method name")
         name = canonical_method(m)
         if name == BASELINE:
-            continue  # the baseline is measured in every cell
+            continue
         if name in methods:
             raise UserInputError(f"grid lists method {name!r} twice")
         methods.append(name)
     if not methods:
         raise UserInputError("grid has no compression method besides the baseline 'none'")
+    return methods
 
-    if "amounts" in doc:
-        amounts = [check_amount(a) for a in _list(doc, "amounts")]
-        if len(set(amounts)) != len(amounts):
-            raise UserInputError(f"grid lists an amount twice: {shown(amounts)}")
-    else:
-        amounts = list(DEFAULT_AMOUNTS)
-    runtimes = _runtimes(doc, methods) if "runtimes" in doc else None
-    per_agent = sum((len(amounts) if METHOD_TABLE[m].uses_amount else 1)
-                    * (1 if runtimes is None else sum(m in ms for ms in runtimes.values())) for m in methods)
-    if len(raw_agents) * per_agent > limits.MAX_GRID_CELLS:  # before any agent file is hashed
-        raise UserInputError(f"grid has {len(raw_agents) * per_agent} cells ({len(raw_agents)} agents x {per_agent} "
-                             f"per agent); at most {limits.MAX_GRID_CELLS} (MAX_GRID_CELLS): split it into grids")
-    agents = tuple(_agent(a, Path(base_dir), agents_dir) for a in raw_agents)
-    if len({(a.env_id, a.algo, a.sha256) for a in agents}) != len(agents):
-        raise UserInputError("grid lists the same agent twice")
 
+def _amounts(doc: Mapping[str, Any]) -> list[float]:
+    """The grid's amounts, each checked and listed once (default: DEFAULT_AMOUNTS)."""
+    if "amounts" not in doc:
+        return list(DEFAULT_AMOUNTS)
+    amounts = [check_amount(a) for a in _list(doc, "amounts")]
+    if len(set(amounts)) != len(amounts):
+        raise UserInputError(f"grid lists an amount twice: {shown(amounts)}")
+    return amounts
+
+
+def _settings(doc: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shared settings the grid gives (each key checked by its declaration): EvalSettings fields, and keys
+    this version's evaluate has no field for, accepted only at their unsupported default."""
     have = settings_fields()
     settings: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -462,6 +448,37 @@ def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None =
             raise UserInputError(
                 f"grid key {name!r} = {shown(value)} is not supported by this version's evaluate "
                 f"(EvalSettings has no {key.field!r}); valid: {key.unsupported_default!r}")
+    return settings, extra
+
+
+def parse_grid(doc: Any, *, base_dir: str | Path = ".", agents_dir: str | None = None) -> Grid:
+    """Validate a parsed grid document (see the module docstring); UserInputError names what is wrong."""
+    valid = (*CELL_KEYS, *GRID_KEYS, REMEASURE)
+    if not isinstance(doc, dict):
+        raise UserInputError(f"a grid file must be a mapping of keys ({', '.join(valid)}), got {type(doc).__name__}")
+    check_document(doc)  # a document built in Python is held to the file's bounds too
+    for key in doc:
+        if key not in valid:
+            raise UserInputError(f"unknown grid key {shown(key)}; valid: {', '.join(valid)}")
+    for key in ("agents", "methods"):
+        if key not in doc:
+            raise UserInputError(f"grid has no {key!r} (required keys: agents, methods)")
+
+    raw_agents: list[Any] = (_shipped_agents() if doc["agents"] == SHIPPED else _list(doc, "agents"))
+
+    methods = _methods(doc)
+    amounts = _amounts(doc)
+    runtimes = _runtimes(doc, methods) if "runtimes" in doc else None
+    per_agent = sum((len(amounts) if METHOD_TABLE[m].uses_amount else 1)
+                    * (1 if runtimes is None else sum(m in ms for ms in runtimes.values())) for m in methods)
+    if len(raw_agents) * per_agent > limits.MAX_GRID_CELLS:  # before any agent file is hashed
+        raise UserInputError(f"grid has {len(raw_agents) * per_agent} cells ({len(raw_agents)} agents x {per_agent} "
+                             f"per agent); at most {limits.MAX_GRID_CELLS} (MAX_GRID_CELLS): split it into grids")
+    agents = tuple(_agent(a, Path(base_dir), agents_dir) for a in raw_agents)
+    if len({(a.env_id, a.algo, a.sha256) for a in agents}) != len(agents):
+        raise UserInputError("grid lists the same agent twice")
+
+    settings, extra = _settings(doc)
     if agents_dir is not None:
         settings["agents_dir"] = str(agents_dir)
     rule = parse_remeasure(doc[REMEASURE], settings.get("replicates", DEFAULT_REPLICATES)) if REMEASURE in doc \
