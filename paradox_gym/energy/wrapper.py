@@ -69,6 +69,48 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _built_meters(meters: Sequence[str] | Sequence[Meter] | str | Meter | None, tdp: float | None) -> list[Meter]:
+    """The wrapper's meters: built from names (None: the default ones), or the Meter objects given, checked
+    (unique non-empty names, a known method); one line naming a bad value or a mix of names and objects."""
+    if meters is None:
+        return make_meters(default_meter_names(), cpu_tdp_w=tdp)
+    if isinstance(meters, str):
+        return make_meters([meters], cpu_tdp_w=tdp)
+    if isinstance(meters, Meter):
+        return [meters]
+    try:
+        items = list(meters)
+    except TypeError:
+        raise UserTypeError(
+            f"meters must be a list of meter names or Meter objects, got {type(meters).__name__}"
+        ) from None
+    if all(isinstance(m, str) for m in items):
+        return make_meters(items, cpu_tdp_w=tdp)
+    if all(isinstance(m, Meter) for m in items):
+        names = [m.name for m in items]
+        if len(set(names)) != len(names):
+            raise UserInputError(f"two meters share a name: {names}")
+        for m in items:
+            if not isinstance(m.name, str) or not m.name or m.method not in METHODS:
+                raise UserInputError(f"meter {m!r} needs a non-empty name and a method in {', '.join(METHODS)}")
+        return items
+    if any(isinstance(m, (str, Meter)) for m in items):
+        raise UserTypeError("meters must be meter names or Meter objects, not a mix")
+    raise UserTypeError(f"meters must be meter names or Meter objects, got {items!r:.200}")
+
+
+def _prepare(meters: Sequence[Meter]) -> None:
+    """One-off set-up costs (CodeCarbon's hardware probing, about 1.5 s) happen here, not inside the first
+    trial window; a meter whose set-up fails reports failed windows."""
+    for meter in meters:
+        prepare = getattr(meter, "prepare", None)
+        if callable(prepare) and meter.availability()[0]:
+            try:
+                prepare()
+            except Exception as exc:  # noqa: BLE001 - any meter's set-up fault: its recorded fault
+                meter.fail(f"set-up (prepare) failed: {_describe(exc)}")
+
+
 class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
     """Measure the energy, time and phase split of every episode and of user-defined trials.
 
@@ -109,50 +151,14 @@ class EnergyWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
             )
         self.phase_clock = phase_clock
         self._cpu_clock = phase_clock == "cpu"
-        tdp = check_cpu_tdp(cpu_tdp_w)
-        if meters is None:
-            built = make_meters(default_meter_names(), cpu_tdp_w=tdp)
-        elif isinstance(meters, str):
-            built = make_meters([meters], cpu_tdp_w=tdp)
-        elif isinstance(meters, Meter):
-            built = [meters]
-        else:
-            try:
-                items = list(meters)
-            except TypeError:
-                raise UserTypeError(
-                    f"meters must be a list of meter names or Meter objects, got {type(meters).__name__}"
-                ) from None
-            if all(isinstance(m, str) for m in items):
-                built = make_meters(items, cpu_tdp_w=tdp)
-            elif all(isinstance(m, Meter) for m in items):
-                built = items
-                names = [m.name for m in built]
-                if len(set(names)) != len(names):
-                    raise UserInputError(f"two meters share a name: {names}")
-                for m in built:
-                    if not isinstance(m.name, str) or not m.name or m.method not in METHODS:
-                        raise UserInputError(f"meter {m!r} needs a non-empty name and a method in "
-                                             f"{', '.join(METHODS)}")
-            elif any(isinstance(m, (str, Meter)) for m in items):
-                raise UserTypeError("meters must be meter names or Meter objects, not a mix")
-            else:
-                raise UserTypeError(f"meters must be meter names or Meter objects, got {items!r:.200}")
+        built = _built_meters(meters, check_cpu_tdp(cpu_tdp_w))
         self.meters: list[Meter] = built
         # recorded for gymnasium.make(env.spec): names only (JSON, and a rebuilt wrapper gets its own meters)
         gymnasium.utils.RecordConstructorArgs.__init__(
             self, meters=[m.name for m in built] if meters is not None else None, cpu_tdp_w=cpu_tdp_w,
             phase_clock=phase_clock)
         self._limit_inside = _time_limit_inside(env)
-        for meter in built:
-            # one-off set-up costs (CodeCarbon's hardware probing, about 1.5 s) happen here, not
-            # inside the first trial window; a meter whose set-up fails reports failed windows
-            prepare = getattr(meter, "prepare", None)
-            if callable(prepare) and meter.availability()[0]:
-                try:
-                    prepare()
-                except Exception as exc:  # noqa: BLE001 - any meter's set-up fault: its recorded fault
-                    meter.fail(f"set-up (prepare) failed: {_describe(exc)}")
+        _prepare(built)
         self.episodes: list[WindowMeasurement] = []
         self.trials: list[WindowMeasurement] = []
         # cumulative counters (ns / steps); windows subtract their start values
