@@ -232,11 +232,26 @@ def test_docs_paper_md_holds_the_claim_table_markers() -> None:
     check_page(Path(__file__).resolve().parents[1] / "docs" / "paper.md")
 
 
-def test_the_report_is_not_copied_onto_itself(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("dest", [".", "jobs", "plots/x"])
+def test_the_report_is_not_copied_into_its_own_study_folder(tmp_path: Path, capsys, dest: str) -> None:
     _three_cell_study(tmp_path)
-    assert command_main("report", [str(tmp_path), "--copy-to", str(tmp_path / ".")]) != 0
-    err = capsys.readouterr().err
-    assert "is the study folder itself" in err and not (tmp_path / "study.md").exists()
+    assert command_main("report", [str(tmp_path), "--copy-to", str(tmp_path / dest)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "study folder" in err and "name a folder outside it" in err and "\n" not in err
+    assert not (tmp_path / "study.md").exists()
+
+
+def test_the_claim_table_keeps_the_pages_line_endings_mode_and_quoted_markers(tmp_path: Path) -> None:
+    _three_cell_study(tmp_path / "study")
+    page = tmp_path / "paper.md"
+    quoted = f"The markers are `{CLAIMS_BEGIN}` and `{CLAIMS_END}`."  # inline, not marker lines
+    page.write_bytes(f"# Page\r\n{quoted}\r\n{CLAIMS_BEGIN}\r\nSTALE-TABLE\r\n{CLAIMS_END}\r\nAfter.\r\n".encode())
+    page.chmod(0o640)
+    assert command_main("report", [str(tmp_path / "study"), "--claims-into", str(page)]) == 0
+    text = page.read_bytes().decode()
+    assert text.startswith(f"# Page\r\n{quoted}\r\n{CLAIMS_BEGIN}\r\n\r\nThe study's 7 claims")
+    assert text.endswith(f"\r\n\r\n{CLAIMS_END}\r\nAfter.\r\n") and "STALE-TABLE" not in text
+    assert "\n" not in text.replace("\r\n", "") and (page.stat().st_mode & 0o777) == 0o640
 
 
 def test_a_copy_given_the_baseline_probe_is_no_a_a_resolution() -> None:
