@@ -486,8 +486,9 @@ def _rebuild(algo: str, env: Any, layout: dict[str, Any], state: dict[str, Any],
     ortho_init = policy_kwargs.get("ortho_init", True)
     if layout["family"] == "actor-critic":
         policy_kwargs["ortho_init"] = False
+    cls = algo_class(algo)  # an install fault is not the file's: outside the try below
     try:
-        model = algo_class(algo)("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
+        model = cls("MlpPolicy", env, policy_kwargs=policy_kwargs, device="cpu", verbose=0, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any JSON value SB3 or torch rejects (e.g. optimizer_kwargs)
         close_env(env)
         what = f"{_article(algo)} {algo} MlpPolicy"
