@@ -224,6 +224,35 @@ def write_study_plots(directory: Path, rows: Sequence[Mapping[str, Any]], margin
 RESOLUTION_PLOT = "plots/resolution.png"
 
 
+def _resolution_over_time(ax: Any, rows: Sequence[Mapping[str, Any]], agents: Sequence[str],
+                          target_pct: float | None) -> None:
+    """Each cell's A/A MDE against the hours since the first cell started, one colour per agent: periods when
+    the machine was noisy show up as runs of high MDEs, whatever the agent."""
+    import datetime as _dt
+
+    def start(r: Mapping[str, Any]) -> float | None:
+        try:
+            return _dt.datetime.fromisoformat(str(r.get("started_at"))).timestamp()
+        except ValueError:
+            return None
+
+    timed = [(t, r) for r in rows if isinstance(r.get("energy_mde_pct"), (int, float)) and (t := start(r)) is not None]
+    if not timed:
+        ax.text(0.5, 0.5, "no start times recorded", transform=ax.transAxes, ha="center", va="center")
+        ax.set_axis_off()
+        return
+    t0 = min(t for t, _ in timed)
+    for i, agent in enumerate(agents):
+        pts = sorted((t, r["energy_mde_pct"]) for t, r in timed if r["agent"] == agent)
+        if pts:
+            ax.scatter([(t - t0) / 3600 for t, _ in pts], [m for _, m in pts], s=12, color=f"C{i % 10}", label=agent)
+    if target_pct is not None:
+        ax.axhline(target_pct, color="black", linestyle="--", linewidth=1)
+    ax.set(xlabel="hours since the first cell started (the sweep's pauses included)",
+           ylabel="A/A MDE, energy per episode (%)", ylim=(0, None), title="Resolution over time")
+    ax.legend(fontsize=7, ncol=2)
+
+
 def write_resolution_plot(directory: Path, rows: Sequence[Mapping[str, Any]], target_pct: float | None) -> str | None:
     """Every cell's A/A MDE (energy per episode, %) per agent, with the resolution target where the grid has
     one; a cell measured again is drawn from its first run's MDE (hollow) to its second run's (filled).
@@ -236,7 +265,8 @@ def write_resolution_plot(directory: Path, rows: Sequence[Mapping[str, Any]], ta
     agents = list(dict.fromkeys(r["agent"] for r in rows if isinstance(r.get("energy_mde_pct"), (int, float))))
     if not agents:
         return None
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(agents) + 2.0), 4.2))
+    fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(max(6.0, 1.1 * len(agents) + 2.0) + 6.0, 4.2),
+                                   gridspec_kw={"width_ratios": [max(6.0, 1.1 * len(agents) + 2.0), 6.0]})
     rng = np.random.default_rng(0)  # a fixed jitter: the same rows draw the same picture
     labelled: set[str] = set()
     for i, agent in enumerate(agents):
@@ -260,6 +290,7 @@ def write_resolution_plot(directory: Path, rows: Sequence[Mapping[str, Any]], ta
     ax.set(ylabel="A/A MDE, energy per episode (%)", ylim=(0, None),
            title="Resolution per cell (hollow: the first run of a cell measured again)")
     ax.legend(fontsize=8)
+    _resolution_over_time(ax_t, rows, agents, target_pct)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import paradox_gym.report.format as fmt
 from paradox_gym.experiment.background import BUSY_OTHERS_CPUS
 from paradox_gym.study.claims import memory_resolution_text
+from paradox_gym.study.drift import drift_lines
 from paradox_gym.study.remeasure import remeasure_text
 from paradox_gym.study.rows import config_label
 from paradox_gym.vocab import CLAIM_VERDICTS
@@ -97,7 +98,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
             "baseline's mean return / rl-zoo3's benchmark return for that algorithm and environment (n/a: none).",
             ""]
     return "\n".join(out + _cells_section(doc, margin) + _best_section(doc, margin) + _summary_section(doc)
-                     + _tail_section(doc)).rstrip() + "\n"
+                     + drift_lines(doc.get("drift") or [], _md_table) + _tail_section(doc)).rstrip() + "\n"
 
 
 def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:

@@ -37,7 +37,7 @@ TEXT_COLUMNS = frozenset({
     "job_id", "agent", "env_id", "algo", "agent_sha256", "method", "runtime", "host", "machine_fingerprint", "executor",
     "measurement", "energy_meter", "energy_method", "return_direction", "return_verdict",
     "energy_per_episode_direction", "mechanism", "energy_per_step_direction", "latency_direction", "verdict",
-    "reference_source", "paradox_gym_commit",
+    "reference_source", "paradox_gym_commit", "started_at",
 })
 FLAG_COLUMNS = frozenset({"return_kept", "noisy", "energy_saving", "weak_agent"})
 REQUIRED_TEXT = ("job_id", "agent", "env_id", "algo", "method", "return_direction", "energy_per_episode_direction",

@@ -37,6 +37,7 @@ from paradox_gym.report.plots import write_resolution_plot, write_study_plots
 from paradox_gym.study.claims import ClaimRow, format_claims, judge_claims
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
+from paradox_gym.study.drift import resolution_drift
 from paradox_gym.study.records import is_number, parse_record
 from paradox_gym.study.remeasure import Parsed, choose_runs, rule_of
 from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, config_label,
@@ -224,6 +225,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "best_amounts": best_amounts(rows),
         "summary": summary_counts(rows),
         "remeasure": remeasure,
+        "drift": [d.to_dict() for d in resolution_drift(rows)],
         "claims": [],
         "failures": [_failure_entry(f) for f in failures + second_failures],
         "notes": notes,
@@ -252,13 +254,15 @@ def _write_parquet(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 def write_report(directory: str | os.PathLike[str], *, return_margin: float | None = None,
                  warn: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Write the report files into ``directory``; returns key -> path. ``study.json`` is written last.
+    """Write the report files into ``directory``; returns key -> path of each file written (a table whose rows
+    cannot be converted together is not written, and named in ``warn``). ``study.json`` is written last.
     ``warn`` gets one line per job file left out (and per table that could not be converted). A file that cannot be written is a UserInputError
     naming it (the job files are never touched)."""
     out = Path(directory)
     margin = check_margin(RETURN_MARGIN if return_margin is None else return_margin)
     doc, records = _build(out, margin)
     target = out
+    unwritten: set[str] = set()
     try:
         for name, write in ((FILES["results_parquet"], lambda path: _write_parquet(path, doc["cells"])),
                             (FILES["results_csv"], lambda path: write_csv_atomic(path, doc["cells"])),
@@ -268,6 +272,7 @@ def write_report(directory: str | os.PathLike[str], *, return_margin: float | No
             try:
                 write(target)
             except _conversion_errors() as exc:  # the rows passed one by one: never lose the rest of the report
+                unwritten.add(name)
                 doc["skipped"].append(f"{target} was not written: its rows together cannot be converted "
                                       f"({one_line(exc)[:300] or type(exc).__name__})")
         target = out / "plots"
@@ -287,7 +292,7 @@ def write_report(directory: str | os.PathLike[str], *, return_margin: float | No
         write_json_atomic(target, doc)
     except OSError as exc:
         raise UserInputError(f"the study report cannot be written: {target} ({exc.strerror or exc})") from None
-    paths = {k: str(out / v) for k, v in FILES.items()}
+    paths = {k: str(out / v) for k, v in FILES.items() if v not in unwritten}
     paths.update({f"plot_{i}": str(out / p) for i, p in enumerate(plots)})
     return paths
 

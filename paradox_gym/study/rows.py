@@ -240,7 +240,7 @@ def cell_row(record: Mapping[str, Any], margin: float = RETURN_MARGIN) -> dict[s
         **_energy_columns(result, comp, base_s, comp_s, verdict),
         **_footprint_columns(result, comp, runtime, base_config, config),
         "verdict": (result.get("verdicts") or {}).get(config),
-        "elapsed_s": record.get("elapsed_s"),
+        "elapsed_s": record.get("elapsed_s"), "started_at": record.get("started_at"),
     }
     row["peak_rss_ratio"] = _div(row["peak_rss_bytes"], row["peak_rss_baseline_bytes"])
     row["rss_ratio"] = _div(row["rss_bytes"], row["rss_baseline_bytes"])
