@@ -28,6 +28,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: The orders a sweep can measure its jobs in (``--order``).
+ORDERS: dict[str, str] = {
+    "grid": "the grid's order, agent after agent",
+    "shuffled": "by job id (a hash of the cell): agents, methods and amounts mixed, the same order on every "
+                "resume; a noisy stretch of the machine then falls on many agents, not one",
+}
+
+
+def order_jobs(jobs: Sequence[Job], order: str) -> list[Job]:
+    """``jobs`` in the sweep ``order`` (a key of :data:`ORDERS`)."""
+    if not isinstance(order, str) or order not in ORDERS:
+        raise UserInputError(f"unknown sweep order {order!r}; valid: {', '.join(ORDERS)}")
+    return sorted(jobs, key=lambda j: j.id) if order == "shuffled" else list(jobs)
+
+
 @dataclass(frozen=True)
 class SweepEvent:
     """One progress event: ``kind`` is ``plan``, ``start``, ``done``, ``failed`` or ``finish``;
@@ -191,14 +206,15 @@ class _Tally:
 
 
 def _grid_record(grid: Grid, jobs: Sequence[Job], again: Mapping[str, Job], common: dict[str, Any], executor: str,
-                 measurement: str, grid_file: str | None, command: Sequence[str] | None) -> dict[str, Any]:
+                 measurement: str, grid_file: str | None, command: Sequence[str] | None,
+                 order: str = "grid") -> dict[str, Any]:
     """``grid.json``: the grid, what its cells share (and its fingerprint), how it was run, its cells (with
     each cell's second-run id under a ``remeasure`` rule) and the rule."""
     rule = grid.remeasure
     return {
         "schema": GRID_SCHEMA, "fingerprint": grid_fingerprint(common), "common": common,
-        "grid": grid.source, "grid_file": grid_file, "executor": executor, "measurement": measurement,
-        "command": list(command) if command is not None else None,
+        "grid": grid.source, "grid_file": grid_file, "executor": executor, "order": order,
+        "measurement": measurement, "command": list(command) if command is not None else None,
         "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "jobs": [{**j.cell(), **({"remeasure_id": again[j.id].id} if again else {})} for j in jobs],
         "remeasure": rule.to_dict() if rule is not None else None,
@@ -220,6 +236,7 @@ def run_sweep(
     out: str,
     *,
     executor: str = "serial",
+    order: str = "grid",
     options: ExecutorOptions = ExecutorOptions(),
     retry_failed: bool = False,
     force: bool = False,
@@ -230,7 +247,8 @@ def run_sweep(
     return_margin: float | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> SweepSummary:
-    """Run every job of ``grid`` not yet finished in ``out`` with ``executor``, then write the report.
+    """Run every job of ``grid`` not yet finished in ``out`` with ``executor``, in ``order`` (:data:`ORDERS`),
+    then write the report.
 
     Raises UserInputError before any measurement for a bad grid, a changed grid (without ``force``) or a
     directory another sweep is writing to. KeyboardInterrupt stops the sweep; finished jobs stay. ``warn`` gets
@@ -238,6 +256,7 @@ def run_sweep(
     """
     say: ProgressCallback = progress or (lambda _e: None)
     chosen = get_executor(executor)
+    order_jobs([], order)  # a bad order is refused before anything is read or written
     if report and return_margin is not None:  # a bad margin is refused now, not after the measurements
         from paradox_gym.study.report import check_margin
 
@@ -253,7 +272,7 @@ def run_sweep(
         if rule is not None else {}
     seconds = {j.id for j in again.values()}
     by_id.update({j.id: j for j in again.values()})
-    doc = _grid_record(grid, jobs, again, common, chosen.name, chosen.measurement, grid_file, command)
+    doc = _grid_record(grid, jobs, again, common, chosen.name, chosen.measurement, grid_file, command, order)
     store = JobStore(out)
     store.create()
     started = time.perf_counter()
@@ -269,13 +288,14 @@ def run_sweep(
         done_before = len(done_ids)
         tally = _Tally(store, by_id, set(failed_ids), say, done=done_before, total=len(jobs) + len(stored),
                        planned=len(todo))
-        tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), chosen.name, skipped_failed,
+        how = chosen.name + (" in shuffled order" if order == "shuffled" else "")
+        tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), how, skipped_failed,
                                       rule), eta=False)
         if todo:
-            chosen.run(todo, tally.on_start, tally.on_done, options)
+            chosen.run(order_jobs(todo, order), tally.on_start, tally.on_done, options)
         if rule is not None:
             _second_runs(store, jobs, again, rule, retry_failed, stored, tally,
-                         lambda due: chosen.run(due, tally.on_start, tally.on_done, options))
+                         lambda due: chosen.run(order_jobs(due, order), tally.on_start, tally.on_done, options))
         files: dict[str, str] = {}
         if report:
             from paradox_gym.study.report import write_report
@@ -291,8 +311,8 @@ def run_sweep(
 
 
 def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os.PathLike[str], *,
-          executor: str = "serial", workers: int | None = None, ray_address: str | None = None,
-          retry_failed: bool = False, force: bool = False, agents_dir: str | None = None,
+          executor: str = "serial", order: str = "grid", workers: int | None = None,
+          ray_address: str | None = None, retry_failed: bool = False, force: bool = False, agents_dir: str | None = None,
           progress: ProgressCallback | None = None, report: bool = True,
           return_margin: float | None = None, warn: Callable[[str], None] | None = None) -> SweepSummary:
     """The library form of ``paradox-gym sweep``: measure every cell of ``grid`` not yet done in ``out``, then
@@ -300,7 +320,8 @@ def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os
 
     ``grid`` is a grid file (YAML; agent paths relative to its folder), a grid document (a mapping, as the
     file would hold; paths relative to the working directory) or a :class:`Grid`. ``executor``
-    (``serial``, ``process``, ``ray``), ``workers``, ``ray_address``, ``retry_failed``, ``force``,
+    (``serial``, ``process``, ``ray``), ``order`` (``grid``, ``shuffled``), ``workers``, ``ray_address``,
+    ``retry_failed``, ``force``,
     ``agents_dir`` and ``return_margin`` are the command's options; ``progress`` gets a :class:`SweepEvent`
     per plan, start, finish and failure of a job. Raises UserInputError before anything is measured for a
     bad grid or option (see :func:`run_sweep`).
@@ -321,7 +342,7 @@ def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os
         if executor != "ray":
             raise UserInputError(f"ray_address is for executor 'ray', not {executor!r}")
         check_ray_address(ray_address)
-    return run_sweep(grid, os.fspath(out), executor=executor,
+    return run_sweep(grid, os.fspath(out), executor=executor, order=order,
                      options=ExecutorOptions(workers=workers, ray_address=ray_address), retry_failed=retry_failed,
                      force=force, progress=progress, grid_file=grid_file, report=report,
                      return_margin=return_margin, warn=warn)
@@ -339,4 +360,4 @@ def load_study(directory: str | os.PathLike[str], *, return_margin: float | None
     return pd.DataFrame.from_records(list(cells))
 
 
-__all__ = ["SweepEvent", "SweepSummary", "check_grid", "load_study", "run_sweep", "sweep"]
+__all__ = ["ORDERS", "SweepEvent", "SweepSummary", "order_jobs", "check_grid", "load_study", "run_sweep", "sweep"]
