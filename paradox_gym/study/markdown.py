@@ -61,6 +61,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
     out += [f"Jobs: {jobs['done']} of {jobs['total']} done, {jobs['failed']} failed, {jobs['missing']} not run"
             + (f"; {jobs['left_out']} job files of another grid left out" if jobs.get("left_out") else "")
             + f". Report written {doc['written_at']}.", ""]
+    out += _answer_lines(doc)
     walls = [r["elapsed_s"] for r in doc["cells"] if isinstance(r.get("elapsed_s"), (int, float))]
     if walls:
         out += [f"Measuring these cells took {sum(walls) / 3600:.1f} hours (the sum of their jobs' wall times; "
@@ -99,6 +100,30 @@ def format_study(doc: Mapping[str, Any]) -> str:
             ""]
     return "\n".join(out + _cells_section(doc, margin) + _best_section(doc, margin) + _summary_section(doc)
                      + drift_lines(doc.get("drift") or [], _md_table) + _tail_section(doc)).rstrip() + "\n"
+
+
+def _answer_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The study's answer in one paragraph: size, energy with and without the return kept, resident memory
+    (counts of the cells' words, each at its cell's resolution)."""
+    s, cells = doc["summary"], doc["cells"]
+    e = s["energy_per_episode"]
+    if not e["cells"]:
+        return []
+    kept = [r for r in cells if r.get("return_kept") and r.get("energy_per_episode_direction") not in (None, "not measured")]
+    kept_higher = sum(1 for r in kept if r["energy_per_episode_direction"] == "higher")
+    words = e["words"]
+    text = (f"**Answer.** {s['size']['smaller']} of {s['size']['cells']} cells made the model smaller. Energy per "
+            f"episode fell in {words.get('lower', 0)} of {e['cells']} cells, {e['fell_return_kept']} of them with "
+            f"the return kept (a saving); of the {len(kept)} cells that kept the return, {e['fell_return_kept']} "
+            f"used less energy and {kept_higher} more. Energy fell only where the return fell: "
+            f"{e['energy_fell_only_where_return_fell']}.")
+    m = s.get("rss") or {}
+    if m.get("cells"):
+        text += (f" Resident memory after the rollout fell in {m['lower']} of {m['cells']} cells and rose in "
+                 f"{m['higher']} (beyond the spread between probes of one configuration).")
+    unresolved = words.get("unresolved", 0)
+    text += (f" {unresolved} cells could not resolve their energy change." if unresolved else "")
+    return [text, ""]
 
 
 def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
