@@ -102,3 +102,14 @@ def test_a_sweep_measures_the_cells_above_the_target_again(tmp_path: Path) -> No
     with pytest.raises(UserInputError) as err:
         run_sweep(changed, str(out))
     assert "a cell would be measured a third time" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_plan_line_says_how_many_second_runs_are_due_so_far() -> None:
+    from paradox_gym.study.sweep import _plan_text
+
+    rule = Remeasure(10, 16)
+    text = _plan_text(330, 0, 228, 102, "serial in shuffled order", 0, rule, 65)
+    assert text == ("330 jobs in the grid: 228 already done, 102 to run with serial in shuffled order; then every cell "
+                    "whose A/A MDE is above 10% is measured again at 16 replicates (65 due so far)")
+    assert "due so far" not in _plan_text(330, 0, 0, 330, "serial", 0, rule, 0)
+    assert _plan_text(3, 0, 0, 3, "serial", 0, None).endswith("3 to run with serial")

@@ -222,13 +222,15 @@ def _grid_record(grid: Grid, jobs: Sequence[Job], again: Mapping[str, Job], comm
 
 
 def _plan_text(jobs: int, second_runs: int, done: int, todo: int, executor: str, skipped_failed: int,
-               rule: Remeasure | None) -> str:
-    """The sweep's first progress line: what the grid holds, what is done and what it will run."""
+               rule: Remeasure | None, due_so_far: int = 0) -> str:
+    """The sweep's first progress line: what the grid holds, what is done and what it will run (with the second
+    runs already due among the cells measured, so the scale of the second phase is known from the start)."""
     return (f"{jobs} jobs in the grid" + (f" and {second_runs} second runs" if second_runs else "")
             + f": {done} already done, {todo} to run with {executor}"
             + (f", {skipped_failed} failed before and not retried (use --retry-failed)" if skipped_failed else "")
             + (f"; then every cell whose A/A MDE is above {rule.above_mde_pct:g}% is measured again at "
-               f"{rule.replicates} replicates" if rule is not None else ""))
+               f"{rule.replicates} replicates" + (f" ({due_so_far} due so far)" if due_so_far else "")
+               if rule is not None else ""))
 
 
 def run_sweep(
@@ -289,8 +291,9 @@ def run_sweep(
         tally = _Tally(store, by_id, set(failed_ids), say, done=done_before, total=len(jobs) + len(stored),
                        planned=len(todo))
         how = chosen.name + (" in shuffled order" if order == "shuffled" else "")
+        due = len(_due_again(store, jobs, again, rule, retry_failed)) if rule is not None and todo else 0
         tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), how, skipped_failed,
-                                      rule), eta=False)
+                                      rule, due), eta=False)
         if todo:
             chosen.run(order_jobs(todo, order), tally.on_start, tally.on_done, options)
         if rule is not None:
