@@ -269,7 +269,9 @@ def _evaluate(settings: EvalSettings, progress: ProgressCallback | None) -> Eval
     memory = _probe_memory(settings, say)
     timings["memory_s"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
     settings, run = _run_replicates(settings, say)
+    timings["replicates_s"] = time.perf_counter() - t0  # wall time: each fresh process's start-up included
     timings["evaluation_s"] = run.elapsed_s
 
     t0 = time.perf_counter()

@@ -159,6 +159,9 @@ def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     result = json.loads(proc.stdout)  # nothing but JSON on stdout
     assert set(result) == TOP_KEYS
     assert result["schema"] == "paradox_gym.evaluation/1"
+    timings = result["timings_s"]  # the replicates' wall time holds their start-up and their own time
+    assert list(timings) == ["load_s", "compress_s", "memory_s", "replicates_s", "evaluation_s", "analysis_s", "total_s"]
+    assert timings["evaluation_s"] < timings["replicates_s"] < timings["total_s"]
     assert result["config"]["methods"] == ["none", "ptdq", "prune"]
     assert result["config"]["env_id"] == "paradox_gym/MockDRL-v0"
     assert result["machine"]["gpu"] is None and result["machine"]["torch_threads"] == 1
