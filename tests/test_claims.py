@@ -10,7 +10,7 @@ import pytest
 
 from paradox_gym.cli import command_main
 from paradox_gym.stats import sign_test
-from paradox_gym.study.claims import CLAIMS, judge_claims, quantization_ranks
+from paradox_gym.study.claims import CLAIMS, STUDY_RUNTIMES, judge_claims, quantization_ranks
 from paradox_gym.study.jobs import JobOutcome, JobStore
 from paradox_gym.study.publish import CLAIMS_BEGIN, CLAIMS_END, check_page
 from paradox_gym.study.report import best_amounts, cell_row, summary_counts, write_report
@@ -283,6 +283,23 @@ def test_memory_fall_names_the_threshold_it_counts_beyond() -> None:
     verdict, ours, reason = _verdicts(records)["memory does not fall; PTDQ and PTSQ use more memory"]
     assert "lower in 1 (1 by more than 3%)" in ours and "beyond 3.00%, the largest spread" in ours
     assert verdict == DISAGREES and reason.startswith("memory fell by more than 3% in 1 cell;")
+
+
+def test_the_quantization_claim_is_judged_where_the_study_ran_each_method() -> None:
+    # PTDQ and PTSQ in ONNX Runtime, QAT on sb3 (as the study ran them): there PTDQ is resolved best in six
+    # agents; on sb3 alone PTSQ is. The verdict follows the study's configuration, and both are shown.
+    good, bad = (1.0, 0.99, 1.01), (0.8, 0.7, 0.85)
+    records = []
+    for a in "ABCDEF":
+        records += [_on_onnxruntime(_record(a, "ptdq", ret=good)), _on_onnxruntime(_record(a, "ptsq", ret=bad)),
+                    _record(a, "qat", ret=bad), _record(a, "ptdq", ret=bad), _record(a, "ptsq", ret=good)]
+    cells = _doc(records)["cells"]
+    as_study = quantization_ranks(cells, STUDY_RUNTIMES)
+    assert as_study["agents"] == 6 and as_study["resolved_wins"] == {"ptdq": 6, "qat": 0, "ptsq": 0}
+    assert quantization_ranks(cells)["resolved_wins"] == {"ptdq": 0, "qat": 0, "ptsq": 6}
+    verdict, ours, _reason = _verdicts(records)["PTDQ gives the best return, then QAT, PTSQ worst"]
+    assert verdict == AGREES and ours.startswith("as the study ran them (PTDQ and PTSQ in ONNX Runtime")
+    assert "; all on SB3 + PyTorch, best return over 6 agents" in ours and "PTSQ 6 (100%)" in ours
 
 
 def test_quantization_ties_credit_every_tied_method_and_resolve_none() -> None:

@@ -22,11 +22,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
 from paradox_gym.stats import CONFIDENCE, sign_test
-from paradox_gym.study.rows import STRUCTURED_NORMS, config_label
+from paradox_gym.compression.runtimes import SB3
+from paradox_gym.study.rows import STRUCTURED_NORMS
 from paradox_gym.vocab import AGREES, CANNOT_TELL, CLAIM_VERDICTS, DISAGREES
 
 #: The study's quantization methods in the order of its claim (best return first).
 QUANTIZATION_ORDER = ("ptdq", "qat", "ptsq")
+#: Where the study ran each quantization method: PTDQ and PTSQ in ONNX Runtime, QAT in PyTorch.
+STUDY_RUNTIMES: dict[str, str] = {"ptdq": "onnxruntime", "ptsq": "onnxruntime", "qat": SB3}
 
 
 @dataclass(frozen=True)
@@ -173,14 +176,17 @@ def _collapse(doc: Mapping[str, Any]) -> Judged:
     return ours, CANNOT_TELL, "energy fell in no cell"
 
 
-def quantization_ranks(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per agent with at least two of PTDQ, QAT and PTSQ on the sb3 runtime: the method with the best return
-    change (point estimate, as the study counts; a tie credits every tied method; ``wins``), and whether it
-    is resolved (one best method, its interval's lower bound above every other method's upper bound;
+def quantization_ranks(cells: Sequence[Mapping[str, Any]], runtimes: Mapping[str, str] | None = None
+                       ) -> dict[str, Any]:
+    """Per agent with at least two of PTDQ, QAT and PTSQ, each on its runtime in ``runtimes`` (default: all on
+    the sb3 runtime; :data:`STUDY_RUNTIMES`: as the study ran them): the method with the best return change
+    (point estimate, as the study counts; a tie credits every tied method; ``wins``), and whether it is
+    resolved (one best method, its interval's lower bound above every other method's upper bound;
     ``resolved_wins``)."""
+    where = dict.fromkeys(QUANTIZATION_ORDER, SB3) if runtimes is None else dict(runtimes)
     by_agent: dict[str, dict[str, Mapping[str, Any]]] = {}
     for r in cells:
-        if r["method"] in QUANTIZATION_ORDER and config_label(r) == r["method"] \
+        if r["method"] in QUANTIZATION_ORDER and (r.get("runtime") or SB3) == where.get(r["method"]) \
                 and r.get("return_change_rel") is not None:
             by_agent.setdefault(r["agent"], {})[r["method"]] = r
     wins = {m: 0 for m in QUANTIZATION_ORDER}
@@ -204,23 +210,35 @@ def quantization_ranks(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"agents": compared, "wins": wins, "resolved_wins": resolved}
 
 
+def _ranks_text(q: Mapping[str, Any]) -> str:
+    n = q["agents"]
+    wins = ", ".join(f"{m.upper()} {q['wins'][m]} ({q['wins'][m] / n:.0%})" for m in QUANTIZATION_ORDER)
+    return (f"best return over {n} agents (point estimates, as the study counts): {wins}; resolved (intervals "
+            f"apart) in {sum(q['resolved_wins'].values())}: "
+            + ", ".join(f"{m.upper()} {q['resolved_wins'][m]}" for m in QUANTIZATION_ORDER))
+
+
 def _quantization(doc: Mapping[str, Any]) -> Judged:
-    """A two-sided sign test on the resolved wins of PTDQ against those of PTSQ (the order's two ends): agrees
-    when PTDQ wins more at 5%, disagrees when PTSQ does, cannot tell otherwise."""
-    q = quantization_ranks(doc["cells"])
+    """A two-sided sign test on the resolved wins of PTDQ against those of PTSQ (the order's two ends), with
+    each method where the study ran it (:data:`STUDY_RUNTIMES`) when some agent has them there, else all on
+    the sb3 runtime: agrees when PTDQ wins more at 5%, disagrees when PTSQ does, cannot tell otherwise. Both
+    views are shown where both exist."""
+    as_study, on_sb3 = quantization_ranks(doc["cells"], STUDY_RUNTIMES), quantization_ranks(doc["cells"])
+    q = as_study if as_study["agents"] else on_sb3
     n = q["agents"]
     if not n:
         return "no agent with two of PTDQ, QAT and PTSQ", CANNOT_TELL, "no agent to compare"
-    wins = ", ".join(f"{m.upper()} {q['wins'][m]} ({q['wins'][m] / n:.0%})" for m in QUANTIZATION_ORDER)
-    done = sum(q["resolved_wins"].values())
-    ours = (f"best return over {n} agents (point estimates, as the study counts): {wins}; resolved (intervals "
-            f"apart) in {done}: " + ", ".join(f"{m.upper()} {q['resolved_wins'][m]}" for m in QUANTIZATION_ORDER))
+    ours = (("as the study ran them (PTDQ and PTSQ in ONNX Runtime, QAT on SB3 + PyTorch), " if q is as_study
+             else "all on SB3 + PyTorch, ") + _ranks_text(q))
     r = q["resolved_wins"]
+    if r["ptdq"] + r["ptsq"]:
+        p = sign_test(r["ptdq"], r["ptsq"])
+        ours += f"; sign test PTDQ vs PTSQ p = {p:.2g}"
+    if q is as_study and on_sb3["agents"]:
+        ours += "; all on SB3 + PyTorch, " + _ranks_text(on_sb3)
     if not r["ptdq"] + r["ptsq"]:
-        return ours, CANNOT_TELL, (f"neither PTDQ nor PTSQ is resolved best in any agent ({n - done} of {n} "
-                                   "agents' return changes lie within each other's intervals)")
-    p = sign_test(r["ptdq"], r["ptsq"])
-    ours += f"; sign test PTDQ vs PTSQ p = {p:.2g}"
+        return ours, CANNOT_TELL, (f"neither PTDQ nor PTSQ is resolved best in any agent ({n - sum(r.values())} of "
+                                   f"{n} agents' return changes lie within each other's intervals)")
     if p >= 1 - CONFIDENCE:
         return ours, CANNOT_TELL, "the resolved wins do not separate PTDQ from PTSQ (sign test p >= 0.05)"
     if r["ptdq"] > r["ptsq"]:
@@ -309,5 +327,5 @@ def format_claims(doc: Mapping[str, Any], rows: Sequence[ClaimRow]) -> str:
                       table, ""])
 
 
-__all__ = ["CLAIMS", "MEMORY_SAVING", "QUANTIZATION_ORDER", "Claim", "ClaimRow", "format_claims", "judge_claims",
+__all__ = ["CLAIMS", "MEMORY_SAVING", "QUANTIZATION_ORDER", "STUDY_RUNTIMES", "Claim", "ClaimRow", "format_claims", "judge_claims",
            "memory_resolution_text", "quantization_ranks"]
