@@ -122,8 +122,9 @@ def memory_resolution_text(m: Mapping[str, Any]) -> str:
 
 def _memory(doc: Mapping[str, Any]) -> Judged:
     """Disagrees when a cell's memory fell by more than the study's 1% (and beyond the probe's resolution), or a
-    PTDQ or PTSQ cell (sb3 runtime) used less beyond it; agrees when every PTDQ and PTSQ cell used more
-    beyond it; cannot tell otherwise (no resolution, or a cell within it)."""
+    PTDQ or PTSQ cell used less beyond it; agrees when every PTDQ and PTSQ cell used more beyond it; cannot
+    tell otherwise (no resolution, or a cell within it). PTDQ and PTSQ are judged where the study ran them
+    (ONNX Runtime) when the cells have that, else on the sb3 runtime; both are shown where both exist."""
     m = doc["summary"].get("rss")
     if not m or not m["cells"]:
         return "no memory figure (the memory probe was off)", CANNOT_TELL, "no cell ran the memory probe"
@@ -132,11 +133,20 @@ def _memory(doc: Mapping[str, Any]) -> Judged:
     floor = max(res or 0.0, MEMORY_SAVING)
     beyond = f"{100 * floor:.3g}%"
     fell = sum(1 for r in doc["cells"] if r.get("rss_ratio") is not None and r["rss_ratio"] < 1 - floor)
-    quant = {q: m["by_method"].get(q) for q in ("ptdq", "ptsq")}
-    parts = [f"{q.upper()} higher in {c['higher']} of {c['cells']}" for q, c in quant.items() if c]
+    as_study = {q: m["by_method"].get(f"{STUDY_RUNTIMES[q]}:{q}") for q in ("ptdq", "ptsq")}
+    on_sb3 = {q: m["by_method"].get(q) for q in ("ptdq", "ptsq")}
+    quant = as_study if any(as_study.values()) else on_sb3
+
+    def higher(counts: Mapping[str, Any]) -> list[str]:
+        return [f"{q.upper()} higher in {c['higher']} of {c['cells']}" for q, c in counts.items() if c]
+
+    parts = higher(quant)
+    if quant is as_study:
+        parts = [f"as the study ran them (in ONNX Runtime): {', '.join(parts)}"] + (
+            [f"on SB3 + PyTorch: {', '.join(higher(on_sb3))}"] if any(on_sb3.values()) else [])
     ours = (f"resident memory after the rollout (fresh process, one probe per configuration): lower in "
             f"{m['lower']} ({fell} by more than {beyond}), higher in {m['higher']} of "
-            f"{_cells(m['cells'])} ({edge})" + (f"; {', '.join(parts)}" if parts else ""))
+            f"{_cells(m['cells'])} ({edge})" + (f"; {'; '.join(parts)}" if parts else ""))
     if fell:
         return ours, DISAGREES, f"memory fell by more than {beyond} in {_cells(fell)}"
     if not parts:
