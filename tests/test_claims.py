@@ -170,12 +170,16 @@ def test_energy_claims_follow_the_cells_words() -> None:
     assert _verdicts(unresolved)["energy does not fall with the return kept"][0] == CANNOT_TELL
 
 
-def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> None:
-    store = JobStore(tmp_path)
+def _three_cell_study(directory: Path) -> None:
+    store = JobStore(directory)
     store.create()
     for r in [_record("A", "ptdq"), _record("A", "ptsq"), _record("A", "prune-structured", 0.3)]:
         r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
         store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+
+
+def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> None:
+    _three_cell_study(tmp_path)
     paths = write_report(tmp_path)
     text = Path(paths["claims_md"]).read_text()
     assert text.splitlines()[2].startswith("The study's 7 claims against this study's 3 cells (3 of 3 done): ")
@@ -184,14 +188,6 @@ def test_report_writes_claims_md_and_names_it_in_study_md(tmp_path: Path) -> Non
     doc = json.loads((tmp_path / "study.json").read_text())
     assert [c["claim"] for c in doc["claims"]] == [c.claim for c in CLAIMS]
     assert "([claims.md](claims.md)): " in (tmp_path / "study.md").read_text()
-
-
-def _three_cell_study(directory: Path) -> None:
-    store = JobStore(directory)
-    store.create()
-    for r in [_record("A", "ptdq"), _record("A", "ptsq"), _record("A", "prune-structured", 0.3)]:
-        r["result"]["machine"] = {"cpu_model": "cpu", "cpu_count": 2}
-        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
 
 
 def test_report_copies_itself_and_its_claim_table_into_the_docs(tmp_path: Path, capsys) -> None:
