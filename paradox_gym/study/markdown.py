@@ -7,6 +7,7 @@ import statistics
 from typing import Any, Iterable, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
+from paradox_gym.stats import CONFIDENCE
 from paradox_gym.experiment.background import BUSY_OTHERS_CPUS
 from paradox_gym.study.claims import memory_resolution_text
 from paradox_gym.study.drift import drift_lines
@@ -236,8 +237,11 @@ def _summary_section(doc: Mapping[str, Any]) -> list[str]:
                f"{e['energy_fell_only_where_return_fell']}{_counter_examples(e)}{_unresolved(e)}.")
     if s.get("noisy_cells"):
         cells = "1 cell comes" if s["noisy_cells"] == 1 else f"{s['noisy_cells']} cells come"
+        controlled = sum(1 for r in doc["cells"] if r.get("noisy") is not None)
+        chance = f"; the A/A test is at {1 - CONFIDENCE:.0%}, so about {(1 - CONFIDENCE) * controlled:.0f} of " \
+                 f"the {controlled} cells with a control would be by chance alone" if controlled else ""
         out.append(f"- {cells} from a noisy run (their A/A control differed from the baseline: "
-                   "marked \"noisy run\"; treat their verdicts with suspicion).")
+                   f"marked \"noisy run\"; treat their verdicts with suspicion{chance}).")
     out.append(f"- Size: {s['size']['smaller']} of {s['size']['cells']} cells smaller. Peak RSS (one fresh-process "
                f"probe per configuration, no interval): {s['peak_rss']['lower']} of {s['peak_rss']['cells']} lower, "
                f"{s['peak_rss']['higher']} higher.")
