@@ -421,6 +421,8 @@ def test_unsupported_policies() -> None:
     compress(elu, "ptdq")  # dynamic quantization only touches Linear layers
     with pytest.raises(UserInputError, match="'ptsq' does not support activation ELU"):
         compress(elu, "ptsq", env="CartPole-v1")
+    with pytest.raises(UserInputError, match="'qat' does not support activation ELU"):  # named as asked for
+        compress(elu, "qat", env="CartPole-v1")
     sde = SAC("MlpPolicy", "Pendulum-v1", use_sde=True, device="cpu", policy_kwargs=net())
     with pytest.raises(UserInputError, match="use_sde"):
         compress(sde, "prune-structured")  # gSDE noise depends on the latent width

@@ -64,7 +64,7 @@ def compress(
     check_policy(model, algo)
     policy_kwargs = encode_policy_kwargs(model.policy)
     if get_method(recipe["method"]).calibrated:
-        check_static_support(model.policy, algo)
+        check_static_support(model.policy, algo, recipe["method"])
     if get_method(recipe["method"]).structured and uses_sde(model.policy):
         raise MethodNotApplicable(f"method {recipe['method']!r} does not support use_sde=True (gSDE noise depends "
                                   "on the latent width)")

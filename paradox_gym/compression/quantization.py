@@ -115,15 +115,16 @@ class StaticQuantPart(nn.Module):
         return self.dequant(self.body(self.quant(x)))
 
 
-def check_static_support(policy: nn.Module, algo: str) -> None:
-    """Raise :class:`UserInputError` if a part uses an activation static quantization cannot run."""
+def check_static_support(policy: nn.Module, algo: str, method: str = "ptsq") -> None:
+    """Raise :class:`MethodNotApplicable` (naming ``method``) if a part uses an activation static quantization
+    cannot run."""
     for part in compressible_parts(algo, policy):
         module = get_attr_path(policy, part.path)
         children = [] if isinstance(module, nn.Linear) else list(module.children())
         for child in children:
             if not isinstance(child, (nn.Linear, *STATIC_ACTIVATIONS)):
                 raise MethodNotApplicable(
-                    f"method 'ptsq' does not support activation {type(child).__name__} "
+                    f"method {method!r} does not support activation {type(child).__name__} "
                     f"(in {part.name!r}); supported: ReLU, Tanh"
                 )
 

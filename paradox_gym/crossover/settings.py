@@ -76,8 +76,12 @@ def check_methods(methods: Any, device: str) -> tuple[str, ...]:
     for m in _names("methods", methods):
         if m in CAST_METHODS:
             if device != "cuda":
+                from paradox_gym.compression.registry import METHOD_TABLE
+                from paradox_gym.vocab import BASELINE
+
+                on_cpu = [name for name, method in METHOD_TABLE.items() if name != BASELINE and "cpu" in method.devices]
                 raise UserInputError(f"method {m!r} (a float cast) runs on --device cuda only; on the CPU use "
-                                     "ptdq, ptsq, prune, prune-structured, mixed or qat")
+                                     f"{', '.join(on_cpu[:-1])} or {on_cpu[-1]}")
             out.append(m)
             continue
         name = canonical_method(m)

@@ -1,9 +1,10 @@
 """Where the policy runs: ``--device cpu`` (default) or ``cuda``, checked before anything slow happens.
 
 Which compression methods run on CUDA is read from the compression registry (``Method.devices``):
-the float baseline ``none``, ``prune`` and ``prune-structured`` (plain float ``nn.Linear`` layers).
-The torch.ao int8 methods (``ptdq``, ``ptsq``, ``mixed``) have CPU kernels only (fbgemm / qnnpack), so
-they are refused on CUDA with a one-line error that names the methods that do run there.
+today the float baseline ``none``, ``prune``, ``prune-structured`` and ``prune-structured-l1`` (plain float
+``nn.Linear`` layers). The torch.ao int8 methods (``ptdq``, ``ptsq``, ``mixed``, ``qat``) have CPU kernels
+only (fbgemm / qnnpack), so they are refused on CUDA with a one-line error that names the methods that do
+run there.
 
 On CUDA the policy's modules are moved with ``policy.to("cuda")``; SB3's ``predict`` then copies each
 observation to the GPU and the action back (``.cpu().numpy()``), and that device-to-host copy waits
