@@ -89,7 +89,8 @@ def _phase_bars(path: Path, summaries: list[Any], ylabel: str, title: str) -> Pa
 
 def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[str, Path]:
     """PNG plots (matplotlib, Agg): size / return / episode length vs energy per episode (error bars: 95%
-    t-intervals across trials, on both axes where the x value has one), and energy per step by phase as
+    t-intervals, energy's across replicates (across trials with one replicate), return's and length's across
+    trials, on both axes where the x value has one), and energy per step by phase as
     stacked bars. Each configuration has its own marker and legend entry; every energy axis names its
     method and meter. Configurations without an energy figure are left out. ``title`` (e.g. "PPO on
     CartPole-v1") heads every plot."""
@@ -113,7 +114,8 @@ def write_plots(out: Path, analysis: Any, *, title: str | None = None) -> dict[s
              "mean episode length, steps", "episode length")):
         written[name.replace(".png", "_png")] = _scatter(
             out / name, summaries, points, xlabel, label,
-            f"{head}{what} vs energy per episode\n(error bars: 95% CI across trials)")
+            f"{head}{what} vs energy per episode\n(95% CIs: energy across replicates, or trials with one "
+            "replicate; return and length across trials)")
     written["energy_phases_png"] = _phase_bars(
         out / "energy_phases.png", summaries, f"energy per step, mJ ({method}, {analysis.meter})",
         f"{head}energy per step by phase\n(energy charged to phases by their time share)")
