@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     paths = write_report(args.directory, return_margin=args.return_margin,
                          warn=lambda line: print(f"warning: {one_line(line)}", file=sys.stderr, flush=True))
     with open(paths["study_md"], encoding="utf-8") as fh:
-        print(fh.read())
+        text = fh.read()
+    lead = text.split("\n## ", 1)[0].rstrip()  # the answer first: the tables stay in the file
+    print(lead + "\n")
+    print(f"the whole report: {paths['study_md']} ({text.count(chr(10))} lines)")
     print("files: " + ", ".join(FILES.values()) + (", plots/" if any(k.startswith("plot_") for k in paths) else "")
           + f" in {args.directory}")
     if args.copy_to is not None:
