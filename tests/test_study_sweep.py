@@ -173,8 +173,10 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys) -> None:
 def test_report_command_rewrites_the_report(tmp_path: Path, capsys) -> None:
     run_sweep(_small(amounts=[0.3]), str(tmp_path), report=False)
     assert cli_main(["report", str(tmp_path), "--return-margin", "0.2"]) == 0
-    printed = capsys.readouterr().out
-    assert "# Study report" in printed and "above -20%" in printed
+    printed = capsys.readouterr().out  # the lead, then where the whole report is
+    assert "# Study report" in printed and "**Answer.**" in printed and "## " not in printed
+    assert f"the whole report: {tmp_path / 'study.md'}" in printed
+    assert "above -20%" in (tmp_path / "study.md").read_text()
     assert json.loads((tmp_path / "study.json").read_text())["return_margin"] == 0.2
 
 

@@ -16,7 +16,7 @@ from paradox_gym.errors import UserInputError
 from paradox_gym.study.executors import (EXECUTORS, RAY_JOIN_TIMEOUT_S, ExecutorOptions, check_ray_address,
                                          check_ray_timeout)
 from paradox_gym.study.grid import load_grid
-from paradox_gym.study.sweep import ORDERS, SweepEvent, run_sweep
+from paradox_gym.study.sweep import DEFAULT_ORDER, ORDERS, SweepEvent, run_sweep
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the grid file (YAML; see docs/study.md)")
     p.add_argument("--out", type=path_arg, required=True, metavar="DIR", help="study directory (job files, report)")
     p.add_argument("--executor", default="serial", choices=tuple(EXECUTORS), help=f"how jobs run ({executors})")
-    p.add_argument("--order", default="grid", choices=tuple(ORDERS),
+    p.add_argument("--order", default=DEFAULT_ORDER, choices=tuple(ORDERS),
                    help="the order jobs are measured in (" + "; ".join(f"{k}: {v}" for k, v in ORDERS.items()) + ")")
     p.add_argument("--workers", type=integer_arg, default=None, metavar="N",
                    help=f"worker processes of --executor process (default: the CPU count; at most {MAX_WORKERS})")

@@ -28,12 +28,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-#: The orders a sweep can measure its jobs in (``--order``).
+#: The orders a sweep can measure its jobs in (``--order``); the first is the default.
 ORDERS: dict[str, str] = {
-    "grid": "the grid's order, agent after agent",
     "shuffled": "by job id (a hash of the cell): agents, methods and amounts mixed, the same order on every "
                 "resume; a noisy stretch of the machine then falls on many agents, not one",
+    "grid": "the grid's order, agent after agent",
 }
+DEFAULT_ORDER = next(iter(ORDERS))
 
 
 def order_jobs(jobs: Sequence[Job], order: str) -> list[Job]:
@@ -207,7 +208,7 @@ class _Tally:
 
 def _grid_record(grid: Grid, jobs: Sequence[Job], again: Mapping[str, Job], common: dict[str, Any], executor: str,
                  measurement: str, grid_file: str | None, command: Sequence[str] | None,
-                 order: str = "grid") -> dict[str, Any]:
+                 order: str = DEFAULT_ORDER) -> dict[str, Any]:
     """``grid.json``: the grid, what its cells share (and its fingerprint), how it was run, its cells (with
     each cell's second-run id under a ``remeasure`` rule) and the rule."""
     rule = grid.remeasure
@@ -238,7 +239,7 @@ def run_sweep(
     out: str,
     *,
     executor: str = "serial",
-    order: str = "grid",
+    order: str = DEFAULT_ORDER,
     options: ExecutorOptions = ExecutorOptions(),
     retry_failed: bool = False,
     force: bool = False,
@@ -314,7 +315,7 @@ def run_sweep(
 
 
 def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os.PathLike[str], *,
-          executor: str = "serial", order: str = "grid", workers: int | None = None,
+          executor: str = "serial", order: str = DEFAULT_ORDER, workers: int | None = None,
           ray_address: str | None = None, retry_failed: bool = False, force: bool = False, agents_dir: str | None = None,
           progress: ProgressCallback | None = None, report: bool = True,
           return_margin: float | None = None, warn: Callable[[str], None] | None = None) -> SweepSummary:
@@ -323,7 +324,7 @@ def sweep(grid: Grid | Mapping[str, Any] | str | os.PathLike[str], out: str | os
 
     ``grid`` is a grid file (YAML; agent paths relative to its folder), a grid document (a mapping, as the
     file would hold; paths relative to the working directory) or a :class:`Grid`. ``executor``
-    (``serial``, ``process``, ``ray``), ``order`` (``grid``, ``shuffled``), ``workers``, ``ray_address``,
+    (``serial``, ``process``, ``ray``), ``order`` (``shuffled``, ``grid``), ``workers``, ``ray_address``,
     ``retry_failed``, ``force``,
     ``agents_dir`` and ``return_margin`` are the command's options; ``progress`` gets a :class:`SweepEvent`
     per plan, start, finish and failure of a job. Raises UserInputError before anything is measured for a
@@ -363,4 +364,4 @@ def load_study(directory: str | os.PathLike[str], *, return_margin: float | None
     return pd.DataFrame.from_records(list(cells))
 
 
-__all__ = ["ORDERS", "SweepEvent", "SweepSummary", "order_jobs", "check_grid", "load_study", "run_sweep", "sweep"]
+__all__ = ["DEFAULT_ORDER", "ORDERS", "SweepEvent", "SweepSummary", "order_jobs", "check_grid", "load_study", "run_sweep", "sweep"]
