@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from paradox_gym.report.format import markdown_table
 from paradox_gym.study.drift import MIN_CELLS, drift_lines, resolution_drift
 
 
@@ -49,7 +48,7 @@ def test_agents_with_too_few_timed_cells_are_left_out() -> None:
 
 def test_study_md_section_counts_what_the_rows_show() -> None:
     quiet_noisy = [d.to_dict() for d in resolution_drift(_rows([2.0, 2.5, 1.8, 2.2, 15.0, 18.0, 14.0, 16.0]))]
-    text = "\n".join(drift_lines(quiet_noisy, markdown_table))
+    text = "\n".join(drift_lines(quiet_noisy))
     assert "## Resolution over time" in text and "In 1 of 1 agents" in text
     assert "| PPO Hopper-v5 | sb3 | 8 | 2026-12-07 00:00 to 2026-12-07 00:07 |" in text
-    assert drift_lines([], markdown_table) == []
+    assert drift_lines([]) == []

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+import paradox_gym.report.format as fmt
+
 from paradox_gym.study.records import is_number
 
 #: Cells an agent needs before its drift is computed.
@@ -101,8 +103,8 @@ def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> lis
     return out
 
 
-def drift_lines(drifts: Sequence[Mapping[str, Any]], table: Any) -> list[str]:
-    """study.md's section: one sentence with the counts, then one row per agent (``table`` formats it)."""
+def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """study.md's section: one sentence with the counts, then one row per agent."""
     if not drifts:
         return []
     follows = [d for d in drifts if d["lag1_p"] is not None and d["lag1_p"] < 0.05]
@@ -118,7 +120,7 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]], table: Any) -> list[str]:
             f"measures one agent after another confounds agent and period. In {len(slower)} of {len(drifts)} the "
             "MDE rises with the machine's slowdown (the baseline's energy per step against its 10th percentile "
             "over the agent's cells). plots/resolution.png draws each cell's MDE against the time it started.", "",
-            table(["agent", "runtime", "cells", "measured (UTC)", "A/A MDE median (range)", "lag-1 r (p)",
+            fmt.markdown_table(["agent", "runtime", "cells", "measured (UTC)", "A/A MDE median (range)", "lag-1 r (p)",
                    "r with slowdown", "slowdown max"],
                   [[d["agent"], d["runtime"], d["cells"],
                     f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
