@@ -146,8 +146,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """The same table as Markdown."""
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The same table as Markdown (a None cell is left empty)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    lines += ["| " + " | ".join("" if c is None else str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)

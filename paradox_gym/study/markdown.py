@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import paradox_gym.report.format as fmt
 from paradox_gym.stats import CONFIDENCE
@@ -32,12 +32,6 @@ def _return_change(r: Mapping[str, Any]) -> str:
         return fmt.NA
     low, high = r.get("return_change_rel_low"), r.get("return_change_rel_high")
     return _pct(value) + ("" if low is None or high is None else f" [{_pct(low)}, {_pct(high)}]")
-
-
-def _md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join("" if c is None else str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def amount_text(a: Any) -> str:
@@ -77,7 +71,7 @@ def format_study(doc: Mapping[str, Any]) -> str:
         c = grid["common"]
         out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]
     out += ["## Machines", "",
-            _md_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
+            fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
                       [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
                        for h in doc["hosts"]]), ""]
     out += _code_lines(doc["cells"])
@@ -131,7 +125,7 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
     """The table of every cell, then the weak-agent lines."""
     out: list[str] = []
     cells = doc["cells"]
-    out.append(_md_table(
+    out.append(fmt.markdown_table(
         ["agent", "method", "amount", "return change", "kept", "vs reference", "energy/episode", "energy", "A/A MDE",
          "energy/step", "policy latency/step", "RSS after rollout", "size", "host"],
         [[r["agent"], config_label(r), amount_text(r["amount"]), _return_change(r), "yes" if r["return_kept"] else "no",
@@ -189,7 +183,7 @@ def _best_section(doc: Mapping[str, Any], margin: float) -> list[str]:
             "Holm's procedure over the amounts tested for that agent and method says so (family-wise). The "
             "best amount is the largest kept amount with every smaller amount tested kept too; a kept amount "
             "above one that is not is isolated, never best. The energy change is at the best amount.", ""]
-    out.append(_md_table(
+    out.append(fmt.markdown_table(
         ["agent", "method", "best amount", "kept (family-wise) / tested", "isolated", "return change",
          "energy/episode", "energy"],
         [[b["agent"], config_label(b), "none" if b["best_amount"] is None else amount_text(b["best_amount"]),
@@ -262,7 +256,7 @@ def _tail_section(doc: Mapping[str, Any]) -> list[str]:
             out += [f"![{name}]({name})", ""]
     if doc["failures"]:
         out += ["", "## Failed jobs", ""]
-        out.append(_md_table(["job", "cell", "host", "error"],
+        out.append(fmt.markdown_table(["job", "cell", "host", "error"],
                              [[f["id"], f["cell"], f.get("host"), f["error"]] for f in doc["failures"]]))
     if doc["notes"]:
         out += ["", "## Notes", ""]
