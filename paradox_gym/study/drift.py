@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 import paradox_gym.report.format as fmt
-
 from paradox_gym.study.records import is_number
 
 #: Cells an agent needs before its drift is computed.
@@ -120,13 +119,14 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
             f"measures one agent after another confounds agent and period. In {len(slower)} of {len(drifts)} the "
             "MDE rises with the machine's slowdown (the baseline's energy per step against its 10th percentile "
             "over the agent's cells). plots/resolution.png draws each cell's MDE against the time it started.", "",
-            fmt.markdown_table(["agent", "runtime", "cells", "measured (UTC)", "A/A MDE median (range)", "lag-1 r (p)",
-                   "r with slowdown", "slowdown max"],
-                  [[d["agent"], d["runtime"], d["cells"],
-                    f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
-                    f"{d['mde_median_pct']:.1f}% ({d['mde_min_pct']:.1f}-{d['mde_max_pct']:.1f}%)",
-                    f"{num(d['lag1_r'], '.2f')} ({num(d['lag1_p'], '.3f')})", num(d["slowdown_r"], ".2f"),
-                    "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])]
+            fmt.markdown_table(
+                ["agent", "runtime", "cells", "measured (UTC)", "A/A MDE median (range)", "lag-1 r (p)",
+                 "r with slowdown", "slowdown max"],
+                [[d["agent"], d["runtime"], d["cells"],
+                  f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
+                  f"{d['mde_median_pct']:.1f}% ({d['mde_min_pct']:.1f}-{d['mde_max_pct']:.1f}%)",
+                  f"{num(d['lag1_r'], '.2f')} ({num(d['lag1_p'], '.3f')})", num(d["slowdown_r"], ".2f"),
+                  "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])]
 
 
 __all__ = ["MIN_CELLS", "PERMUTATIONS", "AgentDrift", "drift_lines", "resolution_drift"]

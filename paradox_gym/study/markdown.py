@@ -72,8 +72,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
         out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]
     out += ["## Machines", "",
             fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
-                      [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
-                       for h in doc["hosts"]]), ""]
+                               [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
+                                for h in doc["hosts"]]), ""]
     out += _code_lines(doc["cells"])
     if len(doc["hosts"]) > 1:
         out += ["Jobs ran on more than one machine: every ratio below compares configurations measured in "
@@ -257,7 +257,7 @@ def _tail_section(doc: Mapping[str, Any]) -> list[str]:
     if doc["failures"]:
         out += ["", "## Failed jobs", ""]
         out.append(fmt.markdown_table(["job", "cell", "host", "error"],
-                             [[f["id"], f["cell"], f.get("host"), f["error"]] for f in doc["failures"]]))
+                                      [[f["id"], f["cell"], f.get("host"), f["error"]] for f in doc["failures"]]))
     if doc["notes"]:
         out += ["", "## Notes", ""]
         out += [f"- {n}" for n in doc["notes"]]
