@@ -83,7 +83,7 @@ def test_the_study_names_the_code_that_measured_its_cells() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
     cells = [{"paradox_gym_commit": sha}, {"paradox_gym_commit": sha + "+modified"}, {"paradox_gym_commit": None}]
     text = _code_lines(cells)[0]
-    assert "0123456789ab (1 cells), 0123456789ab (modified) (1 cells), not recorded (1 cells)" in text
+    assert "0123456789ab (1 cell), 0123456789ab (modified) (1 cell), not recorded (1 cell)" in text
     assert _code_lines([{"paradox_gym_commit": None}]) == []
 
 

@@ -318,6 +318,38 @@ def test_summary_counts_on_synthetic_cells() -> None:
     assert e["energy_fell_only_where_return_fell"] == "does not hold"
 
 
+def test_machines_table_gives_each_machine_its_median_mde(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    store.create()
+    recs = [_record("A", "prune", a, KEPT, SAME, host=h) for a, h in ((0.1, "h1"), (0.2, "h1"), (0.3, "h2"))]
+    for r, mde, cpu in zip(recs, (4.0, 6.0, 15.0), ("cpu one", "cpu one", "cpu two")):
+        r["result"]["control"] = {"min_detectable_effect_pct": mde}
+        r["result"]["machine"] = {"cpu_model": cpu, "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+    store.write_grid({"fingerprint": "x", "common": {}, "grid": {}, "jobs": [{"id": r["id"]} for r in recs]})
+    hosts = {h["host"]: h for h in build_report(tmp_path)["hosts"]}
+    assert (hosts["h1"]["jobs"], hosts["h1"]["median_mde_pct"], hosts["h2"]["median_mde_pct"]) == (2, 5.0, 15.0)
+    assert hosts["h1"]["above_mde_target"] is None  # no remeasure rule, no target
+    assert "| h2 | fh2 | cpu two | 2 | 1 | 15.0% |  |" in format_study(build_report(tmp_path))
+
+
+def test_machine_note_names_the_machines_that_measured_stored_jobs(tmp_path: Path, monkeypatch) -> None:
+    from paradox_gym.study import sweep as sweep_module
+
+    store = JobStore(tmp_path)
+    store.create()
+    recs = [_record("A", "prune", 0.1, KEPT, SAME, host="h1"), _record("A", "prune", 0.2, KEPT, SAME, host="h2")]
+    for r in recs:
+        r["result"]["machine"] = {"cpu_model": f"cpu of {r['host']}", "cpu_count": 2}
+        store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
+    ids = {r["id"] for r in recs}
+    monkeypatch.setattr(sweep_module, "machine_fingerprint", lambda: "fh1")
+    note = sweep_module.machine_note(store, ids)
+    assert note is not None and "did not measure 1 of the 2 jobs" in note and "cpu of h2, fingerprint fh2" in note
+    assert sweep_module.machine_note(store, {recs[0]["id"]}) is None  # all measured here
+    assert sweep_module.machine_note(store, set()) is None  # nothing stored
+
+
 def test_shared_measurement_hides_energy_and_latency() -> None:
     row = cell_row(_record("D", "prune", 0.5, KEPT, LOWER, measurement="shared"))
     assert row["energy_per_episode_ratio"] is None and row["latency_ratio"] is None

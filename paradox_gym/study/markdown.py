@@ -21,6 +21,11 @@ def _pct(x: float | None) -> str:
     return fmt.NA if x is None or not math.isfinite(x) else fmt.pct(1.0 + x)
 
 
+def _mde(x: float | None) -> str:
+    """An A/A minimum detectable effect (%), as the study's tables show it."""
+    return "n/a" if x is None else f"{x:.1f}%"
+
+
 def _ratio_change(r: Mapping[str, Any], key: str) -> str:
     return fmt.pct_interval(r.get(key), r.get(f"{key}_low"), r.get(f"{key}_high")) if r.get(key) is not None \
         else fmt.NA
@@ -71,8 +76,10 @@ def format_study(doc: Mapping[str, Any]) -> str:
         c = grid["common"]
         out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]
     out += ["## Machines", "",
-            fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "jobs"],
-                               [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"]]
+            fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "cells", "median A/A MDE",
+                                "cells above the MDE target"],
+                               [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"],
+                                 _mde(h.get("median_mde_pct")), h.get("above_mde_target")]
                                 for h in doc["hosts"]]), ""]
     out += _code_lines(doc["cells"])
     if len(doc["hosts"]) > 1:
@@ -132,7 +139,7 @@ def _cells_section(doc: Mapping[str, Any], margin: float) -> list[str]:
           "n/a" if r.get("reference_ratio") is None else f"{r['reference_ratio']:.2f}x",
           _ratio_change(r, "energy_per_episode_ratio"),
           r["energy_per_episode_direction"] + (" (noisy run)" if r.get("noisy") else ""),
-          "n/a" if r.get("energy_mde_pct") is None else f"{r['energy_mde_pct']:.1f}%",
+          _mde(r.get("energy_mde_pct")),
           _ratio_change(r, "energy_per_step_ratio"),
           _ratio_change(r, "latency_ratio"),
           "n/a" if r.get("rss_ratio") is None else _pct(r["rss_ratio"] - 1),
@@ -156,8 +163,8 @@ def _code_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:
     if set(counts) <= {"not recorded"}:
         return []
     return ["Code that measured the cells (paradox_gym's git commit; not recorded: an installed package, or a "
-            "cell measured before it was recorded): " + ", ".join(f"{k} ({n} cells)" for k, n in counts.items())
-            + ".", ""]
+            "cell measured before it was recorded): "
+            + ", ".join(f"{k} ({n} cell{'s' if n != 1 else ''})" for k, n in counts.items()) + ".", ""]
 
 
 def _background_lines(cells: Sequence[Mapping[str, Any]]) -> list[str]:

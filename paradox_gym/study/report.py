@@ -22,6 +22,7 @@ import io
 import math
 import os
 import re
+import statistics
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -155,15 +156,26 @@ def _read_parsed(store: JobStore, grid: Mapping[str, Any] | None, wanted: set[st
     return _writable(parsed, lambda r: str(store.job_path(r["id"])), skipped), failures
 
 
-def _hosts(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The machines the jobs ran on (host and machine fingerprint), with their CPU and how many jobs each ran."""
+def _hosts(records: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The machines the cells' runs ran on (host and machine fingerprint), with their CPU, how many cells each
+    measured, the median A/A MDE of those cells and how many are above the remeasure rule's target (None
+    without a rule): a noisier machine shows here, not only in the cells it measured."""
     hosts: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for r in records:
+    mdes: dict[tuple[Any, Any], list[float]] = {}
+    for r, row in zip(records, rows):
         key = (r.get("host"), r.get("machine_fingerprint"))
         machine = r["result"].get("machine") or {}
         h = hosts.setdefault(key, {"host": key[0], "machine_fingerprint": key[1], "cpu_model": machine.get("cpu_model"),
-                                   "cpu_count": machine.get("cpu_count"), "jobs": 0})
+                                   "cpu_count": machine.get("cpu_count"), "jobs": 0, "median_mde_pct": None,
+                                   "above_mde_target": None})
         h["jobs"] += 1
+        if is_number(row.get("energy_mde_pct")):
+            mdes.setdefault(key, []).append(float(row["energy_mde_pct"]))
+        if row.get("meets_mde_target") is not None:
+            h["above_mde_target"] = (h["above_mde_target"] or 0) + (row["meets_mde_target"] is False)
+    for key, h in hosts.items():
+        if key in mdes:
+            h["median_mde_pct"] = float(statistics.median(mdes[key]))
     return list(hosts.values())
 
 
@@ -219,7 +231,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "grid": _grid_entry(grid) if grid else None,
         "jobs": {"total": total, "done": len(records), "failed": len(failures),
                  "missing": max(0, total - len(records) - len(failures)), "left_out": left_out},
-        "hosts": _hosts(records),
+        "hosts": _hosts(records, rows),
         "energy": energy,
         "cells": rows,
         "best_amounts": best_amounts(rows),

@@ -21,7 +21,7 @@ from paradox_gym.errors import UserInputError
 from paradox_gym.limits import MAX_WORKERS
 from paradox_gym.study.executors import ExecutorOptions, check_ray_address, get_executor
 from paradox_gym.study.grid import Grid
-from paradox_gym.study.jobs import GRID_SCHEMA, Job, JobOutcome, JobStore, grid_fingerprint
+from paradox_gym.study.jobs import GRID_SCHEMA, Job, JobOutcome, JobStore, grid_fingerprint, machine_fingerprint
 from paradox_gym.study.remeasure import Remeasure, record_mde, remeasure_job
 
 if TYPE_CHECKING:
@@ -160,6 +160,29 @@ def _second_runs(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job],
     run(due)
 
 
+def machine_note(store: JobStore, ids: set[str]) -> str | None:
+    """A line saying that this machine did not measure jobs of ``ids`` stored in ``store`` (None when it
+    measured all of them, or none are stored): a resumed sweep on other hardware makes a study of two
+    machines, each cell compared within its own run, and the user should know before it measures."""
+    from paradox_gym.report.machine import cpu_model
+
+    records, _problems = store.read_records(store.jobs_dir, store.done_ids() & ids)
+    here = machine_fingerprint()
+    others: dict[str, tuple[str, int]] = {}
+    for r in records:
+        fp = r.get("machine_fingerprint")
+        if isinstance(fp, str) and fp != here:
+            machine = (r.get("result") or {}).get("machine") or {}
+            others[fp] = (str(machine.get("cpu_model") or "CPU not recorded"), others.get(fp, ("", 0))[1] + 1)
+    if not others:
+        return None
+    count = sum(n for _cpu, n in others.values())
+    where = ", ".join(f"{cpu}, fingerprint {fp}" for fp, (cpu, _n) in others.items())
+    return (f"this machine ({cpu_model()}, fingerprint {here}) did not measure {count} of the {len(records)} jobs "
+            f"stored here ({where}): the study will span machines; each cell is still compared within its own run, "
+            "and study.md's Machines table gives each machine's median A/A MDE")
+
+
 @dataclass
 class _Tally:
     """A sweep's running counts, and the progress events and job files they come from: ``on_start`` and
@@ -295,6 +318,8 @@ def run_sweep(
         due = len(_due_again(store, jobs, again, rule, retry_failed)) if rule is not None and todo else 0
         tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), how, skipped_failed,
                                       rule, due), eta=False)
+        if done_before and (todo or rule is not None) and (note := machine_note(store, wanted)) is not None:
+            tally.tell("plan", note, eta=False)
         if todo:
             chosen.run(order_jobs(todo, order), tally.on_start, tally.on_done, options)
         if rule is not None:
@@ -364,4 +389,5 @@ def load_study(directory: str | os.PathLike[str], *, return_margin: float | None
     return pd.DataFrame.from_records(list(cells))
 
 
-__all__ = ["DEFAULT_ORDER", "ORDERS", "SweepEvent", "SweepSummary", "order_jobs", "check_grid", "load_study", "run_sweep", "sweep"]
+__all__ = ["DEFAULT_ORDER", "ORDERS", "SweepEvent", "SweepSummary", "order_jobs", "check_grid", "load_study",
+           "machine_note", "run_sweep", "sweep"]

@@ -29,7 +29,7 @@ from paradox_gym.envs import make_env, validate_env_id
 from paradox_gym.sb3 import ALGOS, check_algo_env, load_zip
 from paradox_gym.zoo.hyperparams import DEFAULT_ALGOS, default_algo, load_hyperparams
 from paradox_gym.zoo.loading import find_vecnormalize, load_agent, load_normalizer
-from paradox_gym.zoo.manifest import MANIFEST_NAME, file_sha256, read_manifest
+from paradox_gym.zoo.manifest import MANIFEST_NAME, ROUNDING_SENSITIVE, file_sha256, read_manifest
 from paradox_gym.zoo.paths import (
     SHIPPED_DIR,
     VECNORMALIZE_SUFFIX,
@@ -47,6 +47,7 @@ __all__ = [
     "EVAL_EPISODES",
     "EVAL_SEED_START",
     "MANIFEST_NAME",
+    "ROUNDING_SENSITIVE",
     "SHIPPED_DIR",
     "VECNORMALIZE_SUFFIX",
     "agents_dir",
