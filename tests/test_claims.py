@@ -91,6 +91,17 @@ def test_memory_rows_and_counts_use_the_a_a_copy_as_the_resolution() -> None:
     assert counts["by_method"]["ptdq"] == {"cells": 1, "lower": 0, "higher": 1}
 
 
+def test_memory_resolution_compares_probes_of_one_machine_only() -> None:
+    # agent A's baseline: 100 and 100.4 MiB on one machine, 130 MiB on another (other libraries, another CPU)
+    recs = [_record("A", "ptdq", rss=(100, 100.2, 100)), _record("A", "ptsq", rss=(100.4, 101, 100.4)),
+            _record("A", "prune-structured", 0.3, rss=(130, 130, 130))]
+    for r in recs:
+        del r["result"]["memory"]["none-copy"]
+        r["machine_fingerprint"] = "other" if r["method"] == "prune-structured" else "one"
+    counts = summary_counts([cell_row(r) for r in recs])["rss"]
+    assert counts["resolution"] == pytest.approx(0.004) and counts["repeats"] == 2
+
+
 def test_memory_claim() -> None:
     more = [_record(a, m) for a in ("A", "B") for m in ("ptdq", "ptsq")]
     assert _verdicts(more)["memory does not fall; PTDQ and PTSQ use more memory"][0] == AGREES

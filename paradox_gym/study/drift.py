@@ -3,8 +3,9 @@
 Each cell's A/A control gives its minimum detectable effect (MDE) on energy per episode. On a shared or
 virtual machine the MDE is not a property of the agent alone: the machine's speed changes over periods of
 minutes to hours that the guest cannot see (no steal time, no other process), and a sweep that measures one
-agent after another confounds the agent with the period. Per agent and runtime, in the order the cells were
-measured, :func:`resolution_drift` gives
+agent after another confounds the agent with the period. Per agent, runtime and machine (a cell's energy
+per step is compared only with cells of its own machine), in the order the cells were measured,
+:func:`resolution_drift` gives
 
 - the lag-1 autocorrelation of log MDE, with a one-sided permutation p-value: how often the same cells in a
   random order have consecutive MDEs as alike (small p: the MDE follows the period);
@@ -33,7 +34,7 @@ PERMUTATIONS = 2000
 
 @dataclass(frozen=True)
 class AgentDrift:
-    """One agent's (and runtime's) resolution over the time its cells were measured."""
+    """One agent's (and runtime's) resolution over the time its cells were measured on one machine."""
 
     agent: str
     runtime: str
@@ -47,6 +48,7 @@ class AgentDrift:
     lag1_p: float | None
     slowdown_r: float | None
     slowdown_max: float | None
+    machine: str | None = None  # the machine fingerprint of its cells
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,15 +78,18 @@ def _per_step_energy(row: Mapping[str, Any]) -> float | None:
 
 
 def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[AgentDrift]:
-    """Per agent and runtime with at least :data:`MIN_CELLS` cells that have an A/A MDE and a start time."""
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    """Per agent, runtime and machine with at least :data:`MIN_CELLS` cells that have an A/A MDE and a start
+    time."""
+    groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
     for r in rows:
         mde, started = r.get("energy_mde_pct"), r.get("started_at")
         if is_number(mde) and mde > 0 and isinstance(started, str) and isinstance(r.get("agent"), str):
-            groups.setdefault((r["agent"], str(r.get("runtime"))), []).append(r)
+            machine = r.get("machine_fingerprint")
+            groups.setdefault((r["agent"], str(r.get("runtime")), machine if isinstance(machine, str) else None),
+                              []).append(r)
     out: list[AgentDrift] = []
     rng = np.random.default_rng(seed)
-    for (agent, runtime), cells in groups.items():
+    for (agent, runtime, machine), cells in groups.items():
         if len(cells) < MIN_CELLS:
             continue
         cells = sorted(cells, key=lambda r: r["started_at"])
@@ -98,7 +103,7 @@ def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> lis
             slowdown_r, slowdown_max = _corr(np.log(mde), np.log(slowdown)), float(slowdown.max())
         out.append(AgentDrift(agent, runtime, len(cells), cells[0]["started_at"], cells[-1]["started_at"],
                               float(np.median(mde)), float(mde.min()), float(mde.max()), lag1_r, lag1_p,
-                              slowdown_r, slowdown_max))
+                              slowdown_r, slowdown_max, machine))
     return out
 
 
@@ -108,6 +113,8 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
         return []
     follows = [d for d in drifts if d["lag1_p"] is not None and d["lag1_p"] < 0.05]
     slower = [d for d in drifts if d["slowdown_r"] is not None and d["slowdown_r"] > 0]
+
+    machines = len({d.get("machine") for d in drifts}) > 1  # a machine column only where there are two
 
     def num(x: Any, spec: str) -> str:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
@@ -120,9 +127,9 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
             "MDE rises with the machine's slowdown (the baseline's energy per step against its 10th percentile "
             "over the agent's cells). plots/resolution.png draws each cell's MDE against the time it started.", "",
             fmt.markdown_table(
-                ["agent", "runtime", "cells", "measured (UTC)", "A/A MDE median (range)", "lag-1 r (p)",
-                 "r with slowdown", "slowdown max"],
-                [[d["agent"], d["runtime"], d["cells"],
+                ["agent", "runtime", *(["machine"] if machines else []), "cells", "measured (UTC)",
+                 "A/A MDE median (range)", "lag-1 r (p)", "r with slowdown", "slowdown max"],
+                [[d["agent"], d["runtime"], *([d.get("machine")] if machines else []), d["cells"],
                   f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
                   f"{d['mde_median_pct']:.1f}% ({d['mde_min_pct']:.1f}-{d['mde_max_pct']:.1f}%)",
                   f"{num(d['lag1_r'], '.2f')} ({num(d['lag1_p'], '.3f')})", num(d["slowdown_r"], ".2f"),

@@ -362,16 +362,18 @@ STRUCTURED_NORMS = ("prune-structured", "prune-structured-l1")
 def memory_counts(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Resident memory after the rollout (one fresh-process probe per configuration, no interval) against the
     baseline's. The probe's resolution (``resolution``, a fraction) is the largest spread between probes of
-    one configuration: a baseline probed again in each cell of its agent and runtime (``repeats`` probes,
-    (max - min) / min per agent and runtime) and a baseline against its A/A copy where the copy was probed on
+    one configuration: a baseline probed again in each cell of its agent and runtime on one machine (``repeats``
+    probes, (max - min) / min per agent, runtime and machine fingerprint: absolute bytes from different machines
+    are not compared) and a baseline against its A/A copy where the copy was probed on
     its own (``controls``); None without any repeated probe. A cell is ``lower`` / ``higher`` only beyond it.
     ``by_method``: the same counts per configuration (:func:`config_label`)."""
     cells = [r for r in rows if r.get("rss_ratio") is not None]
     gaps = [abs(r["rss_control_ratio"] - 1) for r in cells if r.get("rss_control_ratio") is not None]
-    baselines: dict[tuple[str, str], list[int]] = {}  # one baseline probed again in every cell of its agent
+    baselines: dict[tuple[str, str, Any], list[int]] = {}  # a baseline probed again in every cell of its agent
     for r in cells:
         if r.get("rss_baseline_bytes"):
-            baselines.setdefault((r["agent"], r.get("runtime") or SB3), []).append(r["rss_baseline_bytes"])
+            key = (r["agent"], r.get("runtime") or SB3, r.get("machine_fingerprint"))
+            baselines.setdefault(key, []).append(r["rss_baseline_bytes"])
     repeated = [v for v in baselines.values() if len(v) >= 2]
     spreads = [(max(v) - min(v)) / min(v) for v in repeated]
     resolution = max(gaps + spreads) if gaps or spreads else None
