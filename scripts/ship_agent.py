@@ -91,11 +91,13 @@ def replay_shipped() -> int:
         status = "n/a" if found is None else "meets it" if here >= found[0] else "BELOW"
         if status == "BELOW":
             below.append(name)
-        rows.append([name, f"{here:.1f}", f"{e['eval']['mean_return']:.1f}", f"{here / e['eval']['mean_return']:.2f}x",
+        recorded = float(e["eval"]["mean_return"])
+        rows.append([name, f"{here:.1f}", f"{recorded:.1f}", f"{here / recorded:.2f}x" if recorded > 0 else "n/a",
                      "n/a" if found is None else f"{found[0]:.0f}", status,
                      "yes" if name in ROUNDING_SENSITIVE else "no"])
         print(f"played {name}", file=sys.stderr, flush=True)
-    print(f"{len(rows) - len(below)} of {len(rows)} shipped MuJoCo agents meet their thresholds on this machine "
+    meets = sum(1 for row in rows if row[5] == "meets it")
+    print(f"{meets} of {len(rows)} shipped MuJoCo agents meet their thresholds on this machine "
           f"({cpu_model()}; SB3's evaluate_policy on the seeds of each agent's manifest evaluation)")
     print(table(["agent", "return here", "manifest", "here / manifest", "threshold", "status", "rounding-sensitive"],
                 rows))
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay:
         return replay_shipped()
     if args.source is None or args.algo is None or args.env is None:
-        p.error("AGENTS_DIR, --algo and --env are needed (or --table)")
+        p.error("AGENTS_DIR, --algo and --env are needed (or --table, or --replay)")
     try:
         checked = check_agent(args.source, args.algo, args.env, below_threshold=args.below_threshold)
         if not args.skip_sb3:  # our own training output, checked against its sha256 above: SB3 may unpickle it

@@ -318,19 +318,30 @@ def test_summary_counts_on_synthetic_cells() -> None:
     assert e["energy_fell_only_where_return_fell"] == "does not hold"
 
 
-def test_machines_table_gives_each_machine_its_median_mde(tmp_path: Path) -> None:
+def test_machines_table_gives_each_machine_its_first_and_second_runs(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     store.create()
-    recs = [_record("A", "prune", a, KEPT, SAME, host=h) for a, h in ((0.1, "h1"), (0.2, "h1"), (0.3, "h2"))]
-    for r, mde, cpu in zip(recs, (4.0, 6.0, 15.0), ("cpu one", "cpu one", "cpu two")):
+    first = [_record("A", "prune", a, KEPT, SAME, host="h1") for a in (0.1, 0.2)]
+    second = _record("A", "prune", 0.1, KEPT, SAME, host="h2")
+    second["id"] = "A-prune-0.1-again"
+    for r, mde, cpu in zip([*first, second], (12.0, 4.0, 11.0), ("cpu one", "cpu one", "cpu two")):
         r["result"]["control"] = {"min_detectable_effect_pct": mde}
         r["result"]["machine"] = {"cpu_model": cpu, "cpu_count": 2}
         store.write_outcome(JobOutcome(r["id"], "done", r, 1.0))
-    store.write_grid({"fingerprint": "x", "common": {}, "grid": {}, "jobs": [{"id": r["id"]} for r in recs]})
-    hosts = {h["host"]: h for h in build_report(tmp_path)["hosts"]}
-    assert (hosts["h1"]["jobs"], hosts["h1"]["median_mde_pct"], hosts["h2"]["median_mde_pct"]) == (2, 5.0, 15.0)
-    assert hosts["h1"]["above_mde_target"] is None  # no remeasure rule, no target
-    assert "| h2 | fh2 | cpu two | 2 | 1 | 15.0% |  |" in format_study(build_report(tmp_path))
+    jobs = [{"id": first[0]["id"], "remeasure_id": second["id"]}, {"id": first[1]["id"], "remeasure_id": "not-run"}]
+    store.write_grid({"fingerprint": "x", "common": {}, "grid": {}, "jobs": jobs,
+                      "remeasure": {"above_mde_pct": 10, "replicates": 16}})
+    doc = build_report(tmp_path)
+    hosts = {h["host"]: h for h in doc["hosts"]}
+    assert (hosts["h1"]["first_runs"], hosts["h1"]["median_mde_first_pct"], hosts["h1"]["second_runs"]) == (2, 8.0, 0)
+    assert (hosts["h2"]["second_runs"], hosts["h2"]["median_mde_second_pct"], hosts["h2"]["second_above_mde_target"]) \
+        == (1, 11.0, 1)
+    assert hosts["h1"]["second_above_mde_target"] == 0 and hosts["h2"]["median_mde_first_pct"] is None
+    text = format_study(doc)
+    assert "| h1 | fh1 | cpu one | 2 | 2 (8.0%) | 0 (n/a) | 0 |" in text
+    assert "| h2 | fh2 | cpu two | 2 | 0 (n/a) | 1 (11.0%) | 1 |" in text
+    store.write_grid({"fingerprint": "x", "common": {}, "grid": {}, "jobs": [{"id": r["id"]} for r in first]})
+    assert [h["second_above_mde_target"] for h in build_report(tmp_path)["hosts"]] == [None]  # no rule, no target
 
 
 def test_machine_note_names_the_machines_that_measured_stored_jobs(tmp_path: Path, monkeypatch) -> None:

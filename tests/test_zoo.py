@@ -115,12 +115,15 @@ def test_shipped_agent_loads_verifies_and_plays(name: str) -> None:
         assert min(replay["returns"]) >= 450
     if name in zoo.ROUNDING_SENSITIVE:
         # its episodes depend on floating-point rounding: on another CPU (another MKL code path) they are
-        # other episodes of the same policy, so only its play is checked: clearly better than random actions
+        # other episodes of the same policy, so its play is checked: clearly better than random actions, and on
+        # HalfCheetah (no early end: no fall halves an episode) at least half the manifest's mean
         mean, std = RANDOM_RETURNS[env_id]
         assert replay["mean_return"] > mean + 5 * std, (replay["returns"], recorded)
+        if env_id == "HalfCheetah-v5":
+            assert replay["mean_return"] >= 0.5 * ev["mean_return"], (replay["returns"], recorded)
         return
     if env_id in RANDOM_RETURNS:  # MuJoCo: each episode's return and length are its manifest's
-        # within 5%: PPO, TRPO and SAC on Hopper replay their recorded returns to 0.05% on any CPU
+        # within 5%: PPO, TRPO and SAC on Hopper replayed their recorded returns to 0.05% on the CPUs tried
         for played, expected in zip(replay["returns"], recorded, strict=True):
             assert abs(played - expected) <= 0.05 * max(1.0, abs(expected)), (played, expected)
         assert replay["lengths"] == ev["lengths"][:n]
@@ -866,6 +869,10 @@ def test_the_mujoco_table_in_the_docs_is_current() -> None:
 
     assert mujoco_table() in (REPO / "docs" / "zoo.md").read_text(encoding="utf-8"), \
         "regenerate with: python scripts/ship_agent.py --table"
+
+
+def test_rounding_sensitive_agents_are_shipped_mujoco_agents() -> None:
+    assert zoo.ROUNDING_SENSITIVE <= {n for n, e in MANIFEST.items() if e["env_id"] in RANDOM_RETURNS}
 
 
 def test_replay_of_the_shipped_agents_prints_each_against_its_threshold(

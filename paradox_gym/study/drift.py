@@ -120,7 +120,9 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
     return ["", "## Resolution over time", "",
-            f"In {len(follows)} of {len(drifts)} agents (with at least {MIN_CELLS} cells on one runtime) consecutive "
+            f"In {len(follows)} of {len(drifts)} agents (with at least {MIN_CELLS} cells on one runtime"
+            + (" and one machine; an agent measured on two counts once per machine" if machines else "")
+            + ") consecutive "
             "cells' A/A MDEs are more alike than the same cells' in a random order (lag-1 autocorrelation of log "
             "MDE, one-sided permutation p < 0.05): the MDE follows the period a cell ran in, and a sweep that "
             f"measures one agent after another confounds agent and period. In {len(slower)} of {len(drifts)} the "

@@ -23,7 +23,13 @@ def _pct(x: float | None) -> str:
 
 def _mde(x: float | None) -> str:
     """An A/A minimum detectable effect (%), as the study's tables show it."""
-    return "n/a" if x is None else f"{x:.1f}%"
+    return fmt.NA if x is None else f"{x:.1f}%"
+
+
+def _runs(host: Mapping[str, Any], kind: str) -> str:
+    """A machine's first or second runs: how many, and the median of their A/A MDEs."""
+    count = host.get(f"{kind}_runs")
+    return fmt.NA if count is None else f"{count} ({_mde(host.get(f'median_mde_{kind}_pct'))})"
 
 
 def _ratio_change(r: Mapping[str, Any], key: str) -> str:
@@ -76,10 +82,11 @@ def format_study(doc: Mapping[str, Any]) -> str:
         c = grid["common"]
         out += ["Settings shared by every cell: " + ", ".join(f"{k} {c[k]}" for k in sorted(c)) + ".", ""]
     out += ["## Machines", "",
-            fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "cells", "median A/A MDE",
-                                "cells above the MDE target"],
-                               [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"], h["jobs"],
-                                 _mde(h.get("median_mde_pct")), h.get("above_mde_target")]
+            fmt.markdown_table(["host", "machine fingerprint", "CPU", "logical CPUs", "first runs (median A/A MDE)",
+                                "second runs (median A/A MDE)", "second runs above the MDE target"],
+                               [[h["host"], h["machine_fingerprint"], h["cpu_model"], h["cpu_count"],
+                                 _runs(h, "first"), _runs(h, "second"),
+                                 fmt.NA if h.get("second_above_mde_target") is None else h["second_above_mde_target"]]
                                 for h in doc["hosts"]]), ""]
     out += _code_lines(doc["cells"])
     if len(doc["hosts"]) > 1:

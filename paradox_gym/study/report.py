@@ -40,7 +40,7 @@ from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
 from paradox_gym.study.drift import resolution_drift
 from paradox_gym.study.records import is_number, parse_record
-from paradox_gym.study.remeasure import Parsed, choose_runs, rule_of
+from paradox_gym.study.remeasure import Parsed, Remeasure, choose_runs, record_mde, rule_of
 from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, config_label,
                                     study_code_rows, summary_counts)
 
@@ -156,26 +156,31 @@ def _read_parsed(store: JobStore, grid: Mapping[str, Any] | None, wanted: set[st
     return _writable(parsed, lambda r: str(store.job_path(r["id"])), skipped), failures
 
 
-def _hosts(records: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The machines the cells' runs ran on (host and machine fingerprint), with their CPU, how many cells each
-    measured, the median A/A MDE of those cells and how many are above the remeasure rule's target (None
-    without a rule): a noisier machine shows here, not only in the cells it measured."""
+def _hosts(records: Sequence[Mapping[str, Any]], seconds: set[str], rule: Remeasure | None) -> list[dict[str, Any]]:
+    """The machines the runs ran on (host and machine fingerprint), with their CPU and, for first and second
+    runs apart (a second run has more replicates, so their MDEs are not alike), how many each measured and
+    the median of their A/A MDEs; and how many of its second runs are still above the remeasure rule's target
+    (None without a rule). ``records`` are every run read, first and second: a noisier machine shows here
+    whichever runs it measured."""
     hosts: dict[tuple[Any, Any], dict[str, Any]] = {}
-    mdes: dict[tuple[Any, Any], list[float]] = {}
-    for r, row in zip(records, rows):
+    mdes: dict[tuple[Any, Any, str], list[float]] = {}
+    for r in records:
         key = (r.get("host"), r.get("machine_fingerprint"))
         machine = r["result"].get("machine") or {}
         h = hosts.setdefault(key, {"host": key[0], "machine_fingerprint": key[1], "cpu_model": machine.get("cpu_model"),
-                                   "cpu_count": machine.get("cpu_count"), "jobs": 0, "median_mde_pct": None,
-                                   "above_mde_target": None})
+                                   "cpu_count": machine.get("cpu_count"), "jobs": 0, "first_runs": 0,
+                                   "second_runs": 0, "median_mde_first_pct": None, "median_mde_second_pct": None,
+                                   "second_above_mde_target": 0 if rule is not None else None})
+        kind = "second" if r["id"] in seconds else "first"
         h["jobs"] += 1
-        if is_number(row.get("energy_mde_pct")):
-            mdes.setdefault(key, []).append(float(row["energy_mde_pct"]))
-        if row.get("meets_mde_target") is not None:
-            h["above_mde_target"] = (h["above_mde_target"] or 0) + (row["meets_mde_target"] is False)
-    for key, h in hosts.items():
-        if key in mdes:
-            h["median_mde_pct"] = float(statistics.median(mdes[key]))
+        h[f"{kind}_runs"] += 1
+        mde = record_mde(r)
+        if mde is not None:
+            mdes.setdefault((*key, kind), []).append(mde)
+        if kind == "second" and rule is not None and rule.meets(mde) is False:
+            h["second_above_mde_target"] += 1
+    for (host, fingerprint, kind), values in mdes.items():
+        hosts[host, fingerprint][f"median_mde_{kind}_pct"] = float(statistics.median(values))
     return list(hosts.values())
 
 
@@ -218,6 +223,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
     seconds = set(second_of.values())
     second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
     failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
+    every_run = [r for r, _row, _code in parsed]  # first and second runs, for the machines table
     parsed, remeasure = choose_runs(parsed, second_of, rule, frozenset(f["id"] for f in second_failures))
     records = [r for r, _row, _code in parsed]
     rows = [row for _r, row, _code in parsed]
@@ -231,7 +237,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "grid": _grid_entry(grid) if grid else None,
         "jobs": {"total": total, "done": len(records), "failed": len(failures),
                  "missing": max(0, total - len(records) - len(failures)), "left_out": left_out},
-        "hosts": _hosts(records, rows),
+        "hosts": _hosts(every_run, seconds, rule),
         "energy": energy,
         "cells": rows,
         "best_amounts": best_amounts(rows),

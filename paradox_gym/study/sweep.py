@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -163,24 +164,27 @@ def _second_runs(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job],
 def machine_note(store: JobStore, ids: set[str]) -> str | None:
     """A line saying that this machine did not measure jobs of ``ids`` stored in ``store`` (None when it
     measured all of them, or none are stored): a resumed sweep on other hardware makes a study of two
-    machines, each cell compared within its own run, and the user should know before it measures."""
+    machines, each cell compared within its own run, and the user should know before it measures. A record
+    without a fingerprint counts as another machine's."""
     from paradox_gym.report.machine import cpu_model
 
     records, _problems = store.read_records(store.jobs_dir, store.done_ids() & ids)
     here = machine_fingerprint()
-    others: dict[str, tuple[str, int]] = {}
+    counts: Counter[str] = Counter()
+    cpus: dict[str, str] = {}
     for r in records:
         fp = r.get("machine_fingerprint")
-        if isinstance(fp, str) and fp != here:
+        fp = fp if isinstance(fp, str) else "not recorded"
+        if fp != here:
+            counts[fp] += 1
             machine = (r.get("result") or {}).get("machine") or {}
-            others[fp] = (str(machine.get("cpu_model") or "CPU not recorded"), others.get(fp, ("", 0))[1] + 1)
-    if not others:
+            cpus.setdefault(fp, str(machine.get("cpu_model") or "CPU not recorded"))
+    if not counts:
         return None
-    count = sum(n for _cpu, n in others.values())
-    where = ", ".join(f"{cpu}, fingerprint {fp}" for fp, (cpu, _n) in others.items())
-    return (f"this machine ({cpu_model()}, fingerprint {here}) did not measure {count} of the {len(records)} jobs "
-            f"stored here ({where}): the study will span machines; each cell is still compared within its own run, "
-            "and study.md's Machines table gives each machine's median A/A MDE")
+    where = ", ".join(f"{cpus[fp]}, fingerprint {fp}: {n}" for fp, n in counts.most_common())
+    return (f"this machine ({cpu_model()}, fingerprint {here}) did not measure {sum(counts.values())} of the "
+            f"{len(records)} jobs stored here ({where}): the study will span machines; each cell is still compared "
+            "within its own run, and study.md's Machines table gives each machine's A/A MDEs")
 
 
 @dataclass
@@ -315,10 +319,11 @@ def run_sweep(
         tally = _Tally(store, by_id, set(failed_ids), say, done=done_before, total=len(jobs) + len(stored),
                        planned=len(todo))
         how = chosen.name + (" in shuffled order" if order == "shuffled" else "")
-        due = len(_due_again(store, jobs, again, rule, retry_failed)) if rule is not None and todo else 0
+        due = len(_due_again(store, jobs, again, rule, retry_failed)) if rule is not None else 0
         tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), how, skipped_failed,
-                                      rule, due), eta=False)
-        if done_before and (todo or rule is not None) and (note := machine_note(store, wanted)) is not None:
+                                      rule, due if todo else 0), eta=False)
+        # jobs measured here (not on Ray's worker nodes) beside stored ones another machine measured: say so first
+        if done_before and (todo or due) and chosen.name != "ray" and (note := machine_note(store, wanted)):
             tally.tell("plan", note, eta=False)
         if todo:
             chosen.run(order_jobs(todo, order), tally.on_start, tally.on_done, options)
