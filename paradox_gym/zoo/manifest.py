@@ -25,7 +25,7 @@ MANIFEST_LOCK = ".manifest.lock"
 
 #: Shipped agents whose episodes depend on floating-point rounding: changing only MKL's code path
 #: (``MKL_CBWR=AVX2``, ``COMPATIBLE``, ``SSE4_2``) moved their return over the first 100 steps of a seed by 2%
-#: (DDPG Hopper) to 50% (DDPG HalfCheetah), where PPO, TRPO and SAC on Hopper moved by less than 1e-7. The
+#: (the first DDPG Hopper agent) to 50% (DDPG HalfCheetah), where PPO, TRPO and SAC on Hopper moved by less than 1e-7. The
 #: manifest's episodes of these agents are replayed only on the floating-point path that recorded them; on
 #: another CPU they are other episodes of the same policy (docs/zoo.md, "Across CPUs").
 ROUNDING_SENSITIVE: frozenset[str] = frozenset({
