@@ -25,9 +25,9 @@ MANIFEST_LOCK = ".manifest.lock"
 
 #: Shipped agents whose episodes depend on floating-point rounding: changing only MKL's code path
 #: (``MKL_CBWR=AVX2``, ``COMPATIBLE``, ``SSE4_2``) moved their return over the first 100 steps of a seed by 2%
-#: (the first DDPG Hopper agent) to 50% (DDPG HalfCheetah), where PPO, TRPO and SAC on Hopper moved by less than 1e-7. The
-#: manifest's episodes of these agents are replayed only on the floating-point path that recorded them; on
-#: another CPU they are other episodes of the same policy (docs/zoo.md, "Across CPUs").
+#: (the first DDPG Hopper agent) to 50% (DDPG HalfCheetah), where PPO, TRPO and SAC on Hopper moved by less
+#: than 1e-7. The manifest's episodes of these agents are replayed only on the floating-point path that
+#: recorded them; on another CPU they are other episodes of the same policy (docs/zoo.md, "Across CPUs").
 ROUNDING_SENSITIVE: frozenset[str] = frozenset({
     "ddpg-halfcheetah-v5.zip", "ddpg-hopper-v5.zip", "ppo-halfcheetah-v5.zip", "sac-halfcheetah-v5.zip",
     "td3-halfcheetah-v5.zip", "td3-hopper-v5.zip", "trpo-halfcheetah-v5.zip"})
