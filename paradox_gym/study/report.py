@@ -168,11 +168,10 @@ def _hosts(records: Sequence[Mapping[str, Any]], seconds: set[str], rule: Remeas
         key = (r.get("host"), r.get("machine_fingerprint"))
         machine = r["result"].get("machine") or {}
         h = hosts.setdefault(key, {"host": key[0], "machine_fingerprint": key[1], "cpu_model": machine.get("cpu_model"),
-                                   "cpu_count": machine.get("cpu_count"), "jobs": 0, "first_runs": 0,
+                                   "cpu_count": machine.get("cpu_count"), "first_runs": 0,
                                    "second_runs": 0, "median_mde_first_pct": None, "median_mde_second_pct": None,
                                    "second_above_mde_target": 0 if rule is not None else None})
         kind = "second" if r["id"] in seconds else "first"
-        h["jobs"] += 1
         h[f"{kind}_runs"] += 1
         mde = record_mde(r)
         if mde is not None:

@@ -148,10 +148,13 @@ def _due_again(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], r
 
 
 def _second_runs(store: JobStore, jobs: Sequence[Job], again: Mapping[str, Job], rule: Remeasure,
-                 retry_failed: bool, stored: set[str], tally: _Tally, run: Callable[[list[Job]], None]) -> None:
-    """After the first runs: measure the second runs the rule calls for (:func:`_due_again`), counting them
-    in ``tally`` (a stored second run that failed and is retried is already counted)."""
-    due = _due_again(store, jobs, again, rule, retry_failed)
+                 retry_failed: bool, stored: set[str], tally: _Tally, run: Callable[[list[Job]], None],
+                 due: list[Job] | None = None) -> None:
+    """After the first runs: measure the second runs the rule calls for (``due``, read again with
+    :func:`_due_again` when None: first runs finished since), counting them in ``tally`` (a stored second run
+    that failed and is retried is already counted)."""
+    if due is None:
+        due = _due_again(store, jobs, again, rule, retry_failed)
     if not due:
         return
     tally.planned += len(due)
@@ -319,9 +322,9 @@ def run_sweep(
         tally = _Tally(store, by_id, set(failed_ids), say, done=done_before, total=len(jobs) + len(stored),
                        planned=len(todo))
         how = chosen.name + (" in shuffled order" if order == "shuffled" else "")
-        due = len(_due_again(store, jobs, again, rule, retry_failed)) if rule is not None else 0
+        due = _due_again(store, jobs, again, rule, retry_failed) if rule is not None else []
         tally.tell("plan", _plan_text(len(jobs), len(stored), done_before, len(todo), how, skipped_failed,
-                                      rule, due if todo else 0), eta=False)
+                                      rule, len(due) if todo else 0), eta=False)
         # jobs measured here (not on Ray's worker nodes) beside stored ones another machine measured: say so first
         if done_before and (todo or due) and chosen.name != "ray" and (note := machine_note(store, wanted)):
             tally.tell("plan", note, eta=False)
@@ -329,7 +332,8 @@ def run_sweep(
             chosen.run(order_jobs(todo, order), tally.on_start, tally.on_done, options)
         if rule is not None:
             _second_runs(store, jobs, again, rule, retry_failed, stored, tally,
-                         lambda due: chosen.run(order_jobs(due, order), tally.on_start, tally.on_done, options))
+                         lambda due: chosen.run(order_jobs(due, order), tally.on_start, tally.on_done, options),
+                         None if todo else due)
         files: dict[str, str] = {}
         if report:
             from paradox_gym.study.report import write_report
