@@ -29,7 +29,7 @@ from pathlib import Path
 from paradox_gym.errors import UserInputError
 from paradox_gym.references import zoo_threshold
 from paradox_gym.report.format import table
-from paradox_gym.report.machine import cpu_model
+from paradox_gym._util.cpu import cpu_name
 from paradox_gym.zoo import ROUNDING_SENSITIVE, SHIPPED_DIR, checkpoint_name, read_manifest
 from paradox_gym.zoo.shipping import MUJOCO_ENVS, check_agent, mujoco_table, ship_agent
 
@@ -96,7 +96,7 @@ def replay_shipped() -> int:
         print(f"played {name}", file=sys.stderr, flush=True)
     meets = sum(1 for row in rows if row[5] == "meets it")
     print(f"{meets} of {len(rows)} shipped MuJoCo agents meet their thresholds on this machine "
-          f"({cpu_model()}; SB3's evaluate_policy on the seeds of each agent's manifest evaluation)")
+          f"({cpu_name()}; SB3's evaluate_policy on the seeds of each agent's manifest evaluation)")
     print(table(["agent", "return here", "manifest", "here / manifest", "threshold", "status", "rounding-sensitive"],
                 rows))
     return 1 if any(row[5] == "BELOW" for row in rows) else 0

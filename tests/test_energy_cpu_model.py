@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from paradox_gym._util.cpu import logical_cpus
 from paradox_gym.energy.meters.cpu_model import CpuModelMeter
 from paradox_gym.energy.meters.tdp import (
     FALLBACK_W_PER_LOGICAL_CPU,
     load_tdp_table,
-    logical_cpus,
     match_cpu,
     resolve_tdp,
 )

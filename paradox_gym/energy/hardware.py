@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paradox_gym._util.cpu import count_packages, cpu_model, logical_cpus
 from paradox_gym.energy.meters.rapl import DEFAULT_POWERCAP_ROOT, discover_zones
-from paradox_gym.energy.meters.tdp import count_packages, detect_cpu_model, logical_cpus
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def hardware_info(powercap_root: Path | str = DEFAULT_POWERCAP_ROOT) -> Hardware
         except (OSError, ValueError) as exc:
             note = f"RAPL zones cannot be read: {type(exc).__name__}: {exc}"
     gpus, gnote = gpu_info()
-    return HardwareInfo(detect_cpu_model(), count_packages(), logical_cpus(), domains, note, gpus, gnote)
+    return HardwareInfo(cpu_model(), count_packages(), logical_cpus(), domains, note, gpus, gnote)
 
 
 __all__ = ["GpuInfo", "HardwareInfo", "gpu_info", "hardware_info"]

@@ -56,7 +56,7 @@ from paradox_gym.energy.crosscheck import (
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters import METERS, CodeCarbonMeter, Meter, make_meters
 from paradox_gym.energy.meters.nvml import NvmlMeter, _PowerSampler
-from paradox_gym.energy.meters.tdp import logical_cpus
+from paradox_gym._util.cpu import cpu_name, logical_cpus
 from paradox_gym.errors import UserInputError
 
 #: Window lengths (s) tested by default.
@@ -475,17 +475,11 @@ def validate_meters(
     if any(r.kind != NO_REFERENCE and r.reference_j == 0 and not r.below_resolution for r in results):
         notes.append("windows where the reference read 0 J have no ratio")
     return ValidationReport(
-        machine=f"{platform.node()} ({_cpu_name()})", windows_s=windows, tolerance=float(tolerance),
+        machine=f"{platform.node()} ({cpu_name()})", windows_s=windows, tolerance=float(tolerance),
         results=results, verdicts=verdicts,
         meters={m.name: f"{m.method}: {m.availability().reason}" for m in instruments},
         elapsed_s=time.perf_counter() - started, notes=notes,
     )
-
-
-def _cpu_name() -> str:
-    from paradox_gym.energy.meters.tdp import detect_cpu_model
-
-    return detect_cpu_model() or platform.machine()
 
 
 def judge(results: Sequence[WindowResult], instruments: Sequence[Meter], windows: Sequence[float],

@@ -8,19 +8,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from paradox_gym._util.cpu import cpu_name
+
 _PACKAGES = ("torch", "stable-baselines3", "gymnasium", "numpy", "scipy", "pandas", "codecarbon", "paradox_gym")
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo, else ``platform.processor()``."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 #: Seconds each ``git`` call of :func:`source_commit` may take.
@@ -75,7 +65,7 @@ def machine_info(threads: int) -> dict[str, Any]:
 
     hardware = hardware_info().to_dict()
     return {
-        "cpu_model": cpu_model(),
+        "cpu_model": cpu_name(),
         "cpu_count": os.cpu_count(),
         "gpu": hardware["gpus"] or None,
         "energy_hardware": hardware,

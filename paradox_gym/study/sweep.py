@@ -169,7 +169,7 @@ def machine_note(store: JobStore, ids: set[str]) -> str | None:
     measured all of them, or none are stored): a resumed sweep on other hardware makes a study of two
     machines, each cell compared within its own run, and the user should know before it measures. A record
     without a fingerprint counts as another machine's."""
-    from paradox_gym.report.machine import cpu_model
+    from paradox_gym._util.cpu import cpu_name
 
     records, _problems = store.read_records(store.jobs_dir, store.done_ids() & ids)
     here = machine_fingerprint()
@@ -185,7 +185,7 @@ def machine_note(store: JobStore, ids: set[str]) -> str | None:
     if not counts:
         return None
     where = ", ".join(f"{cpus[fp]}, fingerprint {fp}: {n}" for fp, n in counts.most_common())
-    return (f"this machine ({cpu_model()}, fingerprint {here}) did not measure {sum(counts.values())} of the "
+    return (f"this machine ({cpu_name()}, fingerprint {here}) did not measure {sum(counts.values())} of the "
             f"{len(records)} jobs stored here ({where}): the study will span machines; each cell is still compared "
             "within its own run, and study.md's Machines table gives each machine's A/A MDEs")
 

@@ -133,7 +133,7 @@ class CodeCarbonMeter(Meter):
             kwargs.update({k: v for k, v in neutral.items() if k in accepted})
             if self.cpu_tdp_w is not None:
                 # CodeCarbon's forced power is for the whole machine; ours is per package
-                from paradox_gym.energy.meters.tdp import count_packages
+                from paradox_gym._util.cpu import count_packages
 
                 kwargs["force_cpu_power"] = float(self.cpu_tdp_w) * count_packages()
             try:

@@ -175,7 +175,7 @@ class RaplMeter(Meter):
             share_how = "process CPU / machine busy CPU (psutil.cpu_times)"
         else:
             # the machine-wide counters did not advance (10 ms ticks): fall back to wall x CPUs
-            from paradox_gym.energy.meters.tdp import logical_cpus
+            from paradox_gym._util.cpu import logical_cpus
 
             share = min(proc_cpu_s / (wall_s * logical_cpus()), 1.0) if wall_s > 0 else 0.0
             share_how = "process CPU / (wall x logical CPUs)"

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import platform
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from paradox_gym._util.cpu import count_packages, cpu_model, cpuinfo_text, logical_cpus
 
 #: Power (W) per logical CPU assumed when the CPU is not in the table (CodeCarbon 3.x's
 #: ``DEFAULT_POWER_PER_CORE``: an unknown CPU gets ``4 W x logical CPUs``).
@@ -48,34 +47,6 @@ class TdpInfo:
     def machine_w(self) -> float:
         """Power (W) of all CPU packages at TDP: ``tdp_w x packages``."""
         return self.tdp_w * self.packages
-
-
-def _cpuinfo_text(path: Path = Path("/proc/cpuinfo")) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def detect_cpu_model(cpuinfo: str | None = None) -> str:
-    """CPU model name from /proc/cpuinfo (``model name``), else ``platform.processor()``, else ``""``."""
-    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "model name" and value.strip():
-            return value.strip()
-    return platform.processor().strip()
-
-
-def count_packages(cpuinfo: str | None = None) -> int:
-    """Number of distinct ``physical id`` values in /proc/cpuinfo (1 when absent)."""
-    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
-    ids = {
-        line.partition(":")[2].strip()
-        for line in text.splitlines()
-        if line.partition(":")[0].strip().lower() == "physical id"
-    }
-    return max(len(ids), 1)
 
 
 @lru_cache(maxsize=1)
@@ -133,8 +104,8 @@ def match_cpu(model: str, table: dict[str, float]) -> str | None:
 
 def resolve_tdp(cpu_tdp_w: float | None = None, cpuinfo: str | None = None) -> TdpInfo:
     """The TDP to use: the user's ``cpu_tdp_w`` (W per package), else the table, else 4 W per logical CPU."""
-    text = _cpuinfo_text() if cpuinfo is None else cpuinfo
-    model = detect_cpu_model(text)
+    text = cpuinfo_text() if cpuinfo is None else cpuinfo
+    model = cpu_model(text)
     packages = count_packages(text)
     if cpu_tdp_w is not None:
         return TdpInfo(float(cpu_tdp_w), packages, "user", model)
@@ -143,8 +114,3 @@ def resolve_tdp(cpu_tdp_w: float | None = None, cpuinfo: str | None = None) -> T
     if name is not None:
         return TdpInfo(table[name], packages, "table", model, name)
     return TdpInfo(FALLBACK_W_PER_LOGICAL_CPU * logical_cpus() / packages, packages, "fallback", model)
-
-
-def logical_cpus() -> int:
-    """Logical CPUs of the machine (``os.cpu_count()``, at least 1): the per-core power divisor."""
-    return max(os.cpu_count() or 1, 1)

@@ -1,0 +1,32 @@
+"""The CPU facts read from /proc/cpuinfo: one reader for the TDP table, the machine record and the
+fingerprint of the machine a job ran on."""
+
+from __future__ import annotations
+
+import platform
+
+from paradox_gym._util.cpu import count_packages, cpu_model, cpu_name
+from paradox_gym.report.machine import machine_info
+
+TWO_PACKAGES = """processor\t: 0
+model name\t: AMD EPYC 7B13
+physical id\t: 0
+
+processor\t: 1
+model name\t: AMD EPYC 7B13
+physical id\t: 1
+"""
+
+
+def test_model_name_and_packages_come_from_the_cpuinfo_text() -> None:
+    assert cpu_model(TWO_PACKAGES) == "AMD EPYC 7B13"
+    assert count_packages(TWO_PACKAGES) == 2
+    assert count_packages("processor\t: 0\n") == 1
+
+
+def test_without_a_model_name_the_os_says_or_nothing() -> None:
+    assert cpu_model("processor\t: 0\nmodel name\t:  \n") == platform.processor().strip()
+
+
+def test_the_machine_record_names_the_cpu_the_reader_names() -> None:
+    assert machine_info(1)["cpu_model"] == cpu_name() != ""
