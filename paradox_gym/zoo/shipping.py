@@ -115,6 +115,16 @@ MUJOCO_ENVS = ("Hopper-v5", "HalfCheetah-v5")
 _ALGO_ORDER = ("PPO", "TRPO", "SAC", "TD3", "DDPG")
 
 
+#: The words of a return against its agent's threshold: docs/zoo.md's table and ``ship_agent.py --replay``.
+MEETS, BELOW, NO_THRESHOLD = "meets it", "below its threshold", "n/a"
+
+
+def threshold_status(algo: str, env_id: str, mean_return: float) -> str:
+    """``MEETS``, ``BELOW`` or ``NO_THRESHOLD`` (the zoo sets none for this algorithm and environment)."""
+    found = zoo_threshold(algo, env_id)
+    return NO_THRESHOLD if found is None else MEETS if mean_return >= found[0] else BELOW
+
+
 def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
     """The MuJoCo table of docs/zoo.md from the shipped manifest: each agent's return against rl-zoo3's
     benchmark and the zoo's threshold (``python scripts/ship_agent.py --table`` rewrites it)."""
@@ -131,7 +141,8 @@ def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
         found = zoo_threshold(e["algo"], e["env_id"])
         mean = ev["mean_return"]
         ratio = f"{mean / ref[0]:.2f}x" if ref else "n/a"
-        status = ("n/a" if found is None else "meets it" if mean >= found[0] else "**below its threshold**")
+        status = threshold_status(e["algo"], e["env_id"], mean)
+        status = f"**{status}**" if status == BELOW else status
         rows.append(
             f"| `{e['file']}` | {e['algo']} | `{e['env_id']}` | {e['steps']:,} | {e['train_wall_s']:.0f} | "
             f"{'yes' if e.get('vecnormalize') else 'no'} | {mean:.1f} ± {ev['std_return']:.1f} ({ev['episodes']} "
@@ -140,4 +151,5 @@ def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["MUJOCO_ENVS", "ShippedAgent", "check_agent", "mujoco_table", "ship_agent"]
+__all__ = ["BELOW", "MEETS", "MUJOCO_ENVS", "NO_THRESHOLD", "ShippedAgent", "check_agent", "mujoco_table",
+           "ship_agent", "threshold_status"]
