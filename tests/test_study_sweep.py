@@ -193,3 +193,25 @@ def test_process_executor_runs_jobs_in_parallel_and_reports_no_energy(tmp_path: 
     assert all(c["energy_per_episode_ratio"] is None and c["measurement"] == "shared" for c in study["cells"])
     assert all(c["return_mean"] is not None for c in study["cells"])
     assert any("shared the machine" in n for n in study["notes"])
+
+
+def test_a_resumed_sweep_names_the_other_machine_before_it_measures(tmp_path: Path) -> None:
+    # the first cell measured "elsewhere" (its record's fingerprint rewritten), the second left to measure here
+    out = tmp_path / "study"
+    run_sweep(_small(amounts=[0.3]), str(out), report=False)
+    (path,) = (out / "jobs").iterdir()
+    record = json.loads(path.read_text())
+    record["machine_fingerprint"] = "elsewhere0000000"
+    path.write_text(json.dumps(record))
+    events: list[tuple[str, str]] = []
+    summary = run_sweep(_small(), str(out), report=False, progress=lambda e: events.append((e.kind, e.message)))
+    assert (summary.ran, summary.done) == (1, 2)
+    notes = [i for i, (kind, message) in enumerate(events) if "did not measure" in message]
+    assert len(notes) == 1 and events[notes[0]][0] == "plan"
+    assert "did not measure 1 of the 1 jobs stored here" in events[notes[0]][1]
+    assert "fingerprint elsewhere0000000: 1" in events[notes[0]][1]
+    assert notes[0] < [kind for kind, _m in events].index("start")  # said before it measures
+    # nothing left to measure: no note (the study is what it is)
+    events.clear()
+    run_sweep(_small(), str(out), report=False, progress=lambda e: events.append((e.kind, e.message)))
+    assert not any("did not measure" in message for _k, message in events)
