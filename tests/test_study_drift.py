@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from paradox_gym.study.drift import MIN_CELLS, drift_lines, resolution_drift
+from paradox_gym.study.drift import MIN_CELLS, drift_lines, left_out_of_drift, resolution_drift
 
 
 def _rows(mdes: list[float], *, agent: str = "PPO Hopper-v5", runtime: str = "sb3",
@@ -44,6 +44,11 @@ def test_agents_with_too_few_timed_cells_are_left_out() -> None:
     onnx = _rows([3.0, 4.0, 5.0, 6.0, 7.0], runtime="onnxruntime")
     drifts = resolution_drift(few + untimed + onnx + [{"agent": "X", "energy_mde_pct": None}])
     assert [(d.agent, d.runtime, d.cells) for d in drifts] == [("PPO Hopper-v5", "onnxruntime", 5)]
+    # the timed cells of groups below MIN_CELLS are counted, and study.md says how many
+    assert left_out_of_drift(few + untimed + onnx) == MIN_CELLS - 1
+    text = "\n".join(drift_lines([d.to_dict() for d in drifts], MIN_CELLS - 1))
+    assert text.endswith(f"Left out: {MIN_CELLS - 1} cells in groups (agent, runtime) of fewer than {MIN_CELLS} cells.")
+    assert "Left out" not in "\n".join(drift_lines([d.to_dict() for d in drifts]))
 
 
 def test_study_md_section_counts_what_the_rows_show() -> None:

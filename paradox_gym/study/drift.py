@@ -77,9 +77,8 @@ def _per_step_energy(row: Mapping[str, Any]) -> float | None:
         else None
 
 
-def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[AgentDrift]:
-    """Per agent, runtime and machine with at least :data:`MIN_CELLS` cells that have an A/A MDE and a start
-    time."""
+def _groups(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, str | None], list[Mapping[str, Any]]]:
+    """The cells with an A/A MDE and a start time, by agent, runtime and machine."""
     groups: dict[tuple[str, str, str | None], list[Mapping[str, Any]]] = {}
     for r in rows:
         mde, started = r.get("energy_mde_pct"), r.get("started_at")
@@ -87,9 +86,21 @@ def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> lis
             machine = r.get("machine_fingerprint")
             groups.setdefault((r["agent"], str(r.get("runtime")), machine if isinstance(machine, str) else None),
                               []).append(r)
+    return groups
+
+
+def left_out_of_drift(rows: Sequence[Mapping[str, Any]]) -> int:
+    """Cells with an A/A MDE that :func:`resolution_drift` leaves out: those of groups (agent, runtime,
+    machine) of fewer than :data:`MIN_CELLS` cells."""
+    return sum(len(cells) for cells in _groups(rows).values() if len(cells) < MIN_CELLS)
+
+
+def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> list[AgentDrift]:
+    """Per agent, runtime and machine with at least :data:`MIN_CELLS` cells that have an A/A MDE and a start
+    time."""
     out: list[AgentDrift] = []
     rng = np.random.default_rng(seed)
-    for (agent, runtime, machine), cells in groups.items():
+    for (agent, runtime, machine), cells in _groups(rows).items():
         if len(cells) < MIN_CELLS:
             continue
         cells = sorted(cells, key=lambda r: r["started_at"])
@@ -107,8 +118,9 @@ def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> lis
     return out
 
 
-def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
-    """study.md's section: one sentence with the counts, then one row per agent."""
+def drift_lines(drifts: Sequence[Mapping[str, Any]], left_out: int = 0) -> list[str]:
+    """study.md's section: one sentence with the counts, then one row per agent; ``left_out`` cells (groups
+    below :data:`MIN_CELLS`) are counted after the table."""
     if not drifts:
         return []
     follows = [d for d in drifts if d["lag1_p"] is not None and d["lag1_p"] < 0.05]
@@ -135,7 +147,9 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]]) -> list[str]:
                   f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
                   f"{d['mde_median_pct']:.1f}% ({d['mde_min_pct']:.1f}-{d['mde_max_pct']:.1f}%)",
                   f"{num(d['lag1_r'], '.2f')} ({num(d['lag1_p'], '.3f')})", num(d["slowdown_r"], ".2f"),
-                  "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])]
+                  "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])] \
+        + (["", f"Left out: {left_out} {'cell' if left_out == 1 else 'cells'} in groups (agent, runtime"
+                f"{', machine' if machines else ''}) of fewer than {MIN_CELLS} cells."] if left_out else [])
 
 
-__all__ = ["MIN_CELLS", "PERMUTATIONS", "AgentDrift", "drift_lines", "resolution_drift"]
+__all__ = ["MIN_CELLS", "PERMUTATIONS", "AgentDrift", "drift_lines", "left_out_of_drift", "resolution_drift"]

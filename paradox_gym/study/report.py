@@ -38,7 +38,7 @@ from paradox_gym.report.plots import write_resolution_plot, write_study_plots
 from paradox_gym.study.claims import ClaimRow, format_claims, judge_claims
 from paradox_gym.study.jobs import JobStore
 from paradox_gym.study.markdown import amount_text, format_study
-from paradox_gym.study.drift import resolution_drift
+from paradox_gym.study.drift import left_out_of_drift, resolution_drift
 from paradox_gym.study.records import is_number, parse_record
 from paradox_gym.study.remeasure import Parsed, Remeasure, choose_runs, record_mde, rule_of
 from paradox_gym.study.rows import (STUDY_CODE_COLUMNS, best_amounts, cell_row, check_margin, config_label,
@@ -243,6 +243,7 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "summary": summary_counts(rows),
         "remeasure": remeasure,
         "drift": [d.to_dict() for d in resolution_drift(rows)],
+        "drift_left_out": left_out_of_drift(rows),
         "claims": [],
         "failures": [_failure_entry(f) for f in failures + second_failures],
         "notes": notes,
