@@ -29,7 +29,8 @@ from paradox_gym.envs import make_env, validate_env_id
 from paradox_gym.sb3 import ALGOS, check_algo_env, load_zip
 from paradox_gym.zoo.hyperparams import DEFAULT_ALGOS, default_algo, load_hyperparams
 from paradox_gym.zoo.loading import find_vecnormalize, load_agent, load_normalizer
-from paradox_gym.zoo.manifest import MANIFEST_NAME, ROUNDING_SENSITIVE, file_sha256, read_manifest
+from paradox_gym.zoo.manifest import (MANIFEST_NAME, ROUNDING_SENSITIVE, evaluation_cpu, file_sha256, played_here,
+                                      read_manifest)
 from paradox_gym.zoo.paths import (
     SHIPPED_DIR,
     VECNORMALIZE_SUFFIX,
@@ -56,6 +57,7 @@ __all__ = [
     "default_algo",
     "env_slug",
     "evaluate_agent",
+    "evaluation_cpu",
     "file_sha256",
     "find_checkpoint",
     "find_vecnormalize",
@@ -64,6 +66,7 @@ __all__ = [
     "load_normalizer",
     "load_zip",
     "make_env",
+    "played_here",
     "read_manifest",
     "search_dirs",
     "train",

@@ -33,6 +33,24 @@ ROUNDING_SENSITIVE: frozenset[str] = frozenset({
     "td3-halfcheetah-v5.zip", "td3-hopper-v5.zip", "trpo-halfcheetah-v5.zip"})
 
 
+def evaluation_cpu() -> dict[str, str]:
+    """The CPU an evaluation plays on, as far as rounding goes: its model name and torch's vectorised code
+    path (``AVX512``, ``AVX2``, ``DEFAULT``), recorded as the manifest evaluation's ``cpu``."""
+    import torch
+
+    from paradox_gym._util.cpu import cpu_name
+
+    return {"model": cpu_name(), "capability": str(torch.backends.cpu.get_cpu_capability())}
+
+
+def played_here(entry: dict[str, Any]) -> bool:
+    """True when ``entry``'s manifest evaluation names this machine's :func:`evaluation_cpu`: its episodes
+    then replay here even where they depend on rounding (:data:`ROUNDING_SENSITIVE`). False where the entry
+    names none (agents evaluated before the manifest recorded it) or another CPU."""
+    recorded = (entry.get("eval") or {}).get("cpu")
+    return isinstance(recorded, dict) and recorded == evaluation_cpu()
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()

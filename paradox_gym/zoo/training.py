@@ -31,7 +31,8 @@ from paradox_gym.sb3.vecnormalize import NormalizeObservation, ObservationNormal
 from paradox_gym.zoo import checkpoints
 from paradox_gym.zoo.checkpoints import Evaluation, TrainingState
 from paradox_gym.zoo.hyperparams import hyperparams_dir, load_hyperparams, sb3_kwargs, vec_normalize
-from paradox_gym.zoo.manifest import file_sha256, library_versions, refuse_existing, update_manifest
+from paradox_gym.zoo.manifest import (evaluation_cpu, file_sha256, library_versions, refuse_existing,
+                                      update_manifest)
 from paradox_gym.zoo.paths import VECNORMALIZE_SUFFIX, agents_dir, checkpoint_name
 
 #: Evaluation after training: this many deterministic episodes, seeded EVAL_SEED_START, +1, ...
@@ -326,6 +327,7 @@ def _write_agent(model: Any, normalizing: Any, state: TrainingState, final: Path
             "mean_length": result["mean_length"],
             "returns": result["returns"],
             "lengths": result["lengths"],
+            "cpu": evaluation_cpu(),
         },
         "heldout_eval": {"episodes": eval_episodes, "seed_start": HELDOUT_SEED_START,
                          "mean_return": heldout["mean_return"], "std_return": heldout["std_return"]},
