@@ -283,3 +283,12 @@ def test_the_broad_handler_check_catches_a_silent_catch() -> None:
               "try:\n    f()\nexcept Exception:  # noqa: BLE001 - named in the record\n    pass\n"
               "try:\n    f()\nexcept OSError:\n    pass\n")
     assert broad_handlers_without_reason(source) == [3, 7, 11]
+
+
+@pytest.mark.parametrize("package", ["paradox_gym", "paradox_gym.report", "paradox_gym.crossover"])
+def test_every_lazy_export_resolves(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{package}.__all__ names what it cannot give: {missing}"

@@ -9,9 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from paradox_gym._util.cpu import logical_cpus
 from paradox_gym.energy import EnergyWrapper, cross_check
 from paradox_gym.energy.meters import CodeCarbonMeter, CpuModelMeter
-from paradox_gym._util.cpu import logical_cpus
 
 
 def _numpy_work(seconds: float) -> None:

@@ -32,8 +32,9 @@ def test_shipped_agent_reproduces_its_manifest_returns(name: str) -> None:
     ev = entry["eval"]
     result = evaluate_agent(model, entry["env_id"], n_episodes=ev["episodes"], seed_start=ev["seed_start"],
                             normalizer=load_normalizer(entry["env_id"], entry["algo"]))
-    if name in ROUNDING_SENSITIVE and not played_here(entry):  # other episodes on another CPU (docs/zoo.md, "Across CPUs"): on an Intel
-        # Xeon the first DDPG Hopper agent's 10 episodes gave 0.76x the mean of its manifest's
+    if name in ROUNDING_SENSITIVE and not played_here(entry):
+        # other episodes on another CPU (docs/zoo.md, "Across CPUs"): on an Intel Xeon the first DDPG Hopper
+        # agent's 10 episodes gave 0.76x the mean of its manifest's
         assert result["mean_return"] >= 0.5 * ev["mean_return"], (result["returns"], ev["returns"])
         return
     # same seeds, deterministic actions, float32 maths on the CPU: the same returns up to rounding (5% for the

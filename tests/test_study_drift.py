@@ -47,8 +47,11 @@ def test_agents_with_too_few_timed_cells_are_left_out() -> None:
     # the timed cells of groups below MIN_CELLS are counted, and study.md says how many
     assert left_out_of_drift(few + untimed + onnx) == MIN_CELLS - 1
     text = "\n".join(drift_lines([d.to_dict() for d in drifts], MIN_CELLS - 1))
-    assert text.endswith(f"Left out: {MIN_CELLS - 1} cells in groups (agent, runtime) of fewer than {MIN_CELLS} cells.")
+    assert text.endswith(f"Left out: {MIN_CELLS - 1} cells with an A/A MDE in groups (agent, runtime, machine) of "
+                         f"fewer than {MIN_CELLS} cells.")
     assert "Left out" not in "\n".join(drift_lines([d.to_dict() for d in drifts]))
+    # no group large enough: the section still counts what it left out
+    assert drift_lines([], 3)[-1].startswith("Left out: 3 cells") and drift_lines([], 0) == []
 
 
 def test_study_md_section_counts_what_the_rows_show() -> None:

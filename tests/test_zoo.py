@@ -579,7 +579,9 @@ def test_train_script_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert entry["eval"]["cpu"]["model"] and entry["eval"]["cpu"]["capability"]  # e.g. "AVX512", "AVX2", "DEFAULT"
     elsewhere = {**entry, "eval": {**entry["eval"], "cpu": {**entry["eval"]["cpu"], "capability": "another"}}}
     assert not zoo.played_here(elsewhere) and not zoo.played_here({**entry, "eval": {"returns": []}})
-    assert set(entry["versions"]) == {"python", "torch", "stable_baselines3", "gymnasium", "numpy"}
+    assert not zoo.played_here({**entry, "versions": {**entry["versions"], "torch": "0.0"}})
+    assert {"python", "torch", "stable_baselines3", "gymnasium", "numpy"} <= set(entry["versions"]) \
+        <= {"python", "torch", "stable_baselines3", "gymnasium", "numpy", "mujoco"}
     assert entry["sha256"] == zoo.file_sha256(out / "ppo-cartpole-v1.zip")
     assert entry["hyperparams"]["n_steps"] == 32 and entry["hyperparams"]["n_timesteps"] == 256
     assert entry["train_wall_s"] > 0 and entry["size_bytes"] > 0
@@ -830,13 +832,10 @@ BELOW_THRESHOLD: set[str] = set()
 
 
 def test_shipped_agents_meet_their_thresholds_or_are_listed_below() -> None:
-    from paradox_gym.references import zoo_threshold
+    from paradox_gym.zoo.shipping import BELOW, threshold_status
 
-    below = set()
-    for name, entry in MANIFEST.items():
-        found = zoo_threshold(entry["algo"], entry["env_id"])
-        if found is not None and entry["eval"]["mean_return"] < found[0]:
-            below.add(name)
+    below = {name for name, entry in MANIFEST.items()
+             if threshold_status(entry["algo"], entry["env_id"], entry["eval"]["mean_return"]) == BELOW}
     assert below == BELOW_THRESHOLD
     text = (REPO / "docs" / "zoo.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in text and "below its threshold" in text for name in below)

@@ -10,13 +10,15 @@ from pathlib import Path
 def cpuinfo_text(path: Path = Path("/proc/cpuinfo")) -> str:
     """The text of /proc/cpuinfo, or ``""`` where it cannot be read (not Linux)."""
     try:
-        return path.read_text(errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
 
 
 def cpu_model(cpuinfo: str | None = None) -> str:
-    """CPU model name from /proc/cpuinfo (``model name``), else ``platform.processor()``, else ``""``."""
+    """CPU model name from /proc/cpuinfo (the first non-empty ``model name``), else ``platform.processor()``,
+    else ``""``. It enters the machine fingerprint of every study job: change it and stored jobs read as
+    another machine's."""
     text = cpuinfo_text() if cpuinfo is None else cpuinfo
     for line in text.splitlines():
         key, _, value = line.partition(":")
@@ -25,9 +27,9 @@ def cpu_model(cpuinfo: str | None = None) -> str:
     return platform.processor().strip()
 
 
-def cpu_name() -> str:
+def cpu_name(cpuinfo: str | None = None) -> str:
     """The CPU's name to record and print: :func:`cpu_model`, else the architecture (``x86_64``)."""
-    return cpu_model() or platform.machine()
+    return cpu_model(cpuinfo) or platform.machine()
 
 
 def count_packages(cpuinfo: str | None = None) -> int:

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paradox_gym._util.cpu import cpu_name, logical_cpus
 from paradox_gym.energy.crosscheck import (
     CONSISTENCY_CHECK,
     NVML_POWER_SOURCE,
@@ -56,7 +57,6 @@ from paradox_gym.energy.crosscheck import (
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters import METERS, CodeCarbonMeter, Meter, make_meters
 from paradox_gym.energy.meters.nvml import NvmlMeter, _PowerSampler
-from paradox_gym._util.cpu import cpu_name, logical_cpus
 from paradox_gym.errors import UserInputError
 
 #: Window lengths (s) tested by default.

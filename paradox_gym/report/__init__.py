@@ -12,7 +12,7 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "json_safe": "files", "write_csv_atomic": "files", "write_json_atomic": "files",
-    "cpu_model": "machine", "machine_info": "machine", "software_versions": "machine",
+    "machine_info": "machine", "software_versions": "machine",
     "PLOTS": "plots", "write_plots": "plots",
     "SCHEMA": "result", "EvalResult": "result",
     "episode_rows": "rows", "summary_rows": "rows", "trial_dict": "rows",

@@ -90,8 +90,8 @@ def _groups(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, str | Non
 
 
 def left_out_of_drift(rows: Sequence[Mapping[str, Any]]) -> int:
-    """Cells with an A/A MDE that :func:`resolution_drift` leaves out: those of groups (agent, runtime,
-    machine) of fewer than :data:`MIN_CELLS` cells."""
+    """Cells with an A/A MDE and a start time that :func:`resolution_drift` leaves out: those of groups
+    (agent, runtime, machine) of fewer than :data:`MIN_CELLS` cells."""
     return sum(len(cells) for cells in _groups(rows).values() if len(cells) < MIN_CELLS)
 
 
@@ -121,8 +121,10 @@ def resolution_drift(rows: Sequence[Mapping[str, Any]], *, seed: int = 0) -> lis
 def drift_lines(drifts: Sequence[Mapping[str, Any]], left_out: int = 0) -> list[str]:
     """study.md's section: one sentence with the counts, then one row per agent; ``left_out`` cells (groups
     below :data:`MIN_CELLS`) are counted after the table."""
+    left = ["", f"Left out: {left_out} {'cell' if left_out == 1 else 'cells'} with an A/A MDE in groups (agent, "
+                f"runtime, machine) of fewer than {MIN_CELLS} cells."] if left_out else []
     if not drifts:
-        return []
+        return ["", "## Resolution over time", *left] if left else []
     follows = [d for d in drifts if d["lag1_p"] is not None and d["lag1_p"] < 0.05]
     slower = [d for d in drifts if d["slowdown_r"] is not None and d["slowdown_r"] > 0]
 
@@ -147,9 +149,7 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]], left_out: int = 0) -> list[
                   f"{d['first_started_at'][:16]} to {d['last_started_at'][:16]}".replace("T", " "),
                   f"{d['mde_median_pct']:.1f}% ({d['mde_min_pct']:.1f}-{d['mde_max_pct']:.1f}%)",
                   f"{num(d['lag1_r'], '.2f')} ({num(d['lag1_p'], '.3f')})", num(d["slowdown_r"], ".2f"),
-                  "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])] \
-        + (["", f"Left out: {left_out} {'cell' if left_out == 1 else 'cells'} in groups (agent, runtime"
-                f"{', machine' if machines else ''}) of fewer than {MIN_CELLS} cells."] if left_out else [])
+                  "n/a" if d["slowdown_max"] is None else f"{d['slowdown_max']:.2f}x"] for d in drifts])] + left
 
 
 __all__ = ["MIN_CELLS", "PERMUTATIONS", "AgentDrift", "drift_lines", "left_out_of_drift", "resolution_drift"]

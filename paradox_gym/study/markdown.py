@@ -108,7 +108,8 @@ def format_study(doc: Mapping[str, Any]) -> str:
             "baseline's mean return / rl-zoo3's benchmark return for that algorithm and environment (n/a: none).",
             ""]
     return "\n".join(out + _cells_section(doc, margin) + _best_section(doc, margin) + _summary_section(doc)
-                     + drift_lines(doc.get("drift") or [], int(doc.get("drift_left_out") or 0)) + _tail_section(doc)).rstrip() + "\n"
+                     + drift_lines(doc.get("drift") or [], int(doc.get("drift_left_out") or 0))
+                     + _tail_section(doc)).rstrip() + "\n"
 
 
 def _answer_lines(doc: Mapping[str, Any]) -> list[str]:

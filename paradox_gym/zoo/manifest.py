@@ -4,9 +4,11 @@ evaluation and library versions (docs/zoo.md lists the fields)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,15 @@ def evaluation_cpu() -> dict[str, str]:
     return {"model": cpu_name(), "capability": str(torch.backends.cpu.get_cpu_capability())}
 
 
-def played_here(entry: dict[str, Any]) -> bool:
-    """True when ``entry``'s manifest evaluation names this machine's :func:`evaluation_cpu`: its episodes
-    then replay here even where they depend on rounding (:data:`ROUNDING_SENSITIVE`). False where the entry
-    names none (agents evaluated before the manifest recorded it) or another CPU."""
+def played_here(entry: Mapping[str, Any]) -> bool:
+    """True when ``entry``'s manifest evaluation names this machine's :func:`evaluation_cpu` and its library
+    versions are this environment's (:func:`library_versions`, MuJoCo's included): its episodes then replay
+    here even where they depend on rounding (:data:`ROUNDING_SENSITIVE`). False where the entry names no CPU
+    (agents evaluated before the manifest recorded it), another CPU or other versions. A CPU model name as
+    generic as a VM's (``Intel(R) Xeon(R) Processor``) may cover CPUs whose MKL code paths differ: the record
+    narrows the machines, it does not prove two of them alike."""
     recorded = (entry.get("eval") or {}).get("cpu")
-    return isinstance(recorded, dict) and recorded == evaluation_cpu()
+    return isinstance(recorded, dict) and recorded == evaluation_cpu() and entry.get("versions") == library_versions()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -64,13 +69,18 @@ def library_versions() -> dict[str, str]:
     import stable_baselines3
     import torch
 
-    return {
+    versions = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "stable_baselines3": stable_baselines3.__version__,
         "gymnasium": gymnasium.__version__,
         "numpy": np.__version__,
     }
+    try:  # the physics of the MuJoCo tasks (the mujoco extra)
+        versions["mujoco"] = importlib.metadata.version("mujoco")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return versions
 
 
 def read_manifest(directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:

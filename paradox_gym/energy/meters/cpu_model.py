@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 from paradox_gym._util.checks import check_cpu_tdp
+from paradox_gym._util.cpu import logical_cpus
 from paradox_gym.energy.measurement import EnergyReading
 from paradox_gym.energy.meters.base import Meter
-from paradox_gym._util.cpu import logical_cpus
 from paradox_gym.energy.meters.tdp import TdpInfo, resolve_tdp
 from paradox_gym.errors import UserInputError
 
