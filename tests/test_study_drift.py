@@ -57,7 +57,7 @@ def test_agents_with_too_few_timed_cells_are_left_out() -> None:
 def test_study_md_section_counts_what_the_rows_show() -> None:
     quiet_noisy = [d.to_dict() for d in resolution_drift(_rows([2.0, 2.5, 1.8, 2.2, 15.0, 18.0, 14.0, 16.0]))]
     text = "\n".join(drift_lines(quiet_noisy))
-    assert "## Resolution over time" in text and "In 1 of 1 agents" in text
+    assert "## Resolution over time" in text and "Over the cells' first runs, in 1 of 1 agents" in text
     assert "| PPO Hopper-v5 | sb3 | 8 | 2026-12-07 00:00 to 2026-12-07 00:07 |" in text
     assert drift_lines([]) == []
 

@@ -134,7 +134,8 @@ def drift_lines(drifts: Sequence[Mapping[str, Any]], left_out: int = 0) -> list[
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
     return ["", "## Resolution over time", "",
-            f"In {len(follows)} of {len(drifts)} agents (with at least {MIN_CELLS} cells on one runtime"
+            f"Over the cells' first runs, in {len(follows)} of {len(drifts)} agents (with at least {MIN_CELLS} cells "
+            "on one runtime"
             + (" and one machine; an agent measured on two counts once per machine" if machines else "")
             + ") consecutive "
             "cells' A/A MDEs are more alike than the same cells' in a random order (lag-1 autocorrelation of log "

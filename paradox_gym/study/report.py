@@ -223,6 +223,9 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
     second_failures = [f for f in failures if f["id"] in seconds and f["id"] not in done_ids]
     failures = [f for f in failures if f["id"] not in done_ids and f["id"] not in seconds]
     every_run = [r for r, _row, _code in parsed]  # first and second runs, for the machines table
+    # the drift reads first runs only: one replicate count, and no cell taken out of its period because its
+    # MDE was high (the rule's second runs are chosen by their first run's MDE)
+    first_rows = [row for r, row, _code in parsed if r["id"] not in seconds]
     parsed, remeasure = choose_runs(parsed, second_of, rule, frozenset(f["id"] for f in second_failures))
     records = [r for r, _row, _code in parsed]
     rows = [row for _r, row, _code in parsed]
@@ -242,8 +245,8 @@ def _build(directory: str | os.PathLike[str], margin: float) -> tuple[dict[str, 
         "best_amounts": best_amounts(rows),
         "summary": summary_counts(rows),
         "remeasure": remeasure,
-        "drift": [d.to_dict() for d in resolution_drift(rows)],
-        "drift_left_out": left_out_of_drift(rows),
+        "drift": [d.to_dict() for d in resolution_drift(first_rows)],
+        "drift_left_out": left_out_of_drift(first_rows),
         "claims": [],
         "failures": [_failure_entry(f) for f in failures + second_failures],
         "notes": notes,
