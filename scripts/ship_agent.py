@@ -89,7 +89,7 @@ def replay_shipped() -> int:
             continue
         here = sb3_return(SHIPPED_DIR, e["algo"], e["env_id"])
         found = zoo_threshold(e["algo"], e["env_id"])
-        status = threshold_status(e["algo"], e["env_id"], here)
+        status = threshold_status(here, None if found is None else found[0])
         recorded = float(e["eval"]["mean_return"])
         rows.append([name, f"{here:.1f}", f"{recorded:.1f}", f"{here / recorded:.2f}x" if recorded > 0 else "n/a",
                      "n/a" if found is None else f"{found[0]:.0f}", status,

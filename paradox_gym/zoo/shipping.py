@@ -22,6 +22,16 @@ from paradox_gym.zoo.manifest import file_sha256, read_manifest, update_manifest
 from paradox_gym.zoo.paths import SHIPPED_DIR, VECNORMALIZE_SUFFIX, checkpoint_name
 
 
+#: The words of a return against its agent's threshold: docs/zoo.md's table and ``ship_agent.py --replay``.
+MEETS, BELOW, NO_THRESHOLD = "meets it", "below its threshold", "n/a"
+
+
+def threshold_status(mean_return: float, threshold: float | None) -> str:
+    """``MEETS``, ``BELOW`` or ``NO_THRESHOLD`` (the zoo sets none for this algorithm and environment): the
+    one rule of a return against its threshold (met when at least equal)."""
+    return NO_THRESHOLD if threshold is None else MEETS if mean_return >= threshold else BELOW
+
+
 @dataclass(frozen=True)
 class ShippedAgent:
     """What :func:`ship_agent` copied: the zip's name, its evaluation and its threshold."""
@@ -34,6 +44,11 @@ class ShippedAgent:
     files: tuple[str, ...]
 
     @property
+    def status(self) -> str:
+        """:func:`threshold_status` of its return."""
+        return threshold_status(self.mean_return, self.threshold)
+
+    @property
     def ratio(self) -> float | None:
         """Mean return / threshold (None without a threshold)."""
         return None if self.threshold is None else self.mean_return / self.threshold
@@ -43,7 +58,7 @@ class ShippedAgent:
         if self.threshold is None:
             against = "no threshold for this algorithm and environment"
         else:
-            verb = "meets" if self.mean_return >= self.threshold else "is BELOW"
+            verb = "is BELOW" if self.status == BELOW else "meets"
             against = f"{verb} its threshold {self.threshold:.0f} ({self.threshold_source})"
         return f"{self.name}: return {self.mean_return:.1f} over {self.episodes} episodes {against}"
 
@@ -87,7 +102,7 @@ def _checked(source: Path, algo: str, env_id: str, below_threshold: bool) -> tup
     threshold, threshold_source = (None, "") if found is None else found
     shipped = ShippedAgent(name, float(mean), episodes, threshold, threshold_source,
                            tuple(f for f in (name, (entry.get("vecnormalize") or {}).get("file")) if f))
-    if threshold is not None and mean < threshold and not below_threshold:
+    if shipped.status == BELOW and not below_threshold:
         raise UserInputError(f"{shipped.summary()}; ship it anyway only as the best one found "
                              f"(--below-threshold), saying so in docs/zoo.md")
     return shipped, entry
@@ -115,16 +130,6 @@ MUJOCO_ENVS = ("Hopper-v5", "HalfCheetah-v5")
 _ALGO_ORDER = ("PPO", "TRPO", "SAC", "TD3", "DDPG")
 
 
-#: The words of a return against its agent's threshold: docs/zoo.md's table and ``ship_agent.py --replay``.
-MEETS, BELOW, NO_THRESHOLD = "meets it", "below its threshold", "n/a"
-
-
-def threshold_status(algo: str, env_id: str, mean_return: float) -> str:
-    """``MEETS``, ``BELOW`` or ``NO_THRESHOLD`` (the zoo sets none for this algorithm and environment)."""
-    found = zoo_threshold(algo, env_id)
-    return NO_THRESHOLD if found is None else MEETS if mean_return >= found[0] else BELOW
-
-
 def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
     """The MuJoCo table of docs/zoo.md from the shipped manifest: each agent's return against rl-zoo3's
     benchmark and the zoo's threshold (``python scripts/ship_agent.py --table`` rewrites it)."""
@@ -141,7 +146,7 @@ def mujoco_table(manifest: dict[str, Any] | None = None) -> str:
         found = zoo_threshold(e["algo"], e["env_id"])
         mean = ev["mean_return"]
         ratio = f"{mean / ref[0]:.2f}x" if ref else "n/a"
-        status = threshold_status(e["algo"], e["env_id"], mean)
+        status = threshold_status(mean, None if found is None else found[0])
         status = f"**{status}**" if status == BELOW else status
         rows.append(
             f"| `{e['file']}` | {e['algo']} | `{e['env_id']}` | {e['steps']:,} | {e['train_wall_s']:.0f} | "
