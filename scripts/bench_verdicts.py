@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             doc = _evaluate([*base, "--compress", "none", "--seed", str(i)])
             control = doc["control"]
             noisy.append(bool(control["noisy"]))
-            mde.append(control["mde_percent"]["per_episode"])
+            mde.append(control["mde"]["per_episode"])
             r = control["energy_per_episode_ratio"]
             print(f"A/A {i:2d} (seed {i}): control/baseline energy per episode {r['ratio']:.4f} "
                   f"[{r['low']:.4f}, {r['high']:.4f}]  MDE {mde[-1]:.1f}%  {'NOISY' if noisy[-1] else 'ok'}",

@@ -149,6 +149,23 @@ def test_cartpole_printed_report_files_and_memory(agents: dict[str, Path], tmp_p
     _check_decomposition(result)
 
 
+def test_bench_verdicts_reads_the_result_it_documents(agents: dict[str, Path]) -> None:
+    """scripts/bench_verdicts.py end to end at the smallest budget: one A/A run and one repeat, each a real
+    evaluate process; it reads the control's MDE and each comparison's verdict from the JSON result."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_verdicts.py"), "--aa-runs", "1", "--repeats", "1",
+         "--compress", "ptdq", "--", "--agent", str(agents["CartPole-v1"]), "--episodes", "2", "--trials", "2",
+         "--replicates", "2", "--warmup", "1"],
+        capture_output=True, text=True, timeout=480, cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^A/A  0 \(seed 0\): control/baseline energy per episode [\d.]+ \[[\d.]+, [\d.]+\]  "
+                     r"MDE [\d.]+%  (ok|NOISY)$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^repeat 0: none-copy: energy .*; ptdq: energy \S.*, return (kept|lower|higher|not shown kept), "
+                     r"saving (True|False), mechanism ", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^A/A false-positive rate: [01]/1 = .*; median MDE [\d.]+% per episode$", proc.stdout, re.M)
+    assert "opposite directional verdicts between repeats: none" in proc.stdout
+
+
 def test_mock_env_json_schema(agents: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "mock"
     proc = _run(["--env", "paradox_gym/MockDRL-v0", "--agent", str(agents["paradox_gym/MockDRL-v0"]),

@@ -9,6 +9,7 @@
 - :class:`DeferredSignals`: Ctrl-C / SIGTERM wait until a set of files is written.
 - :func:`open_regular_file`, :func:`read_regular_file`: read a file someone else made, refusing FIFOs,
   devices and directories without blocking, and anything over a size cap before a byte is read.
+- :func:`user_data_dir`: where the package keeps the user's files (agents, saved meter validations).
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from pathlib import Path
 from typing import IO, Any, Iterable
 
 from paradox_gym.errors import UserInputError
+
+
+def user_data_dir() -> Path:
+    """``$XDG_DATA_HOME/paradox_gym``, or ``~/.local/share/paradox_gym`` where ``XDG_DATA_HOME`` is unset
+    (the XDG base directory rule). It need not exist yet."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "paradox_gym"
 
 
 def _default_file_mode() -> int:

@@ -2,7 +2,8 @@
 
 Hyperparameters come from the zoo's ``hyperparams/<algo>.yml``; ``--steps`` overrides ``n_timesteps``.
 The checkpoint goes to the user's agents directory (``--out`` / ``--agents-dir``, else
-``$PARADOX_GYM_AGENTS``, else ``~/.local/share/paradox_gym/agents``), never into the shipped agents; its
+``$PARADOX_GYM_AGENTS``, else ``$XDG_DATA_HOME/paradox_gym/agents``, by default
+``~/.local/share/paradox_gym/agents``), never into the shipped agents; its
 entry (return over 20 seeded deterministic episodes, library versions, sha256, hyperparameters, wall time
 in s) is merged into that directory's ``manifest.json``. An existing checkpoint is replaced only with
 ``--force``, checked before training. The training is checkpointed as it goes
@@ -30,8 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"training steps (default: hyperparams n_timesteps; at most {MAX_TRAIN_STEPS})")
     p.add_argument("--seed", type=integer_arg, default=0, help=f"training seed (default 0; at most {MAX_SEED})")
     p.add_argument("--out", "--agents-dir", dest="out", type=path_arg, default=None, metavar="DIR",
-                   help="agents directory to write to (default $PARADOX_GYM_AGENTS or "
-                        "~/.local/share/paradox_gym/agents)")
+                   help="agents directory to write to (default $PARADOX_GYM_AGENTS, else "
+                        "$XDG_DATA_HOME/paradox_gym/agents, ~/.local/share/... where unset)")
     p.add_argument("--eval-episodes", type=integer_arg, default=20,
                    help=f"evaluation episodes (default 20; at most {MAX_EPISODES})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

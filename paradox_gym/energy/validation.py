@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from paradox_gym._util.cpu import cpu_name, logical_cpus
+from paradox_gym._util.files import user_data_dir
 from paradox_gym.energy.crosscheck import (
     CONSISTENCY_CHECK,
     NVML_POWER_SOURCE,
@@ -525,11 +526,11 @@ def judge(results: Sequence[WindowResult], instruments: Sequence[Meter], windows
 # -- saved validations ---------------------------------------------------------------------------
 def validation_file() -> Path:
     """Where ``validate-meters --save`` writes: ``$PARADOX_GYM_METER_VALIDATION``, else
-    ``~/.local/share/paradox_gym/meter-validation.json``."""
+    ``$XDG_DATA_HOME/paradox_gym/meter-validation.json`` (default ``~/.local/share/...``)."""
     env = os.environ.get("PARADOX_GYM_METER_VALIDATION")
     if env:
         return Path(env)
-    return Path.home() / ".local" / "share" / "paradox_gym" / "meter-validation.json"
+    return user_data_dir() / "meter-validation.json"
 
 
 def save_validation(report: ValidationReport, path: Path | None = None) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from paradox_gym._util.files import user_data_dir
 from paradox_gym.sb3 import normalize_algo
 
 #: The shipped agents and hyperparameters (package data; never written to).
@@ -42,8 +43,7 @@ def agents_dir(path: str | os.PathLike[str] | None = None) -> Path:
     env_value = os.environ.get("PARADOX_GYM_AGENTS")
     if env_value:
         return Path(env_value)
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "paradox_gym" / "agents"
+    return user_data_dir() / "agents"
 
 
 def search_dirs(path: str | os.PathLike[str] | None = None) -> list[Path]:

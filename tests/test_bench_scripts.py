@@ -1,0 +1,31 @@
+"""The benchmark scripts run end to end at their smallest budget and print their ratios (their figures are
+read by people, so a stale key or import must fail here, not in front of a user). They time nothing here:
+speed targets are read from the scripts' own output, never asserted by a test."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+CASES = [
+    ("bench_mock_complexity.py", ["--rounds", "1", "--steps", "50"],
+     r"^complexity 2: \(t - t0\) / \(t1 - t0\) = -?[\d.]+$"),
+    ("bench_overhead.py", ["--rounds", "1", "--episodes", "1"],
+     r"^ratio W/A: [\d.]+ \(per-round min [\d.]+, max [\d.]+\); throughput cost [+-][\d.]+ %$"),
+    ("bench_evaluation.py", ["--episodes", "1", "--rounds", "1"], r"^ratio ours / SB3: [\d.]+$"),
+]
+
+
+@pytest.mark.parametrize(("script", "args", "line"), CASES, ids=[c[0] for c in CASES])
+def test_bench_script_prints_its_ratio(script: str, args: list[str], line: str) -> None:
+    proc = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(line, proc.stdout, re.M), proc.stdout
+    assert "Traceback" not in proc.stderr
