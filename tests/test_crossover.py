@@ -3,6 +3,7 @@ the fake, the analysis (Holm, A/A, frontier) on constructed records, resume, fil
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -352,5 +353,9 @@ def test_a_real_tiny_map_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
     saved = load_map(tmp_path)
     assert len(saved.rows) == 4 and all(math.isfinite(r.energy_ratio) for r in saved.rows)
     assert saved.machine["fingerprint"] and saved.run["jobs_run"] == 2
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "jobs").glob("*.json"))]
+    assert len(records) == 2  # the fields every job record starts with (study.jobs.record_base)
+    assert all(r["runtime"] == "torch" and r["cpu"] and r["machine_fingerprint"] == saved.machine["fingerprint"]
+               for r in records)
     assert _cli(argv) == 0
     assert load_map(tmp_path).run["jobs_run"] == 0

@@ -359,6 +359,22 @@ def test_machine_note_names_the_machines_that_measured_stored_jobs(tmp_path: Pat
     assert note is not None and "did not measure 1 of the 2 jobs" in note and "cpu of h2, fingerprint fh2" in note
     assert sweep_module.machine_note(store, {recs[0]["id"]}) is None  # all measured here
     assert sweep_module.machine_note(store, set()) is None  # nothing stored
+    # a record that names its CPU itself (every record since "cpu"; a crossover job's has no result)
+    third = {**_record("A", "prune", 0.3, KEPT, SAME, host="h3"), "cpu": "cpu three"}
+    del third["result"]
+    store.write_outcome(JobOutcome(third["id"], "done", third, 1.0))
+    assert "cpu three, fingerprint fh3: 1" in sweep_module.machine_note(store, {third["id"]})
+
+
+def test_a_record_made_elsewhere_has_the_fields_of_one_made_here_less_the_pid() -> None:
+    from paradox_gym.study.jobs import record_base
+
+    grid = _grid()
+    job = make_job(grid.jobs()[0].agent, "ptdq", None, grid.settings, {}, runtime="onnxruntime")
+    here, elsewhere = record_base(job, "serial"), record_base(job, "ray", here=False)
+    assert set(here) - set(elsewhere) == {"pid"} and set(elsewhere) <= set(here)
+    assert here["runtime"] == elsewhere["runtime"] == "onnxruntime" and here["cpu"] and here["machine_fingerprint"]
+    assert elsewhere["host"] is elsewhere["machine_fingerprint"] is elsewhere["cpu"] is None
 
 
 def test_shared_measurement_hides_energy_and_latency() -> None:

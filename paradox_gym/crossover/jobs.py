@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any, ClassVar
 from paradox_gym import __version__
 from paradox_gym.crossover.settings import CrossoverSettings
 from paradox_gym.study.jobs import (ID_CHARS, MEASUREMENTS, AgentSpec, Job, JobOutcome, failure_outcome,
-                                    machine_fingerprint, sha256_of)
+                                    record_base, sha256_of)
 
 SCHEMA = "paradox_gym.crossover.job/1"
 #: Settings that only mark the map (never change a measurement).
@@ -168,9 +167,7 @@ def run_crossover_job(job: Job, executor: str = "serial") -> JobOutcome:
     assert isinstance(job, CrossoverJob)
     started = time.perf_counter()
     order_seed = secrets.randbits(32)  # drawn per run and recorded; the seed fixes weights and observations
-    base = {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(), "method": job.method,
-            "amount": job.amount, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(),
-            "executor": executor, "pid": os.getpid(), "started_at": _now()}
+    base = {**record_base(job, executor), "started_at": _now()}
     replicates: list[dict[str, Any]] = []
     trials: list[dict[str, Any]] = []
     try:
@@ -187,7 +184,7 @@ def run_crossover_job(job: Job, executor: str = "serial") -> JobOutcome:
     except KeyboardInterrupt:
         return JobOutcome(job.id, "interrupted", {}, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
-    record = {"schema": SCHEMA, **base, "width": job.width, "runtime": job.runtime, "order_seed": order_seed,
+    record = {"schema": SCHEMA, **base, "width": job.width, "order_seed": order_seed,
               "finished_at": _now(), "elapsed_s": elapsed, "replicates": replicates, "trials": trials}
     return JobOutcome(job.id, "done", record, elapsed)
 

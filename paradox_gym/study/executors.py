@@ -22,7 +22,7 @@ from paradox_gym._util.cli import one_line
 from paradox_gym._util.checks import check_int, check_seconds
 from paradox_gym.errors import UserInputError
 from paradox_gym.limits import MAX_RAY_TIMEOUT_S, MAX_WORKERS
-from paradox_gym.study.jobs import Job, JobOutcome, failure_outcome, run_job
+from paradox_gym.study.jobs import Job, JobOutcome, failure_outcome, record_base, run_job
 
 OnStart = Callable[[Job], None]
 OnDone = Callable[[JobOutcome], None]
@@ -226,10 +226,7 @@ def _ray(jobs: Sequence[Job], on_start: OnStart, on_done: OnDone, options: Execu
                 try:
                     outcome = ray.get(ref)
                 except RayError as exc:  # the job raised, or its worker or node died: it failed, the sweep goes on
-                    base = {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(),
-                            "method": job.method, "amount": job.amount, "host": None,
-                            "machine_fingerprint": None, "executor": "ray", "node": node}
-                    outcome = failure_outcome(job, exc, base)
+                    outcome = failure_outcome(job, exc, {**record_base(job, "ray", here=False), "node": node})
                 on_done(outcome)
     finally:
         if started_here:

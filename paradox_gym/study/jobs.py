@@ -37,6 +37,7 @@ from paradox_gym import __version__
 from paradox_gym import limits
 from paradox_gym._util.checks import shown
 from paradox_gym._util.cli import one_line
+from paradox_gym._util.cpu import cpu_name
 from paradox_gym._util.files import DirectoryLock, ensure_writable_dir, read_regular_file
 from paradox_gym.compression.runtimes import SB3, config_name
 from paradox_gym.errors import UserInputError
@@ -251,16 +252,22 @@ def vecnormalize_file(agent: AgentSpec, agents_dir: str | None = None,
     return beside_zip(agent.path, agent.env_id)
 
 
-def _base_record(job: Job, executor: str) -> dict[str, Any]:
-    return {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(), "method": job.method,
-            "amount": job.amount, "runtime": job.runtime, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(),
-            "executor": executor, "pid": os.getpid()}
+def record_base(job: Job, executor: str, *, here: bool = True) -> dict[str, Any]:
+    """The fields every job record starts with, done or failed, study or crossover job: the job, and the
+    machine that ran it (this process's; ``here=False``: a worker elsewhere that did not report back, such as
+    a Ray node that died, whose machine is not known)."""
+    base = {"id": job.id, "identity": job.identity, "agent": job.agent.to_dict(), "method": job.method,
+            "amount": job.amount, "runtime": job.runtime, "executor": executor}
+    if not here:
+        return {**base, "host": None, "machine_fingerprint": None, "cpu": None}
+    return {**base, "host": socket.gethostname(), "machine_fingerprint": machine_fingerprint(), "cpu": cpu_name(),
+            "pid": os.getpid()}
 
 
 def failure_outcome(job: Job, exc: BaseException, base: dict[str, Any] | None = None,
                     elapsed_s: float = 0.0, executor: str = "serial") -> JobOutcome:
     """A ``failed`` outcome for ``job``: the error's type, one-line message and traceback tail."""
-    base = base if base is not None else _base_record(job, executor)
+    base = base if base is not None else record_base(job, executor)
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8))[-4000:]
     record = {"schema": FAILURE_SCHEMA, **base, "finished_at": _now(), "elapsed_s": elapsed_s,
               "error_type": type(exc).__name__, "error": one_line(exc)[:2000] or type(exc).__name__,
@@ -287,7 +294,7 @@ def run_job(job: Job, executor: str = "serial") -> JobOutcome:
     from paradox_gym.pipeline import evaluate
 
     started = time.perf_counter()
-    base = _base_record(job, executor)
+    base = record_base(job, executor)
     base["started_at"] = _now()
     try:
         problem = _agent_check(job)
@@ -495,5 +502,5 @@ class JobStore:
 
 __all__ = ["FAILURE_SCHEMA", "GRID_SCHEMA", "JOB_SCHEMA", "MEASUREMENTS", "AgentSpec", "Job", "JobOutcome",
            "JobStore", "JOB_KINDS", "check_grid_record", "failure_outcome", "grid_fingerprint", "job_identity",
-           "machine_fingerprint", "make_job", "read_json_record", "run_job", "vecnormalize_file",
+           "machine_fingerprint", "make_job", "read_json_record", "record_base", "run_job", "vecnormalize_file",
            "sha256_of"]

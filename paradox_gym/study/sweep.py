@@ -180,14 +180,14 @@ def machine_note(store: JobStore, ids: set[str]) -> str | None:
         fp = fp if isinstance(fp, str) else "not recorded"
         if fp != here:
             counts[fp] += 1
-            machine = (r.get("result") or {}).get("machine") or {}
-            cpus.setdefault(fp, str(machine.get("cpu_model") or "CPU not recorded"))
+            machine = (r.get("result") or {}).get("machine") or {}  # where records before "cpu" kept it
+            cpus.setdefault(fp, str(r.get("cpu") or machine.get("cpu_model") or "CPU not recorded"))
     if not counts:
         return None
     where = ", ".join(f"{cpus[fp]}, fingerprint {fp}: {n}" for fp, n in counts.most_common())
     return (f"this machine ({cpu_name()}, fingerprint {here}) did not measure {sum(counts.values())} of the "
-            f"{len(records)} jobs stored here ({where}): the study will span machines; each cell is still compared "
-            "within its own run, and study.md's Machines table gives each machine's A/A MDEs")
+            f"{len(records)} jobs stored here ({where}): the results will span machines; each job is still compared "
+            "within its own run (a study's study.md gives each machine's A/A MDEs in its Machines table)")
 
 
 @dataclass
