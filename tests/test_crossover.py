@@ -225,6 +225,13 @@ def test_map_from_constructed_records(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert pd.read_parquet(out / "crossover.parquet").shape == frame.shape
     saved = load_map(out)
     assert [r.to_dict() for r in saved.rows] == [r.to_dict() for r in result.rows]
+    assert saved.failed == result.failed == ()
+    doc = json.loads((out / "crossover.json").read_text())
+    (out / "crossover.json").write_text(json.dumps({**doc, "failed": ["width 32 torch: boom"]}))
+    assert "FAILED: width 32 torch: boom" in load_map(out).summary_lines()  # a saved map keeps its failures
+    (out / "crossover.json").write_text(json.dumps({**doc, "failed": "boom"}))
+    with pytest.raises(UserInputError, match="failed jobs are not a list"):
+        load_map(out)
 
 
 def test_a_killed_map_resumes_without_redoing_finished_jobs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

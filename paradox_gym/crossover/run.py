@@ -149,11 +149,14 @@ def load_map(path: str | os.PathLike[str]) -> CrossoverResult:
     for key in ("widths", "batches", "methods", "runtimes"):
         if not isinstance(settings.get(key), list):
             raise UserInputError(f"{p}: its settings lack {key}")
+    failed = doc.get("failed", [])
+    if not isinstance(failed, list) or not all(isinstance(f, str) for f in failed):
+        raise UserInputError(f"{p}: its failed jobs are not a list of lines ({shown(failed)})")
     return CrossoverResult(settings, _records(doc.get("rows"), CellRow, "rows", p),
                            _records(doc.get("frontier"), FrontierPoint, "frontier", p),
                            _records(doc.get("controls", []), ControlSummary, "controls", p),
                            doc.get("machine") if isinstance(doc.get("machine"), dict) else {},
-                           doc.get("run") if isinstance(doc.get("run"), dict) else {})
+                           doc.get("run") if isinstance(doc.get("run"), dict) else {}, tuple(failed))
 
 
 def compare_maps(a: str | os.PathLike[str], b: str | os.PathLike[str],
