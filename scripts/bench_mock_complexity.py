@@ -60,6 +60,8 @@ def main() -> int:
         span = medians[1.0] - medians[0.0]
         for c in envs:
             print(f"complexity {c:g}: (t - t0) / (t1 - t0) = {(medians[c] - medians[0.0]) / span:.2f}")
+    elif 0.0 in medians and 1.0 in medians:
+        print("(t - t0) / (t1 - t0): not computed, complexity 1 was not slower than 0 in this run (more --rounds)")
     return 0
 
 

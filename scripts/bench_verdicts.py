@@ -30,6 +30,11 @@ from paradox_gym._util.cli import ArgumentParser, run_cli
 SCRIPT = Path(__file__).resolve().parent / "evaluate.py"
 
 
+def _f(value: float | None, spec: str) -> str:
+    """A figure of the result, or n/a where it has none (None in the JSON)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def _evaluate(args: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run([sys.executable, str(SCRIPT), *args, "--json", "--no-memory", "--out", out],
@@ -58,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             doc = _evaluate([*base, "--compress", "none", "--seed", str(i)])
             control = doc["control"]
             noisy.append(bool(control["noisy"]))
-            mde.append(control["mde"]["per_episode"])
+            mde.append(control["mde"]["per_episode"])  # None where the run has no interval (1 replicate)
             r = control["energy_per_episode_ratio"]
-            print(f"A/A {i:2d} (seed {i}): control/baseline energy per episode {r['ratio']:.4f} "
-                  f"[{r['low']:.4f}, {r['high']:.4f}]  MDE {mde[-1]:.1f}%  {'NOISY' if noisy[-1] else 'ok'}",
-                  flush=True)
+            print(f"A/A {i:2d} (seed {i}): control/baseline energy per episode {_f(r['ratio'], '.4f')} "
+                  f"[{_f(r['low'], '.4f')}, {_f(r['high'], '.4f')}]  MDE {_f(mde[-1], '.1f')}%  "
+                  f"{'NOISY' if noisy[-1] else 'ok'}", flush=True)
         words: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for i in range(a.repeats):
             doc = _evaluate([*base, "--compress", a.compress])
@@ -72,14 +77,16 @@ def main(argv: list[str] | None = None) -> int:
                 words[cfg]["energy"].append(v["energy"])
                 words[cfg]["return"].append(v["return"])
                 e = comp["energy_per_episode"]
-                line.append(f"{cfg}: energy {v['energy']} ({e['ratio']:.3f} [{e['ratio_low']:.3f}, "
-                            f"{e['ratio_high']:.3f}]), return {v['return']}, saving {v['saving']}, "
+                line.append(f"{cfg}: energy {v['energy']} ({_f(e['ratio'], '.3f')} [{_f(e['ratio_low'], '.3f')}, "
+                            f"{_f(e['ratio_high'], '.3f')}]), return {v['return']}, saving {v['saving']}, "
                             f"mechanism {v['mechanism']}")
             print(f"repeat {i}: " + "; ".join(line), flush=True)
         print()
         if noisy:
+            known = sorted(m for m in mde if m is not None)
             print(f"A/A false-positive rate: {sum(noisy)}/{len(noisy)} = {sum(noisy) / len(noisy):.1%} "
-                  f"(control flagged noisy); median MDE {sorted(mde)[len(mde) // 2]:.1f}% per episode")
+                  f"(control flagged noisy); median MDE {_f(known[len(known) // 2] if known else None, '.1f')}% "
+                  "per episode")
         contradictions = []
         for cfg, by_metric in words.items():
             for metric, seen in by_metric.items():

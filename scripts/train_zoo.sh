@@ -2,7 +2,8 @@
 # Train the MuJoCo zoo agents still missing from the shipped zoo (docs/zoo.md) in two lanes, one torch
 # thread each, checkpointed as they go. Rerun the same command to continue: finished agents are skipped and
 # unfinished ones resume.
-#   usage: scripts/train_zoo.sh [AGENTS_DIR]   (default $PARADOX_GYM_AGENTS or ~/.local/share/paradox_gym/agents)
+#   usage: scripts/train_zoo.sh [AGENTS_DIR]   (default $PARADOX_GYM_AGENTS, else $XDG_DATA_HOME/paradox_gym/agents,
+#   by default ~/.local/share/paradox_gym/agents)
 #   LANES="A" scripts/train_zoo.sh DIR   runs one lane only (default: both)
 #   pkill -TERM -f "paradox-gym train"    stops every training at its current step (saved) and the lanes
 # An entry ALGO:ENV@SEED trains with that seed into AGENTS_DIR/seed-SEED (a second try beside the first).
@@ -10,7 +11,7 @@
 # copy it into the shipped zoo as docs/zoo.md says. zoo-training/ in this repository holds the trainings still
 # in progress (scripts/train_zoo.sh zoo-training): its checkpoints are small enough to keep between sessions.
 set -u
-OUT=${1:-${PARADOX_GYM_AGENTS:-$HOME/.local/share/paradox_gym/agents}}
+OUT=${1:-${PARADOX_GYM_AGENTS:-${XDG_DATA_HOME:-$HOME/.local/share}/paradox_gym/agents}}
 CMD=${PARADOX_GYM_CMD:-paradox-gym}
 LANES=${LANES:-A B}
 mkdir -p "$OUT/logs"

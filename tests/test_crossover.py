@@ -196,6 +196,26 @@ def test_job_kind_dispatch_reaches_the_crossover_runner(monkeypatch: pytest.Monk
     assert run_job(job).status == "done" and calls == [job.id]
 
 
+def test_a_crossover_job_record_starts_like_every_job_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_crossover_job itself, its replicate processes replaced by constructed ones: the record carries the
+    fields every job record starts with (study.jobs.record_base), the CPU and runtime included."""
+    from paradox_gym.study.jobs import machine_fingerprint
+
+    job = crossover_jobs.CrossoverGrid(CrossoverSettings(**TINY)).jobs()[0]
+    fake = _fake_record(job, replicates=int(job.settings["replicates"]))
+    metas = iter(fake["replicates"])
+    def replicate(spec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], None]:
+        return dict(next(metas)), [t for t in fake["trials"] if t["replicate"] == spec["replicate"]], None
+
+    monkeypatch.setattr(crossover_jobs, "run_replicate_process", replicate)
+    outcome = crossover_jobs.run_crossover_job(job)
+    record = outcome.record
+    assert outcome.status == "done" and record["schema"] == crossover_jobs.SCHEMA
+    assert record["runtime"] == job.runtime and record["width"] == job.width and record["cpu"]
+    assert record["machine_fingerprint"] == machine_fingerprint() and record["executor"] == "serial"
+    assert len(record["replicates"]) == int(job.settings["replicates"]) and record["trials"] == fake["trials"]
+
+
 def test_map_from_constructed_records(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[str] = []
     _install_fake_runner(monkeypatch, calls)

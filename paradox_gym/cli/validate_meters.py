@@ -3,8 +3,8 @@ available meter and its references, at window lengths from 0.05 s to 5 s; prints
 per meter, the shortest window it can be trusted at (see docs/methodology.md).
 
 With ``--save`` the result is written to ``$PARADOX_GYM_METER_VALIDATION`` (default
-``$XDG_DATA_HOME/paradox_gym/meter-validation.json``, ``~/.local/share/...`` where it is unset); the evaluation then flags trial windows shorter
-than this machine's trustworthy window of a meter.
+``$XDG_DATA_HOME/paradox_gym/meter-validation.json``, ``~/.local/share/...`` where it is
+unset); the evaluation then flags trial windows shorter than this machine's trustworthy window of a meter.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 from paradox_gym.stats import CONFIDENCE, holm, holm_levels, log_ratio_t
 from paradox_gym.vocab import BASELINE, CONTROL
 
-#: Trial readings that carry a figure: ``too_short`` ones (shorter than the meter's trustworthy window)
+#: Trial readings that carry a figure: ``too_short`` ones (shorter than the meter's resolution or minimum CPU time)
 #: are kept and counted in ``short_trials``; ``failed`` / ``unavailable`` ones have none.
 _WITH_FIGURE = ("ok", "too_short", None)
 PAYS = "pays"

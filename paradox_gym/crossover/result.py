@@ -77,8 +77,8 @@ class CrossoverResult:
         lines.append(f"Energy: {self.energy_label()}; {SCOPE}.")
         short = sum(r.short_trials for r in self.rows)
         if short:
-            lines.append(f"{short} trial windows (method or float) were shorter than the meter's trustworthy window; "
-                         "their figures are kept and counted per row (short_trials).")
+            lines.append(f"{short} trial windows (method or float) were shorter than the meter's resolution or "
+                         "minimum CPU time; their figures are kept and counted per row (short_trials).")
         for c in self.controls:
             lines.append(f"A/A control ({c.runtime}): minimum detectable effect {_f(c.mde_median_pct, '.0f')}% "
                          f"(median over {c.cells} cells; largest {_f(c.mde_max_pct, '.0f')}%) at "

@@ -23,7 +23,7 @@ MAX_BATCH = 4096
 MAX_DEPTH = 4
 #: Values per axis of one map (widths, batches, methods, runtimes).
 MAX_AXIS_VALUES = 16
-#: Seconds of float work per trial: at least the CPU model's shortest trustworthy window, at most a minute;
+#: Seconds of float work per trial: at least twice the CPU model's minimum CPU time (10 ms), at most a minute;
 #: on cuda at least :data:`MIN_GPU_TRIAL_S` (NVML's counter updates about every 0.1 s).
 MIN_TRIAL_S, MAX_TRIAL_S, MIN_GPU_TRIAL_S = 0.02, 60.0, 0.5
 #: Default seconds of float work per trial, per device.

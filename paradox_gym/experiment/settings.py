@@ -213,7 +213,8 @@ class EvalSettings:
     train_missing: bool = setting(False, "train the zoo agent for --env/--algo first if it is not shipped",
                                   flag="--train-missing", kind="flag")
     agents_dir: str | None = setting(None, "your agents directory (default $PARADOX_GYM_AGENTS, else "
-                                           "$XDG_DATA_HOME/paradox_gym/agents, ~/.local/share/... where unset)", flag="--agents-dir", metavar="DIR")
+                                           "$XDG_DATA_HOME/paradox_gym/agents, ~/.local/share/... where unset)",
+                                     flag="--agents-dir", metavar="DIR")
     replicates: int = setting(DEFAULT_REPLICATES, "independent replicates, each a fresh process",
                               flag="--replicates", kind="int", bounds=(1, limits.MAX_REPLICATES), grid=True)
     control: bool = setting(True, "the A/A control none-copy, a second copy of the baseline (--no-control: skip "

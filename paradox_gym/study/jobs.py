@@ -189,8 +189,6 @@ def machine_fingerprint() -> str:
     names) are never compared on energy or latency."""
     import psutil
 
-    from paradox_gym._util.cpu import cpu_name
-
     facts = {"cpu_model": cpu_name(), "cpu_count": os.cpu_count(), "memory_bytes": psutil.virtual_memory().total,
              "machine": platform.machine(), "system": platform.system(), "release": platform.release()}
     return sha256_of(facts)[:ID_CHARS]
