@@ -98,8 +98,8 @@ def measure_batch(agents: dict[str, Any], batches: list[np.ndarray], batch: int,
                   sync: Callable[[], None] = lambda: None) -> int:
     """Warm up, fix the call count from the float baseline, run the rounds; one ``trial`` line per trial.
     The count is raised where needed so that the fastest configuration's trial lasts at least twice the
-    larger of the meter's resolution and minimum CPU time. Energy is the meter's window energy, less ``idle_w x wall`` when
-    ``idle_w`` is given (net)."""
+    larger of the meter's resolution and minimum CPU time. Energy is the meter's window energy, less
+    ``idle_w x wall`` when ``idle_w`` is given (net)."""
     configs = list(agents)
     clock = time.perf_counter if idle_w is not None else time.process_time
     for agent in agents.values():  # warm-up: caches, lazy initialisation, allocator
